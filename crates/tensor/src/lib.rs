@@ -1,0 +1,22 @@
+//! shadernet's tensor runtime: device and adapter choice, GPU buffers with a
+//! pool, a pipeline cache, batched command encoding, upload and readback, and
+//! the launchers of every WGSL kernel in `shaders/`.
+//!
+//! Every op returns `Result`: a shape that does not fit, a wrong element type or
+//! a request beyond the device's limits is an [`Error`] naming the op and the
+//! numbers, never a panic and never a wgpu validation abort.
+
+#![warn(missing_docs)]
+
+mod device;
+mod error;
+mod kernel;
+pub mod ops;
+mod pool;
+mod tensor;
+
+pub use device::{list_adapters, AdapterSummary, Arg, CounterSnapshot, Device};
+pub use error::{Error, Result};
+pub use kernel::Kernel;
+pub use tensor::{DType, Tensor};
+pub use wgpu;

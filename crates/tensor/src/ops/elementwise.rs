@@ -1,0 +1,251 @@
+//! Elementwise ops: `unary.wgsl` (one function of `alpha * x + beta`) and
+//! `binary.wgsl` (two operands, the second broadcast), each specialized by an
+//! `OP` override constant.
+//!
+//! Tensors larger than one storage binding are processed window by window.
+
+use crate::device::Arg;
+use crate::error::{shape_err, Result};
+use crate::kernel::Kernel;
+use crate::tensor::{DType, Tensor};
+
+const UNARY: Kernel = crate::kernel!("unary");
+const BINARY: Kernel = crate::kernel!("binary");
+
+/// Mirrors `struct Params` in shaders/unary.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+struct UnaryParams {
+    numel: u32,
+    alpha: f32,
+    beta: f32,
+    _pad: u32,
+}
+
+/// Mirrors `struct Params` in shaders/binary.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+struct BinaryParams {
+    numel: u32,
+    inner: u32,
+    b_numel: u32,
+    base: u32,
+}
+
+/// The function `unary.wgsl` applies after the affine map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum UnaryOp {
+    Identity = 0,
+    Relu = 1,
+    Relu6 = 2,
+    Exp = 3,
+    Sqrt = 4,
+}
+
+/// The operation `binary.wgsl` applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BinaryOp {
+    Add = 0,
+    Sub = 1,
+    Mul = 2,
+    Div = 3,
+    ReluBackward = 4,
+    Relu6Backward = 5,
+}
+
+/// Element ranges `[start, end)` such that each window of a tensor fits one
+/// storage binding and starts at an aligned offset.
+pub(crate) fn windows(t: &Tensor) -> Vec<(usize, usize)> {
+    let dev = t.device();
+    let align_elems = (dev.storage_offset_align() / 4).max(1) as usize;
+    let max_elems = (dev.max_binding_bytes() / 4) as usize / align_elems * align_elems;
+    let n = t.numel();
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let end = (start + max_elems).min(n);
+        out.push((start, end));
+        start = end;
+    }
+    out
+}
+
+fn window_arg(t: &Tensor, start: usize, end: usize) -> Arg<'_> {
+    Arg::window(t.buffer(), (start * 4) as u64, ((end - start).max(1) * 4) as u64)
+}
+
+fn unary(x: &Tensor, op: UnaryOp, alpha: f32, beta: f32, name: &'static str) -> Result<Tensor> {
+    x.expect_dtype(name, DType::F32)?;
+    let dev = x.device();
+    let y = Tensor::uninit(dev, x.shape(), DType::F32)?;
+    let wg = dev.elementwise_workgroup();
+    for (s, e) in windows(x) {
+        let params = UnaryParams {
+            numel: (e - s) as u32,
+            alpha,
+            beta,
+            _pad: 0,
+        };
+        dev.launch(
+            &UNARY,
+            &[("OP", op as u32 as f64), ("WG", f64::from(wg))],
+            &params,
+            &[window_arg(x, s, e), window_arg(&y, s, e)],
+            dev.grid_1d((e - s) as u64, wg)?,
+        )?;
+    }
+    Ok(y)
+}
+
+/// `max(x, 0)`.
+pub fn relu(x: &Tensor) -> Result<Tensor> {
+    unary(x, UnaryOp::Relu, 1.0, 0.0, "relu")
+}
+
+/// `min(max(x, 0), 6)`.
+pub fn relu6(x: &Tensor) -> Result<Tensor> {
+    unary(x, UnaryOp::Relu6, 1.0, 0.0, "relu6")
+}
+
+/// `x + s`.
+pub fn add_scalar(x: &Tensor, s: f32) -> Result<Tensor> {
+    unary(x, UnaryOp::Identity, 1.0, s, "add_scalar")
+}
+
+/// `x * s`.
+pub fn mul_scalar(x: &Tensor, s: f32) -> Result<Tensor> {
+    unary(x, UnaryOp::Identity, s, 0.0, "mul_scalar")
+}
+
+/// `alpha * x + beta`.
+pub fn affine(x: &Tensor, alpha: f32, beta: f32) -> Result<Tensor> {
+    unary(x, UnaryOp::Identity, alpha, beta, "affine")
+}
+
+/// `exp(x)`.
+pub fn exp(x: &Tensor) -> Result<Tensor> {
+    unary(x, UnaryOp::Exp, 1.0, 0.0, "exp")
+}
+
+/// `sqrt(x)`.
+pub fn sqrt(x: &Tensor) -> Result<Tensor> {
+    unary(x, UnaryOp::Sqrt, 1.0, 0.0, "sqrt")
+}
+
+/// How `b` broadcasts against `a`: `(inner, b_numel)` such that
+/// `b_index = (a_index / inner) % b_numel`. NumPy rules, restricted to the
+/// case where `b`'s non-1 dimensions form one contiguous block of `a`'s
+/// (same shape, scalar, per-channel bias, per-row or per-column vectors).
+pub(crate) fn broadcast_pattern(op: &'static str, a: &[usize], b: &[usize]) -> Result<(usize, usize)> {
+    let a_numel: usize = a.iter().product();
+    let b_numel: usize = b.iter().product();
+    if a == b {
+        return Ok((1, a_numel.max(1)));
+    }
+    if b_numel == 1 {
+        return Ok((1, 1));
+    }
+    let err = || shape_err(op, format!("cannot broadcast {b:?} to {a:?}"));
+    if b.len() > a.len() {
+        return err();
+    }
+    let pad = a.len() - b.len();
+    let full: Vec<usize> = std::iter::repeat_n(1, pad).chain(b.iter().copied()).collect();
+    if full.iter().zip(a).any(|(&bd, &ad)| bd != 1 && bd != ad) {
+        return err();
+    }
+    let non1: Vec<usize> = (0..a.len()).filter(|&d| full[d] != 1).collect();
+    let (lo, hi) = (non1[0], non1[non1.len() - 1] + 1);
+    if (lo..hi).any(|d| full[d] != a[d]) {
+        return shape_err(
+            op,
+            format!("broadcasting {b:?} to {a:?} needs b's non-1 dimensions to be one contiguous block"),
+        );
+    }
+    Ok((a[hi..].iter().product(), b_numel))
+}
+
+fn binary(a: &Tensor, b: &Tensor, op: BinaryOp, name: &'static str) -> Result<Tensor> {
+    a.expect_dtype(name, DType::F32)?;
+    b.expect_dtype(name, DType::F32)?;
+    if !std::ptr::eq(a.device().wgpu_device(), b.device().wgpu_device()) {
+        return shape_err(name, "operands live on different devices");
+    }
+    let (inner, b_numel) = broadcast_pattern(name, a.shape(), b.shape())?;
+    let dev = a.device();
+    let out = Tensor::uninit(dev, a.shape(), DType::F32)?;
+    let wg = dev.elementwise_workgroup();
+    let b_windows = windows(b);
+    for (s, e) in windows(a) {
+        // A `b` larger than one binding only occurs with the same shape as `a`,
+        // where the windows coincide.
+        let b_arg = if b_windows.len() > 1 { window_arg(b, s, e) } else { b.arg() };
+        let base = if b_windows.len() > 1 { 0 } else { s };
+        let params = BinaryParams {
+            numel: (e - s) as u32,
+            inner: inner as u32,
+            b_numel: b_numel as u32,
+            base: base as u32,
+        };
+        dev.launch(
+            &BINARY,
+            &[("OP", op as u32 as f64), ("WG", f64::from(wg))],
+            &params,
+            &[window_arg(a, s, e), b_arg, window_arg(&out, s, e)],
+            dev.grid_1d((e - s) as u64, wg)?,
+        )?;
+    }
+    Ok(out)
+}
+
+/// `a + b` (b broadcast to a's shape).
+pub fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary(a, b, BinaryOp::Add, "add")
+}
+
+/// `a - b` (b broadcast to a's shape).
+pub fn sub(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary(a, b, BinaryOp::Sub, "sub")
+}
+
+/// `a * b` (b broadcast to a's shape).
+pub fn mul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary(a, b, BinaryOp::Mul, "mul")
+}
+
+/// `a / b` (b broadcast to a's shape).
+pub fn div(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary(a, b, BinaryOp::Div, "div")
+}
+
+/// Gradient of `relu` at `x` given the upstream gradient `dy`.
+pub fn relu_backward(dy: &Tensor, x: &Tensor) -> Result<Tensor> {
+    same_shape("relu_backward", dy, x)?;
+    binary(dy, x, BinaryOp::ReluBackward, "relu_backward")
+}
+
+/// Gradient of `relu6` at `x` given the upstream gradient `dy` (zero at 0 and 6, as PyTorch).
+pub fn relu6_backward(dy: &Tensor, x: &Tensor) -> Result<Tensor> {
+    same_shape("relu6_backward", dy, x)?;
+    binary(dy, x, BinaryOp::Relu6Backward, "relu6_backward")
+}
+
+/// Adds a per-channel bias `[C]` to an NCHW (or `[N, C]`) tensor.
+pub fn bias_add_channels(x: &Tensor, bias: &Tensor) -> Result<Tensor> {
+    if x.rank() < 2 || bias.shape() != [x.shape()[1]] {
+        return shape_err(
+            "bias_add_channels",
+            format!("bias {:?} does not match the channels of {:?}", bias.shape(), x.shape()),
+        );
+    }
+    let mut b_shape = vec![1; x.rank()];
+    b_shape[1] = x.shape()[1];
+    binary(x, &bias.reshape(&b_shape)?, BinaryOp::Add, "bias_add_channels")
+}
+
+fn same_shape(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
+    if a.shape() != b.shape() {
+        return shape_err(op, format!("shapes {:?} and {:?} differ", a.shape(), b.shape()));
+    }
+    Ok(())
+}

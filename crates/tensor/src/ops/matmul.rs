@@ -1,0 +1,210 @@
+//! Matrix multiplication: `C = op(A) · op(B)`, optionally batched, either operand
+//! transposed.
+//!
+//! Two kernels share one `Params` layout: `matmul.wgsl`, the portable path
+//! (register blocks, no subgroups), and the subgroup path where the adapter has
+//! subgroup operations. The choice is made per call from the device's features.
+//! A `B` stored as `[n, k]` (`trans_b`, the layout of a Linear weight) larger
+//! than one storage binding is split into column windows of `C`.
+
+use crate::device::Arg;
+use crate::error::{shape_err, Error, Result};
+use crate::kernel::Kernel;
+use crate::tensor::{DType, Tensor};
+
+const MATMUL: Kernel = crate::kernel!("matmul");
+
+/// Mirrors `struct Params` in shaders/matmul.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct MatmulParams {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub batch: u32,
+    pub a_batch_stride: u32,
+    pub b_batch_stride: u32,
+    pub c_batch_stride: u32,
+    pub ldc: u32,
+    pub n_offset: u32,
+    pub _pad: [u32; 3],
+}
+
+/// The kernel variants `matmul` can pick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatmulVariant {
+    /// `matmul.wgsl`: register-blocked, no subgroups; runs everywhere.
+    Portable,
+}
+
+/// Shape of one matmul call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatmulShape {
+    /// Batch count (1 for a plain matrix product).
+    pub batch: usize,
+    /// Rows of C.
+    pub m: usize,
+    /// Columns of C.
+    pub n: usize,
+    /// Reduction length.
+    pub k: usize,
+}
+
+fn split_batch(t: &Tensor) -> Option<(usize, usize, usize)> {
+    match t.shape() {
+        [r, c] => Some((1, *r, *c)),
+        [b, r, c] => Some((*b, *r, *c)),
+        _ => None,
+    }
+}
+
+/// Checks operand shapes and returns the problem shape.
+///
+/// `a` is `[m, k]` (`[k, m]` with `trans_a`), `b` is `[k, n]` (`[n, k]` with
+/// `trans_b`), each optionally with a leading batch dimension; a 2-d operand is
+/// shared by every batch of the other.
+pub fn matmul_shape(a: &Tensor, b: &Tensor, trans_a: bool, trans_b: bool) -> Result<MatmulShape> {
+    let op = "matmul";
+    a.expect_dtype(op, DType::F32)?;
+    b.expect_dtype(op, DType::F32)?;
+    let (Some((ba, ra, ca)), Some((bb, rb, cb))) = (split_batch(a), split_batch(b)) else {
+        return shape_err(op, format!("operands must be 2-d or 3-d, got {:?} and {:?}", a.shape(), b.shape()));
+    };
+    let (m, ka) = if trans_a { (ca, ra) } else { (ra, ca) };
+    let (kb, n) = if trans_b { (cb, rb) } else { (rb, cb) };
+    if ka != kb {
+        return shape_err(
+            op,
+            format!(
+                "inner dimensions differ: A {:?}{} has k = {ka}, B {:?}{} has k = {kb}",
+                a.shape(),
+                if trans_a { " (transposed)" } else { "" },
+                b.shape(),
+                if trans_b { " (transposed)" } else { "" }
+            ),
+        );
+    }
+    let batch_a = if a.rank() == 3 { ba } else { 0 };
+    let batch_b = if b.rank() == 3 { bb } else { 0 };
+    if batch_a != 0 && batch_b != 0 && batch_a != batch_b {
+        return shape_err(op, format!("batch sizes differ: {:?} and {:?}", a.shape(), b.shape()));
+    }
+    Ok(MatmulShape {
+        batch: batch_a.max(batch_b).max(1),
+        m,
+        n,
+        k: ka,
+    })
+}
+
+/// The variants this device can run, fastest first.
+pub fn available_variants(_device: &crate::Device) -> Vec<MatmulVariant> {
+    vec![MatmulVariant::Portable]
+}
+
+/// Which kernel `matmul` uses on this device for this shape.
+pub fn matmul_variant(_a: &Tensor, _shape: &MatmulShape) -> MatmulVariant {
+    MatmulVariant::Portable
+}
+
+/// `op(a) · op(b)`; see [`matmul_shape`] for the operand shapes. The result is
+/// `[m, n]`, or `[batch, m, n]` when either operand is 3-d.
+pub fn matmul(a: &Tensor, b: &Tensor, trans_a: bool, trans_b: bool) -> Result<Tensor> {
+    let s = matmul_shape(a, b, trans_a, trans_b)?;
+    let out_shape = if a.rank() == 3 || b.rank() == 3 {
+        vec![s.batch, s.m, s.n]
+    } else {
+        vec![s.m, s.n]
+    };
+    let dev = a.device();
+    let c = Tensor::uninit(dev, &out_shape, DType::F32)?;
+    matmul_into(a, b, trans_a, trans_b, &c, matmul_variant(a, &s))?;
+    Ok(c)
+}
+
+/// Like [`matmul`], writing into `c` (shape as `matmul` returns), with a chosen variant.
+pub fn matmul_into(a: &Tensor, b: &Tensor, trans_a: bool, trans_b: bool, c: &Tensor, variant: MatmulVariant) -> Result<()> {
+    let s = matmul_shape(a, b, trans_a, trans_b)?;
+    if c.numel() != s.batch * s.m * s.n {
+        return shape_err("matmul", format!("output {:?} does not hold {}x{}x{}", c.shape(), s.batch, s.m, s.n));
+    }
+    if s.m == 0 || s.n == 0 {
+        return Ok(());
+    }
+    let dev = a.device();
+    if s.k == 0 {
+        dev.clear_bytes(c.buffer(), 0, c.byte_size());
+        return Ok(());
+    }
+    let max = dev.max_binding_bytes();
+    for (name, t) in [("A", a), ("C", c)] {
+        if t.byte_size() > max {
+            return Err(Error::Limit {
+                what: format!("matmul: bytes of {name} {:?} in one storage binding", t.shape()),
+                requested: t.byte_size(),
+                limit: max,
+            });
+        }
+    }
+    // Column windows of C over rows of a [n, k] B.
+    let col_windows: Vec<(usize, usize)> = if b.byte_size() <= max {
+        vec![(0, s.n)]
+    } else if trans_b && b.rank() == 2 {
+        let align = (dev.storage_offset_align() / 4).max(1) as usize;
+        let mut rows = (max as usize / 4) / s.k;
+        // Window starts must be aligned: rows * k a multiple of `align` elements.
+        while rows > 0 && (rows * s.k) % align != 0 {
+            rows -= 1;
+        }
+        if rows == 0 {
+            return Err(Error::Limit {
+                what: format!("matmul: one row of B {:?} in a storage binding", b.shape()),
+                requested: (s.k * 4) as u64,
+                limit: max,
+            });
+        }
+        (0..s.n).step_by(rows).map(|start| (start, (start + rows).min(s.n))).collect()
+    } else {
+        return Err(Error::Limit {
+            what: format!("matmul: bytes of B {:?} in one storage binding (only a transposed 2-d B is split)", b.shape()),
+            requested: b.byte_size(),
+            limit: max,
+        });
+    };
+    let a_stride = if a.rank() == 3 { s.m * s.k } else { 0 };
+    let b_stride = if b.rank() == 3 { s.k * s.n } else { 0 };
+    for (n0, n1) in col_windows {
+        let n = n1 - n0;
+        let params = MatmulParams {
+            m: s.m as u32,
+            n: n as u32,
+            k: s.k as u32,
+            batch: s.batch as u32,
+            a_batch_stride: a_stride as u32,
+            b_batch_stride: b_stride as u32,
+            c_batch_stride: (s.m * s.n) as u32,
+            ldc: s.n as u32,
+            n_offset: n0 as u32,
+            _pad: [0; 3],
+        };
+        let b_arg = if n0 == 0 && n1 == s.n {
+            b.arg()
+        } else {
+            Arg::window(b.buffer(), (n0 * s.k * 4) as u64, (n * s.k * 4) as u64)
+        };
+        let constants = [("TRANS_A", f64::from(u8::from(trans_a))), ("TRANS_B", f64::from(u8::from(trans_b)))];
+        match variant {
+            MatmulVariant::Portable => {
+                let tile = 32usize;
+                dev.launch(
+                    &MATMUL,
+                    &constants,
+                    &params,
+                    &[a.arg(), b_arg, c.arg()],
+                    [n.div_ceil(tile) as u32, s.m.div_ceil(tile) as u32, s.batch as u32],
+                )?;
+            }
+        }
+    }
+    Ok(())
+}

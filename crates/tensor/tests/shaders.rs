@@ -1,0 +1,97 @@
+//! Every WGSL file under `shaders/` parses and validates with naga, for every
+//! specialization of its override constants that the launchers use. Needs no GPU.
+//!
+//! Override values come from one table by name; a kernel that declares an
+//! override missing from the table fails here until its values are listed.
+
+use std::path::PathBuf;
+
+/// Values each override constant takes in the launchers.
+fn override_values(name: &str) -> Option<Vec<f64>> {
+    Some(match name {
+        // unary.wgsl has 5 functions, binary.wgsl 6 operations.
+        "OP" => (0..6).map(f64::from).collect(),
+        "WG" => vec![8.0, 64.0, 256.0],
+        "TRANS_A" | "TRANS_B" => vec![0.0, 1.0],
+        _ => return None,
+    })
+}
+
+fn shader_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shaders")
+}
+
+fn validator() -> naga::valid::Validator {
+    naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all())
+}
+
+/// All combinations of the listed values of `names`.
+fn combinations(names: &[String]) -> Vec<Vec<(String, f64)>> {
+    let mut out = vec![Vec::new()];
+    for n in names {
+        let values = override_values(n).unwrap_or_else(|| panic!("override `{n}` has no values in override_values()"));
+        out = out
+            .into_iter()
+            .flat_map(|prefix| {
+                values.iter().map(move |&v| {
+                    let mut p = prefix.clone();
+                    p.push((n.clone(), v));
+                    p
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+#[test]
+fn every_shader_validates_for_every_specialization() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(shader_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wgsl"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 6, "expected the shaders/ folder, found {files:?}");
+    let mut checked = 0;
+    for path in files {
+        let source = std::fs::read_to_string(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        assert!(source.starts_with("//"), "{name}: start with a comment saying what the kernel does");
+        let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
+        let info = validator()
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
+        let overrides: Vec<String> = module.overrides.iter().filter_map(|(_, o)| o.name.clone()).collect();
+        for ep in &module.entry_points {
+            for combo in combinations(&overrides) {
+                let mut constants = naga::back::PipelineConstants::default();
+                for (k, v) in &combo {
+                    constants.insert(k.clone(), *v);
+                }
+                naga::back::pipeline_constants::process_overrides(&module, &info, Some((ep.stage, &ep.name)), &constants)
+                    .unwrap_or_else(|e| panic!("{name}::{} with {combo:?}: {e}", ep.name));
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 0);
+}
+
+#[test]
+fn params_structs_are_scalars_padded_to_16_bytes() {
+    // Rust mirrors `struct Params` field for field with repr(C); that only agrees
+    // with WGSL's layout when the struct is 4-byte scalars / vec4s and 16-byte sized.
+    for entry in std::fs::read_dir(shader_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let source = std::fs::read_to_string(&path).unwrap();
+        let module = naga::front::wgsl::parse_str(&source).unwrap();
+        for (_, ty) in module.types.iter() {
+            if ty.name.as_deref() == Some("Params") {
+                if let naga::TypeInner::Struct { span, .. } = ty.inner {
+                    assert_eq!(span % 16, 0, "{}: Params is {span} bytes", path.display());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+// binary: out[i] = a[i] (op) b[j] with b broadcast: j = ((base + i) / inner) % b_numel.
+// Same-shape operands use inner = 1, b_numel = numel; a per-channel NCHW bias uses
+// inner = H*W, b_numel = C; a scalar tensor uses b_numel = 1.
+// Thread mapping: one invocation per element of `a`, 1-D grid folded into 2-D.
+// Launcher: crates/tensor/src/ops/elementwise.rs   Reference: crates/reference/src/elementwise.rs
+struct Params {
+    numel: u32,
+    inner: u32,
+    b_numel: u32,
+    base: u32,
+}
+
+// 0 add, 1 sub, 2 mul, 3 div, 4 relu_backward (a = dy, b = x), 5 relu6_backward (a = dy, b = x)
+override OP: u32 = 0u;
+override WG: u32 = 256u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.numel) {
+        return;
+    }
+    let x = a[i];
+    let y = b[((p.base + i) / p.inner) % p.b_numel];
+    var r: f32;
+    if (OP == 0u) {
+        r = x + y;
+    } else if (OP == 1u) {
+        r = x - y;
+    } else if (OP == 2u) {
+        r = x * y;
+    } else if (OP == 3u) {
+        r = x / y;
+    } else if (OP == 4u) {
+        r = select(0.0, x, y > 0.0);
+    } else {
+        r = select(0.0, x, y > 0.0 && y < 6.0);
+    }
+    out[i] = r;
+}

@@ -1,0 +1,153 @@
+//! Kernel benchmarks on a fixed list of shapes: what `shadernet bench` prints
+//! and what `benches/kernels.rs` runs.
+
+use std::time::Instant;
+
+use shadernet_tensor::ops::{elementwise, matmul};
+use shadernet_tensor::{DType, Device, Result, Tensor};
+
+/// One measured kernel and shape.
+#[derive(Clone, Debug)]
+pub struct BenchResult {
+    /// Op family, e.g. `matmul`.
+    pub op: String,
+    /// Kernel variant, e.g. `portable`.
+    pub variant: String,
+    /// Shape fields, in the order the op names them (`m`, `n`, `k` for matmul).
+    pub shape: Vec<(&'static str, usize)>,
+    /// Mean milliseconds per call.
+    pub ms: f64,
+    /// Achieved GFLOP/s (0 where the op is memory-bound only).
+    pub gflops: f64,
+    /// Achieved GB/s of compulsory traffic.
+    pub gbs: f64,
+}
+
+impl BenchResult {
+    /// One JSON object: `op`, `variant`, the shape fields, `ms`, `gflops`, `gbs`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        m.insert("op".into(), self.op.clone().into());
+        m.insert("variant".into(), self.variant.clone().into());
+        for (k, v) in &self.shape {
+            m.insert((*k).into(), (*v).into());
+        }
+        m.insert("ms".into(), round3(self.ms).into());
+        m.insert("gflops".into(), round3(self.gflops).into());
+        m.insert("gbs".into(), round3(self.gbs).into());
+        serde_json::Value::Object(m)
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Times `run` (which records GPU work) after one warm-up call that also pays
+/// for shader compilation; repeats until about `budget_s` seconds have passed.
+/// Returns mean milliseconds per call.
+pub fn time_gpu(device: &Device, budget_s: f64, mut run: impl FnMut() -> Result<()>) -> Result<f64> {
+    run()?;
+    device.sync()?;
+    let start = Instant::now();
+    run()?;
+    device.sync()?;
+    let once = start.elapsed().as_secs_f64();
+    let reps = ((budget_s / once.max(1e-6)) as usize).clamp(1, 200);
+    let start = Instant::now();
+    for _ in 0..reps {
+        run()?;
+    }
+    device.sync()?;
+    Ok(start.elapsed().as_secs_f64() * 1e3 / reps as f64)
+}
+
+/// The matmul shapes: square powers of two, and the GEMMs of CIFAR ResNet and VGG
+/// layers as implicit GEMM sees them (M = N·H·W, N = K, K = C·R·S).
+pub const MATMUL_SHAPES: &[(usize, usize, usize)] = &[
+    (256, 256, 256),
+    (512, 512, 512),
+    (1024, 1024, 1024),
+    (2048, 2048, 2048),
+    (131072, 16, 144),
+    (32768, 32, 288),
+    (8192, 64, 576),
+];
+
+fn filled(device: &Device, shape: &[usize]) -> Result<Tensor> {
+    let n: usize = shape.iter().product();
+    let data: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
+    Tensor::from_f32(device, &data, shape)
+}
+
+/// Benchmarks every kernel family whose op name contains `filter`.
+pub fn run(device: &Device, filter: Option<&str>, budget_s: f64, mut report: impl FnMut(&BenchResult)) -> Result<Vec<BenchResult>> {
+    let wanted = |op: &str| filter.is_none_or(|f| op.contains(f));
+    let mut out = Vec::new();
+    let mut push = |r: BenchResult, out: &mut Vec<BenchResult>| {
+        report(&r);
+        out.push(r);
+    };
+    if wanted("matmul") {
+        for &(m, n, k) in MATMUL_SHAPES {
+            // A as [m, k], B as [n, k] (trans_b): the layout of the fast path.
+            let a = filled(device, &[m, k])?;
+            let b = filled(device, &[n, k])?;
+            let c = Tensor::uninit(device, &[m, n], DType::F32)?;
+            for variant in matmul::available_variants(device) {
+                let ms = time_gpu(device, budget_s, || matmul::matmul_into(&a, &b, false, true, &c, variant))?;
+                let flops = 2.0 * (m * n * k) as f64;
+                let bytes = 4.0 * (m * k + n * k + m * n) as f64;
+                push(
+                    BenchResult {
+                        op: "matmul".into(),
+                        variant: format!("{variant:?}").to_lowercase(),
+                        shape: vec![("m", m), ("n", n), ("k", k)],
+                        ms,
+                        gflops: flops / ms / 1e6,
+                        gbs: bytes / ms / 1e6,
+                    },
+                    &mut out,
+                );
+            }
+        }
+    }
+    if wanted("elementwise") {
+        // 100 small ops back to back: dominated by per-dispatch overhead.
+        let x = filled(device, &[4096])?;
+        let ms = time_gpu(device, budget_s, || {
+            let mut y = x.clone();
+            for _ in 0..100 {
+                y = elementwise::add_scalar(&y, 1.0)?;
+            }
+            Ok(())
+        })?;
+        push(
+            BenchResult {
+                op: "elementwise_chain".into(),
+                variant: "add_scalar x100".into(),
+                shape: vec![("numel", 4096), ("ops", 100)],
+                ms,
+                gflops: 100.0 * 4096.0 / ms / 1e6,
+                gbs: 100.0 * 8.0 * 4096.0 / ms / 1e6,
+            },
+            &mut out,
+        );
+        // One large op: bandwidth.
+        let n = 1 << 24;
+        let big = filled(device, &[n])?;
+        let ms = time_gpu(device, budget_s, || elementwise::add(&big, &big).map(drop))?;
+        push(
+            BenchResult {
+                op: "add".into(),
+                variant: "binary".into(),
+                shape: vec![("numel", n)],
+                ms,
+                gflops: n as f64 / ms / 1e6,
+                gbs: 12.0 * n as f64 / ms / 1e6,
+            },
+            &mut out,
+        );
+    }
+    Ok(out)
+}

@@ -1,0 +1,9 @@
+//! shadernet: convolutional networks on any GPU. Every tensor is a GPU buffer
+//! and every op a WGSL compute shader run through wgpu (Vulkan, Metal, DX12, GL).
+//!
+//! This facade re-exports the workspace crates; the `shadernet` binary is the CLI.
+
+pub use shadernet_tensor as tensor;
+pub use shadernet_tensor::{ops, DType, Device, Error, Tensor};
+
+pub mod bench;
