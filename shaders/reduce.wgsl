@@ -40,9 +40,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lid: u32) {
     let o = wid.x + wid.y * nwg.x;
     // `o` is uniform across the workgroup, so every invocation reaches the barriers.
-    let active = o < p.out_numel;
+    let in_range = o < p.out_numel;
     var acc = 0.0;
-    if (active) {
+    if (in_range) {
         let base = offset_of(o, p.kept_size, p.kept_stride);
         for (var j = lid; j < p.red_numel; j += WG) {
             acc += x[base + offset_of(j, p.red_size, p.red_stride)];
@@ -56,7 +56,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         }
         workgroupBarrier();
     }
-    if (active && lid == 0u) {
+    if (in_range && lid == 0u) {
         out[o] = partial[0] * p.scale;
     }
 }

@@ -46,7 +46,11 @@ fn round3(x: f64) -> f64 {
 /// Times `run` (which records GPU work) after one warm-up call that also pays
 /// for shader compilation; repeats until about `budget_s` seconds have passed.
 /// Returns mean milliseconds per call.
-pub fn time_gpu(device: &Device, budget_s: f64, mut run: impl FnMut() -> Result<()>) -> Result<f64> {
+pub fn time_gpu(
+    device: &Device,
+    budget_s: f64,
+    mut run: impl FnMut() -> Result<()>,
+) -> Result<f64> {
     run()?;
     device.sync()?;
     let start = Instant::now();
@@ -76,12 +80,19 @@ pub const MATMUL_SHAPES: &[(usize, usize, usize)] = &[
 
 fn filled(device: &Device, shape: &[usize]) -> Result<Tensor> {
     let n: usize = shape.iter().product();
-    let data: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
+    let data: Vec<f32> = (0..n)
+        .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
+        .collect();
     Tensor::from_f32(device, &data, shape)
 }
 
 /// Benchmarks every kernel family whose op name contains `filter`.
-pub fn run(device: &Device, filter: Option<&str>, budget_s: f64, mut report: impl FnMut(&BenchResult)) -> Result<Vec<BenchResult>> {
+pub fn run(
+    device: &Device,
+    filter: Option<&str>,
+    budget_s: f64,
+    mut report: impl FnMut(&BenchResult),
+) -> Result<Vec<BenchResult>> {
     let wanted = |op: &str| filter.is_none_or(|f| op.contains(f));
     let mut out = Vec::new();
     let mut push = |r: BenchResult, out: &mut Vec<BenchResult>| {
@@ -95,7 +106,9 @@ pub fn run(device: &Device, filter: Option<&str>, budget_s: f64, mut report: imp
             let b = filled(device, &[n, k])?;
             let c = Tensor::uninit(device, &[m, n], DType::F32)?;
             for variant in matmul::available_variants(device) {
-                let ms = time_gpu(device, budget_s, || matmul::matmul_into(&a, &b, false, true, &c, variant))?;
+                let ms = time_gpu(device, budget_s, || {
+                    matmul::matmul_into(&a, &b, false, true, &c, variant)
+                })?;
                 let flops = 2.0 * (m * n * k) as f64;
                 let bytes = 4.0 * (m * k + n * k + m * n) as f64;
                 push(

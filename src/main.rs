@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use shadernet::tensor::{list_adapters, AdapterSummary, Device};
 
 #[derive(Parser)]
-#[command(name = "shadernet", version, about = "Convolutional networks on any GPU, every op a WGSL compute shader")]
+#[command(
+    name = "shadernet",
+    version,
+    about = "Convolutional networks on any GPU, every op a WGSL compute shader"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -86,53 +90,115 @@ fn info(selector: Option<&str>, json: bool) -> anyhow::Result<()> {
     let chosen = device.adapter();
     if json {
         let all: Vec<_> = adapters.iter().map(adapter_json).collect();
-        println!("{}", serde_json::json!({ "adapters": all, "chosen": chosen.index }));
+        println!(
+            "{}",
+            serde_json::json!({ "adapters": all, "chosen": chosen.index })
+        );
         return Ok(());
     }
     println!("Adapters (most capable first; pick one with --device INDEX|NAME):");
     for a in &adapters {
         let mark = if a.index == chosen.index { "*" } else { " " };
-        println!("{mark} {}: {} [{} / {}] driver: {}", a.index, a.name, a.backend, a.device_type, a.driver);
+        println!(
+            "{mark} {}: {} [{} / {}] driver: {}",
+            a.index, a.name, a.backend, a.device_type, a.driver
+        );
     }
     let l = &chosen.limits;
     let yes = |b: bool| if b { "yes" } else { "no" };
     println!("\nChosen: {} ({})", chosen.name, chosen.backend);
     println!("  max buffer size               {}", mib(l.max_buffer_size));
-    println!("  max storage binding           {}", mib(u64::from(l.max_storage_buffer_binding_size)));
-    println!("  workgroup storage             {} KiB", l.max_compute_workgroup_storage_size / 1024);
-    println!("  max invocations / workgroup   {}", l.max_compute_invocations_per_workgroup);
-    println!("  max workgroups / dimension    {}", l.max_compute_workgroups_per_dimension);
+    println!(
+        "  max storage binding           {}",
+        mib(u64::from(l.max_storage_buffer_binding_size))
+    );
+    println!(
+        "  workgroup storage             {} KiB",
+        l.max_compute_workgroup_storage_size / 1024
+    );
+    println!(
+        "  max invocations / workgroup   {}",
+        l.max_compute_invocations_per_workgroup
+    );
+    println!(
+        "  max workgroups / dimension    {}",
+        l.max_compute_workgroups_per_dimension
+    );
     println!(
         "  subgroups                     {}{}",
         yes(chosen.has_subgroups()),
-        if chosen.has_subgroups() { format!(" (size {}..{})", chosen.subgroup_min_size, chosen.subgroup_max_size) } else { String::new() }
+        if chosen.has_subgroups() {
+            format!(
+                " (size {}..{})",
+                chosen.subgroup_min_size, chosen.subgroup_max_size
+            )
+        } else {
+            String::new()
+        }
     );
-    println!("  timestamp queries             {}", yes(chosen.has_timestamps()));
+    println!(
+        "  timestamp queries             {}",
+        yes(chosen.has_timestamps())
+    );
     println!(
         "  timestamps inside passes      {}",
-        yes(chosen.features.contains(shadernet::tensor::wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES))
+        yes(chosen
+            .features
+            .contains(shadernet::tensor::wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES))
     );
-    println!("  f16 in shaders                {}", yes(chosen.features.contains(shadernet::tensor::wgpu::Features::SHADER_F16)));
+    println!(
+        "  f16 in shaders                {}",
+        yes(chosen
+            .features
+            .contains(shadernet::tensor::wgpu::Features::SHADER_F16))
+    );
     Ok(())
 }
 
-fn bench(filter: Option<&str>, selector: Option<&str>, seconds: f64, json: bool) -> anyhow::Result<()> {
+fn bench(
+    filter: Option<&str>,
+    selector: Option<&str>,
+    seconds: f64,
+    json: bool,
+) -> anyhow::Result<()> {
     if !(seconds > 0.0 && seconds.is_finite()) {
-        return Err(UserError(format!("--seconds must be a positive number, got {seconds}")).into());
+        return Err(UserError(format!(
+            "--seconds must be a positive number, got {seconds}"
+        ))
+        .into());
     }
     let device = open_device(selector)?;
-    eprintln!("bench on {} ({})", device.adapter().name, device.adapter().backend);
+    eprintln!(
+        "bench on {} ({})",
+        device.adapter().name,
+        device.adapter().backend
+    );
     if !json {
-        println!("{:<18} {:<16} {:<28} {:>10} {:>10} {:>9}", "op", "variant", "shape", "ms", "GFLOP/s", "GB/s");
+        println!(
+            "{:<18} {:<16} {:<28} {:>10} {:>10} {:>9}",
+            "op", "variant", "shape", "ms", "GFLOP/s", "GB/s"
+        );
     }
     let results = shadernet::bench::run(&device, filter, seconds, |r| {
         if !json {
             let shape: Vec<String> = r.shape.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            println!("{:<18} {:<16} {:<28} {:>10.3} {:>10.2} {:>9.2}", r.op, r.variant, shape.join(" "), r.ms, r.gflops, r.gbs);
+            println!(
+                "{:<18} {:<16} {:<28} {:>10.3} {:>10.2} {:>9.2}",
+                r.op,
+                r.variant,
+                shape.join(" "),
+                r.ms,
+                r.gflops,
+                r.gbs
+            );
         }
     })?;
     if results.is_empty() {
-        return Err(UserError(format!("no kernel family matches --filter {}", filter.unwrap_or(""))).into());
+        return Err(UserError(format!(
+            "no kernel family matches --filter {}",
+            filter.unwrap_or("")
+        ))
+        .into());
     }
     if json {
         let all: Vec<_> = results.iter().map(|r| r.to_json()).collect();
@@ -160,7 +226,12 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Info { device, json } => info(device.as_deref(), *json),
-        Command::Bench { filter, device, seconds, json } => bench(filter.as_deref(), device.as_deref(), *seconds, *json),
+        Command::Bench {
+            filter,
+            device,
+            seconds,
+            json,
+        } => bench(filter.as_deref(), device.as_deref(), *seconds, *json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -165,13 +165,13 @@ impl Conv2dParams {
                 return Err(format!("conv2d: {name} must be nonzero (got 0)"));
             }
         }
-        if self.c_in % self.groups != 0 {
+        if !self.c_in.is_multiple_of(self.groups) {
             return Err(format!(
                 "conv2d: groups {} does not divide c_in {}",
                 self.groups, self.c_in
             ));
         }
-        if self.c_out % self.groups != 0 {
+        if !self.c_out.is_multiple_of(self.groups) {
             return Err(format!(
                 "conv2d: groups {} does not divide c_out {}",
                 self.groups, self.c_out
@@ -341,7 +341,10 @@ mod tests {
         // y = [1*10+2*1, 2*10+3*1] = [12, 23] pins row-major kh,kw order.
         p = Conv2dParams::simple(1, 1, 1, 3, 1, 1, 1, 0);
         p.kw = 2;
-        assert_eq!(conv2d(&[1.0, 2.0, 3.0], &[10.0, 1.0], None, &p), vec![12.0, 23.0]);
+        assert_eq!(
+            conv2d(&[1.0, 2.0, 3.0], &[10.0, 1.0], None, &p),
+            vec![12.0, 23.0]
+        );
     }
 
     #[test]
@@ -353,11 +356,17 @@ mod tests {
         p.kw = 2;
         p.pad_left = 1;
         assert_eq!(p.w_out(), 3);
-        assert_eq!(conv2d(&[1.0, 2.0, 3.0], &[10.0, 1.0], None, &p), vec![1.0, 12.0, 23.0]);
+        assert_eq!(
+            conv2d(&[1.0, 2.0, 3.0], &[10.0, 1.0], None, &p),
+            vec![1.0, 12.0, 23.0]
+        );
         // pad_right=1 instead: windows [0,1],[1,2],[2,3] -> [12, 23, 30]
         p.pad_left = 0;
         p.pad_right = 1;
-        assert_eq!(conv2d(&[1.0, 2.0, 3.0], &[10.0, 1.0], None, &p), vec![12.0, 23.0, 30.0]);
+        assert_eq!(
+            conv2d(&[1.0, 2.0, 3.0], &[10.0, 1.0], None, &p),
+            vec![12.0, 23.0, 30.0]
+        );
     }
 
     #[test]
@@ -392,7 +401,7 @@ mod tests {
         p.pad_top = 1;
         assert_eq!(p.h_out(), 3);
         assert_eq!(p.w_out(), 3); // (7-3)/2+1
-        // dilation 2, k=3 -> effective 5: h=7 -> 3; h=13, s=3, pad 2+2 -> (17-5)/3+1 = 5
+                                  // dilation 2, k=3 -> effective 5: h=7 -> 3; h=13, s=3, pad 2+2 -> (17-5)/3+1 = 5
         p = Conv2dParams::simple(1, 1, 7, 13, 1, 3, 1, 0);
         p.dilation_h = 2;
         assert_eq!(p.h_out(), 3);

@@ -50,7 +50,9 @@ pub fn div_backward(a: &[f64], b: &[f64], dy: &[f64]) -> (Vec<f64>, Vec<f64>) {
     check_same(a, b, "div_backward");
     check_same(a, dy, "div_backward");
     let da = dy.iter().zip(b).map(|(g, y)| g / y).collect();
-    let db = (0..a.len()).map(|i| -dy[i] * a[i] / (b[i] * b[i])).collect();
+    let db = (0..a.len())
+        .map(|i| -dy[i] * a[i] / (b[i] * b[i]))
+        .collect();
     (da, db)
 }
 
@@ -86,13 +88,7 @@ pub fn relu_backward(x: &[f64], dy: &[f64]) -> Vec<f64> {
 /// `y = min(max(x, 0), 6)`; NaN propagates.
 pub fn relu6(x: &[f64]) -> Vec<f64> {
     x.iter()
-        .map(|&v| {
-            if v.is_nan() {
-                v
-            } else {
-                v.clamp(0.0, 6.0)
-            }
-        })
+        .map(|&v| if v.is_nan() { v } else { v.clamp(0.0, 6.0) })
         .collect()
 }
 
@@ -131,7 +127,11 @@ pub fn bias_add_channels(x: &[f64], bias: &[f64], n: usize, c: usize, hw: usize)
 ///
 /// `dy`: `[n, c, hw]`, returns `[c]`.
 pub fn bias_add_channels_backward(dy: &[f64], n: usize, c: usize, hw: usize) -> Vec<f64> {
-    assert_eq!(dy.len(), n * c * hw, "bias_add_channels_backward: dy length");
+    assert_eq!(
+        dy.len(),
+        n * c * hw,
+        "bias_add_channels_backward: dy length"
+    );
     let mut db = vec![0.0; c];
     for b in 0..n {
         for ch in 0..c {
@@ -213,7 +213,10 @@ mod tests {
             vec![10.0, 11.0, 22.0, 23.0, 34.0, 35.0, 16.0, 17.0, 28.0, 29.0, 40.0, 41.0]
         );
         // dbias[c] = sum over n, hw: c0: 0+1+6+7 = 14, c1: 2+3+8+9 = 22, c2: 4+5+10+11 = 30
-        assert_eq!(bias_add_channels_backward(&x, 2, 3, 2), vec![14.0, 22.0, 30.0]);
+        assert_eq!(
+            bias_add_channels_backward(&x, 2, 3, 2),
+            vec![14.0, 22.0, 30.0]
+        );
     }
 
     #[test]

@@ -44,8 +44,16 @@ impl MatmulParams {
     }
 
     fn check(&self, a: &[f64], b: &[f64]) {
-        assert_eq!(a.len(), self.batch * self.m * self.k, "matmul: A length for {self:?}");
-        assert_eq!(b.len(), self.batch * self.k * self.n, "matmul: B length for {self:?}");
+        assert_eq!(
+            a.len(),
+            self.batch * self.m * self.k,
+            "matmul: A length for {self:?}"
+        );
+        assert_eq!(
+            b.len(),
+            self.batch * self.k * self.n,
+            "matmul: B length for {self:?}"
+        );
     }
 }
 
@@ -72,12 +80,7 @@ pub fn matmul(a: &[f64], b: &[f64], p: &MatmulParams) -> Vec<f64> {
 /// Backward: `dA = dC · Bᵀ`, `dB = Aᵀ · dC` (logical), each returned in the
 /// same storage layout as the corresponding input (so `da` is `[batch, k, m]`
 /// when `trans_a`, and `db` is `[batch, n, k]` when `trans_b`).
-pub fn matmul_backward(
-    a: &[f64],
-    b: &[f64],
-    dc: &[f64],
-    p: &MatmulParams,
-) -> (Vec<f64>, Vec<f64>) {
+pub fn matmul_backward(a: &[f64], b: &[f64], dc: &[f64], p: &MatmulParams) -> (Vec<f64>, Vec<f64>) {
     p.check(a, b);
     assert_eq!(dc.len(), p.batch * p.m * p.n, "matmul_backward: dC length");
     let mut da = vec![0.0; a.len()];

@@ -55,7 +55,15 @@ fn pool_out(size: usize, k: usize, p: usize, s: usize, d: usize, ceil: bool) -> 
 
 impl Pool2dParams {
     /// Square window `k`, stride `stride`, padding `pad`, no dilation, floor mode.
-    pub fn new(n: usize, c: usize, h: usize, w: usize, k: usize, stride: usize, pad: usize) -> Self {
+    pub fn new(
+        n: usize,
+        c: usize,
+        h: usize,
+        w: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+    ) -> Self {
         Pool2dParams {
             n,
             c,
@@ -229,7 +237,11 @@ pub fn max_pool2d(x: &[f64], p: &Pool2dParams) -> (Vec<f64>, Vec<usize>) {
 pub fn max_pool2d_backward(dy: &[f64], indices: &[usize], p: &Pool2dParams) -> Vec<f64> {
     let (ho, wo) = (p.h_out(), p.w_out());
     assert_eq!(dy.len(), p.y_len(), "max_pool2d_backward: dy length");
-    assert_eq!(indices.len(), p.y_len(), "max_pool2d_backward: indices length");
+    assert_eq!(
+        indices.len(),
+        p.y_len(),
+        "max_pool2d_backward: indices length"
+    );
     let mut dx = vec![0.0; p.x_len()];
     for plane in 0..p.n * p.c {
         for o in 0..ho * wo {
@@ -283,7 +295,10 @@ fn check_avg(p: &Pool2dParams, divisor_override: Option<usize>, x_len: usize, op
         p.dilation_h,
         p.dilation_w
     );
-    assert!(divisor_override != Some(0), "{op}: divisor_override must be nonzero");
+    assert!(
+        divisor_override != Some(0),
+        "{op}: divisor_override must be nonzero"
+    );
 }
 
 /// Average pooling with PyTorch's exact divisor rules.
@@ -383,7 +398,10 @@ pub fn adaptive_avg_pool2d(
     out_w: usize,
 ) -> Vec<f64> {
     assert_eq!(x.len(), n * c * h * w, "adaptive_avg_pool2d: x length");
-    assert!(out_h > 0 && out_w > 0, "adaptive_avg_pool2d: output size must be >= 1");
+    assert!(
+        out_h > 0 && out_w > 0,
+        "adaptive_avg_pool2d: output size must be >= 1"
+    );
     let mut y = vec![0.0; n * c * out_h * out_w];
     for plane in 0..n * c {
         for oh in 0..out_h {
@@ -416,7 +434,11 @@ pub fn adaptive_avg_pool2d_backward(
     out_h: usize,
     out_w: usize,
 ) -> Vec<f64> {
-    assert_eq!(dy.len(), n * c * out_h * out_w, "adaptive_avg_pool2d_backward: dy length");
+    assert_eq!(
+        dy.len(),
+        n * c * out_h * out_w,
+        "adaptive_avg_pool2d_backward: dy length"
+    );
     let mut dx = vec![0.0; n * c * h * w];
     for plane in 0..n * c {
         for oh in 0..out_h {
@@ -497,9 +519,13 @@ mod tests {
         assert!(e.contains("pad_h 2") && e.contains("kh 3"), "{e}");
         assert!(Pool2dParams::new(1, 1, 5, 5, 3, 1, 1).validate().is_ok());
         assert!(Pool2dParams::new(1, 1, 5, 5, 2, 2, 1).validate().is_ok());
-        let e = Pool2dParams::new(1, 1, 2, 2, 3, 1, 0).validate().unwrap_err();
+        let e = Pool2dParams::new(1, 1, 2, 2, 3, 1, 0)
+            .validate()
+            .unwrap_err();
         assert!(e.contains("too small") && e.contains("0x0"), "{e}");
-        let e = Pool2dParams::new(1, 1, 5, 5, 3, 0, 0).validate().unwrap_err();
+        let e = Pool2dParams::new(1, 1, 5, 5, 3, 0, 0)
+            .validate()
+            .unwrap_err();
         assert!(e.contains("stride_h"), "{e}");
     }
 
@@ -585,7 +611,10 @@ mod tests {
         }
         // Backward with dy = 1: include pad -> every cell 1/4 (each input
         // in exactly one window); exclude pad -> 1, 1/2,1/2, 1/2, 1/4,1/4, 1/2, 1/4,1/4
-        assert_eq!(avg_pool2d_backward(&[1.0; 4], &p, true, None), vec![0.25; 9]);
+        assert_eq!(
+            avg_pool2d_backward(&[1.0; 4], &p, true, None),
+            vec![0.25; 9]
+        );
         assert_eq!(
             avg_pool2d_backward(&[1.0; 4], &p, false, None),
             vec![1.0, 0.5, 0.5, 0.5, 0.25, 0.25, 0.5, 0.25, 0.25]

@@ -27,7 +27,10 @@ fn reduced_mask(shape: &[usize], axes: &[usize]) -> Vec<bool> {
             a < shape.len(),
             "reduce: axis {a} out of range for shape {shape:?}"
         );
-        assert!(!mask[a], "reduce: axis {a} appears multiple times in {axes:?}");
+        assert!(
+            !mask[a],
+            "reduce: axis {a} appears multiple times in {axes:?}"
+        );
         mask[a] = true;
     }
     mask
@@ -83,7 +86,11 @@ pub fn sum_axes(
     axes: &[usize],
     keepdim: bool,
 ) -> (Vec<f64>, Vec<usize>) {
-    assert_eq!(x.len(), numel(shape), "sum_axes: x length vs shape {shape:?}");
+    assert_eq!(
+        x.len(),
+        numel(shape),
+        "sum_axes: x length vs shape {shape:?}"
+    );
     let out_shape = reduced_shape(shape, axes, keepdim);
     let map = output_index_map(shape, axes);
     let mut y = vec![0.0; numel(&out_shape)];
@@ -149,14 +156,20 @@ mod tests {
     fn golden_2x3() {
         // x = [[1, 2, 3], [4, 5, 6]]
         let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
-        assert_eq!(sum_axes(&x, &[2, 3], &[1], false), (vec![6.0, 15.0], vec![2]));
+        assert_eq!(
+            sum_axes(&x, &[2, 3], &[1], false),
+            (vec![6.0, 15.0], vec![2])
+        );
         assert_eq!(
             sum_axes(&x, &[2, 3], &[0], true),
             (vec![5.0, 7.0, 9.0], vec![1, 3])
         );
         assert_eq!(sum_axes(&x, &[2, 3], &[1, 0], false), (vec![21.0], vec![]));
         assert_eq!(sum_axes(&x, &[2, 3], &[], false), (x.to_vec(), vec![2, 3]));
-        assert_eq!(mean_axes(&x, &[2, 3], &[1], true), (vec![2.0, 5.0], vec![2, 1]));
+        assert_eq!(
+            mean_axes(&x, &[2, 3], &[1], true),
+            (vec![2.0, 5.0], vec![2, 1])
+        );
         assert_eq!(
             sum_axes_backward(&[10.0, 20.0], &[2, 3], &[1]),
             vec![10.0, 10.0, 10.0, 20.0, 20.0, 20.0]
@@ -171,13 +184,14 @@ mod tests {
     fn golden_3d_middle_and_outer() {
         // shape [2, 2, 2], x = 0..8: x[i,j,k] = 4i + 2j + k
         let x: Vec<f64> = (0..8).map(|v| v as f64).collect();
-        // reduce axes {0, 2}: out[j] = sum_{i,k} 4i+2j+k = 4*(0+0+1+1) + 4*2j + (0+1+0+1) = 6 + 8j
+        // reduce axes {0, 2}: out[j] = sum_{i,k} 4i+2j+k
+        //   = 4*(0+0+1+1) + 4*2j + (0+1+0+1) = 10 + 8j
         let (y, s) = sum_axes(&x, &[2, 2, 2], &[2, 0], true);
         assert_eq!(s, vec![1, 2, 1]);
-        assert_eq!(y, vec![6.0, 14.0]);
+        assert_eq!(y, vec![10.0, 18.0]);
         let (m, s) = mean_axes(&x, &[2, 2, 2], &[0, 2], false);
         assert_eq!(s, vec![2]);
-        assert_eq!(m, vec![1.5, 3.5]);
+        assert_eq!(m, vec![2.5, 4.5]);
     }
 
     #[test]

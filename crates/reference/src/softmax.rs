@@ -107,7 +107,10 @@ pub fn cross_entropy_backward(
     let p = softmax(logits, n, classes);
     let mut d = vec![0.0; p.len()];
     for r in 0..n {
-        assert!(labels[r] < classes, "cross_entropy_backward: label out of range");
+        assert!(
+            labels[r] < classes,
+            "cross_entropy_backward: label out of range"
+        );
         for c in 0..classes {
             let onehot = if c == labels[r] { 1.0 } else { 0.0 };
             let target = (1.0 - label_smoothing) * onehot + label_smoothing / classes as f64;
@@ -180,7 +183,11 @@ mod tests {
     fn log_softmax_gradcheck() {
         let mut rng = Rng::new(40);
         for &(rows, cols) in &[(1, 1), (3, 5), (7, 13), (2, 1)] {
-            let x: Vec<f64> = rng.vec_normal(rows * cols).iter().map(|v| 3.0 * v).collect();
+            let x: Vec<f64> = rng
+                .vec_normal(rows * cols)
+                .iter()
+                .map(|v| 3.0 * v)
+                .collect();
             let y = log_softmax(&x, rows, cols);
             check_vjp(
                 |x| log_softmax(x, rows, cols),
@@ -248,7 +255,20 @@ mod tests {
 
     #[test]
     fn argmax_first_max_wins() {
-        let x = [1.0, 3.0, 3.0, 2.0, 5.0, 5.0, 5.0, 5.0, -1.0, f64::NAN, 9.0, f64::NAN];
+        let x = [
+            1.0,
+            3.0,
+            3.0,
+            2.0,
+            5.0,
+            5.0,
+            5.0,
+            5.0,
+            -1.0,
+            f64::NAN,
+            9.0,
+            f64::NAN,
+        ];
         assert_eq!(argmax_rows(&x, 3, 4), vec![1, 0, 1]);
         // [-inf, -inf] -> 0
         assert_eq!(argmax_rows(&[f64::NEG_INFINITY; 2], 1, 2), vec![0]);

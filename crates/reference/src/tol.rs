@@ -39,6 +39,9 @@ impl Tol {
         if got == want {
             return true; // covers equal infinities
         }
+        if got.is_infinite() || want.is_infinite() {
+            return false; // an infinity only matches the same infinity
+        }
         (got - want).abs() <= self.atol + self.rtol * want.abs()
     }
 }
@@ -65,6 +68,11 @@ fn check_impl(got: &[f64], want: &[f64], tol: Tol) -> Result<(), String> {
         } else {
             let d = (g - w).abs();
             let d = if d.is_nan() { f64::INFINITY } else { d };
+            let d = if g.is_infinite() || w.is_infinite() {
+                f64::INFINITY
+            } else {
+                d
+            };
             let rel = if w == 0.0 || !w.is_finite() {
                 if d == 0.0 {
                     0.0

@@ -541,7 +541,10 @@ impl Device {
             pass.dispatch_workgroups(workgroups[0], workgroups[1], workgroups[2]);
         }
         batch.dispatches += 1;
-        self.inner.counters.dispatches.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .counters
+            .dispatches
+            .fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -593,7 +596,12 @@ impl Device {
     }
 
     /// Copies `size` bytes from `buffer` at `offset` back to the host.
-    pub(crate) fn read_bytes(&self, buffer: &wgpu::Buffer, offset: u64, size: u64) -> Result<Vec<u8>> {
+    pub(crate) fn read_bytes(
+        &self,
+        buffer: &wgpu::Buffer,
+        offset: u64,
+        size: u64,
+    ) -> Result<Vec<u8>> {
         let mut out = vec![0u8; size as usize];
         if size == 0 {
             return Ok(out);
@@ -637,12 +645,22 @@ impl Device {
             out.copy_from_slice(&view);
         }
         staging.buffer().unmap();
-        self.inner.counters.readbacks.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .counters
+            .readbacks
+            .fetch_add(1, Ordering::Relaxed);
         Ok(out)
     }
 
     /// Records a GPU-side copy between buffers into the open batch.
-    pub(crate) fn copy_bytes(&self, src: &wgpu::Buffer, src_off: u64, dst: &wgpu::Buffer, dst_off: u64, size: u64) {
+    pub(crate) fn copy_bytes(
+        &self,
+        src: &wgpu::Buffer,
+        src_off: u64,
+        dst: &wgpu::Buffer,
+        dst_off: u64,
+        size: u64,
+    ) {
         if size == 0 {
             return;
         }

@@ -152,7 +152,18 @@ mod tests {
 
     #[test]
     fn size_classes_cover_the_request_with_bounded_waste() {
-        for bytes in [1u64, 255, 256, 257, 1000, 4096, 5000, 1 << 20, (1 << 20) + 1, 392 << 20] {
+        for bytes in [
+            1u64,
+            255,
+            256,
+            257,
+            1000,
+            4096,
+            5000,
+            1 << 20,
+            (1 << 20) + 1,
+            392 << 20,
+        ] {
             let c = size_class(bytes);
             assert!(c >= bytes, "{bytes} -> {c}");
             assert!(c <= (bytes.max(256) * 5).div_ceil(4), "{bytes} -> {c}");

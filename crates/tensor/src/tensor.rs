@@ -70,7 +70,14 @@ impl Tensor {
         Ok(t)
     }
 
-    fn from_bytes(device: &Device, bytes: &[u8], len: usize, shape: &[usize], dtype: DType, op: &'static str) -> Result<Tensor> {
+    fn from_bytes(
+        device: &Device,
+        bytes: &[u8],
+        len: usize,
+        shape: &[usize],
+        dtype: DType,
+        op: &'static str,
+    ) -> Result<Tensor> {
         let numel = numel_of(shape);
         if len != numel {
             return Err(Error::HostLength {
@@ -89,17 +96,38 @@ impl Tensor {
 
     /// Uploads f32 data with the given shape.
     pub fn from_f32(device: &Device, data: &[f32], shape: &[usize]) -> Result<Tensor> {
-        Self::from_bytes(device, bytemuck::cast_slice(data), data.len(), shape, DType::F32, "from_f32")
+        Self::from_bytes(
+            device,
+            bytemuck::cast_slice(data),
+            data.len(),
+            shape,
+            DType::F32,
+            "from_f32",
+        )
     }
 
     /// Uploads u32 data (labels, indices) with the given shape.
     pub fn from_u32(device: &Device, data: &[u32], shape: &[usize]) -> Result<Tensor> {
-        Self::from_bytes(device, bytemuck::cast_slice(data), data.len(), shape, DType::U32, "from_u32")
+        Self::from_bytes(
+            device,
+            bytemuck::cast_slice(data),
+            data.len(),
+            shape,
+            DType::U32,
+            "from_u32",
+        )
     }
 
     /// Uploads i32 data with the given shape.
     pub fn from_i32(device: &Device, data: &[i32], shape: &[usize]) -> Result<Tensor> {
-        Self::from_bytes(device, bytemuck::cast_slice(data), data.len(), shape, DType::I32, "from_i32")
+        Self::from_bytes(
+            device,
+            bytemuck::cast_slice(data),
+            data.len(),
+            shape,
+            DType::I32,
+            "from_i32",
+        )
     }
 
     /// Overwrites the contents with host f32 data of the same length (no allocation).
@@ -156,7 +184,10 @@ impl Tensor {
         let v = self.to_vec_f32()?;
         match v.as_slice() {
             [x] => Ok(*x),
-            _ => shape_err("to_scalar_f32", format!("tensor of shape {:?} is not a scalar", self.shape)),
+            _ => shape_err(
+                "to_scalar_f32",
+                format!("tensor of shape {:?} is not a scalar", self.shape),
+            ),
         }
     }
 
@@ -165,7 +196,13 @@ impl Tensor {
         if numel_of(shape) != self.numel() {
             return shape_err(
                 "reshape",
-                format!("cannot view {:?} ({} elements) as {:?} ({} elements)", self.shape, self.numel(), shape, numel_of(shape)),
+                format!(
+                    "cannot view {:?} ({} elements) as {:?} ({} elements)",
+                    self.shape,
+                    self.numel(),
+                    shape,
+                    numel_of(shape)
+                ),
             );
         }
         Ok(Tensor {
@@ -187,7 +224,8 @@ impl Tensor {
     /// A new tensor with a copy of the data (recorded on the GPU).
     pub fn deep_clone(&self) -> Result<Tensor> {
         let t = Tensor::uninit(&self.device, &self.shape, self.dtype)?;
-        self.device.copy_bytes(self.buffer(), 0, t.buffer(), 0, self.byte_size());
+        self.device
+            .copy_bytes(self.buffer(), 0, t.buffer(), 0, self.byte_size());
         Ok(t)
     }
 
@@ -196,10 +234,14 @@ impl Tensor {
         if src.shape != self.shape || src.dtype != self.dtype {
             return shape_err(
                 "copy_from",
-                format!("source {:?} {:?} does not match destination {:?} {:?}", src.shape, src.dtype, self.shape, self.dtype),
+                format!(
+                    "source {:?} {:?} does not match destination {:?} {:?}",
+                    src.shape, src.dtype, self.shape, self.dtype
+                ),
             );
         }
-        self.device.copy_bytes(src.buffer(), 0, self.buffer(), 0, self.byte_size());
+        self.device
+            .copy_bytes(src.buffer(), 0, self.buffer(), 0, self.byte_size());
         Ok(())
     }
 
@@ -263,7 +305,10 @@ impl Tensor {
     /// Returns a typed error unless the tensor has exactly `rank` dimensions.
     pub fn expect_rank(&self, op: &'static str, rank: usize) -> Result<()> {
         if self.rank() != rank {
-            return shape_err(op, format!("expected a {rank}-d tensor, got shape {:?}", self.shape));
+            return shape_err(
+                op,
+                format!("expected a {rank}-d tensor, got shape {:?}", self.shape),
+            );
         }
         Ok(())
     }

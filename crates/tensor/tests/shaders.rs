@@ -22,14 +22,18 @@ fn shader_dir() -> PathBuf {
 }
 
 fn validator() -> naga::valid::Validator {
-    naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all())
+    naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::all(),
+    )
 }
 
 /// All combinations of the listed values of `names`.
 fn combinations(names: &[String]) -> Vec<Vec<(String, f64)>> {
     let mut out = vec![Vec::new()];
     for n in names {
-        let values = override_values(n).unwrap_or_else(|| panic!("override `{n}` has no values in override_values()"));
+        let values = override_values(n)
+            .unwrap_or_else(|| panic!("override `{n}` has no values in override_values()"));
         out = out
             .into_iter()
             .flat_map(|prefix| {
@@ -52,25 +56,41 @@ fn every_shader_validates_for_every_specialization() {
         .filter(|p| p.extension().is_some_and(|e| e == "wgsl"))
         .collect();
     files.sort();
-    assert!(files.len() >= 6, "expected the shaders/ folder, found {files:?}");
+    assert!(
+        files.len() >= 6,
+        "expected the shaders/ folder, found {files:?}"
+    );
     let mut checked = 0;
     for path in files {
         let source = std::fs::read_to_string(&path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        assert!(source.starts_with("//"), "{name}: start with a comment saying what the kernel does");
-        let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
+        assert!(
+            source.starts_with("//"),
+            "{name}: start with a comment saying what the kernel does"
+        );
+        let module = naga::front::wgsl::parse_str(&source)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
         let info = validator()
             .validate(&module)
             .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
-        let overrides: Vec<String> = module.overrides.iter().filter_map(|(_, o)| o.name.clone()).collect();
+        let overrides: Vec<String> = module
+            .overrides
+            .iter()
+            .filter_map(|(_, o)| o.name.clone())
+            .collect();
         for ep in &module.entry_points {
             for combo in combinations(&overrides) {
                 let mut constants = naga::back::PipelineConstants::default();
                 for (k, v) in &combo {
                     constants.insert(k.clone(), *v);
                 }
-                naga::back::pipeline_constants::process_overrides(&module, &info, Some((ep.stage, &ep.name)), &constants)
-                    .unwrap_or_else(|e| panic!("{name}::{} with {combo:?}: {e}", ep.name));
+                naga::back::pipeline_constants::process_overrides(
+                    &module,
+                    &info,
+                    Some((ep.stage, &ep.name)),
+                    &constants,
+                )
+                .unwrap_or_else(|e| panic!("{name}::{} with {combo:?}: {e}", ep.name));
                 checked += 1;
             }
         }

@@ -71,7 +71,11 @@ pub(crate) fn windows(t: &Tensor) -> Vec<(usize, usize)> {
 }
 
 fn window_arg(t: &Tensor, start: usize, end: usize) -> Arg<'_> {
-    Arg::window(t.buffer(), (start * 4) as u64, ((end - start).max(1) * 4) as u64)
+    Arg::window(
+        t.buffer(),
+        (start * 4) as u64,
+        ((end - start).max(1) * 4) as u64,
+    )
 }
 
 fn unary(x: &Tensor, op: UnaryOp, alpha: f32, beta: f32, name: &'static str) -> Result<Tensor> {
@@ -136,7 +140,11 @@ pub fn sqrt(x: &Tensor) -> Result<Tensor> {
 /// `b_index = (a_index / inner) % b_numel`. NumPy rules, restricted to the
 /// case where `b`'s non-1 dimensions form one contiguous block of `a`'s
 /// (same shape, scalar, per-channel bias, per-row or per-column vectors).
-pub(crate) fn broadcast_pattern(op: &'static str, a: &[usize], b: &[usize]) -> Result<(usize, usize)> {
+pub(crate) fn broadcast_pattern(
+    op: &'static str,
+    a: &[usize],
+    b: &[usize],
+) -> Result<(usize, usize)> {
     let a_numel: usize = a.iter().product();
     let b_numel: usize = b.iter().product();
     if a == b {
@@ -150,7 +158,9 @@ pub(crate) fn broadcast_pattern(op: &'static str, a: &[usize], b: &[usize]) -> R
         return err();
     }
     let pad = a.len() - b.len();
-    let full: Vec<usize> = std::iter::repeat_n(1, pad).chain(b.iter().copied()).collect();
+    let full: Vec<usize> = std::iter::repeat_n(1, pad)
+        .chain(b.iter().copied())
+        .collect();
     if full.iter().zip(a).any(|(&bd, &ad)| bd != 1 && bd != ad) {
         return err();
     }
@@ -159,7 +169,9 @@ pub(crate) fn broadcast_pattern(op: &'static str, a: &[usize], b: &[usize]) -> R
     if (lo..hi).any(|d| full[d] != a[d]) {
         return shape_err(
             op,
-            format!("broadcasting {b:?} to {a:?} needs b's non-1 dimensions to be one contiguous block"),
+            format!(
+                "broadcasting {b:?} to {a:?} needs b's non-1 dimensions to be one contiguous block"
+            ),
         );
     }
     Ok((a[hi..].iter().product(), b_numel))
@@ -179,7 +191,11 @@ fn binary(a: &Tensor, b: &Tensor, op: BinaryOp, name: &'static str) -> Result<Te
     for (s, e) in windows(a) {
         // A `b` larger than one binding only occurs with the same shape as `a`,
         // where the windows coincide.
-        let b_arg = if b_windows.len() > 1 { window_arg(b, s, e) } else { b.arg() };
+        let b_arg = if b_windows.len() > 1 {
+            window_arg(b, s, e)
+        } else {
+            b.arg()
+        };
         let base = if b_windows.len() > 1 { 0 } else { s };
         let params = BinaryParams {
             numel: (e - s) as u32,
@@ -235,17 +251,29 @@ pub fn bias_add_channels(x: &Tensor, bias: &Tensor) -> Result<Tensor> {
     if x.rank() < 2 || bias.shape() != [x.shape()[1]] {
         return shape_err(
             "bias_add_channels",
-            format!("bias {:?} does not match the channels of {:?}", bias.shape(), x.shape()),
+            format!(
+                "bias {:?} does not match the channels of {:?}",
+                bias.shape(),
+                x.shape()
+            ),
         );
     }
     let mut b_shape = vec![1; x.rank()];
     b_shape[1] = x.shape()[1];
-    binary(x, &bias.reshape(&b_shape)?, BinaryOp::Add, "bias_add_channels")
+    binary(
+        x,
+        &bias.reshape(&b_shape)?,
+        BinaryOp::Add,
+        "bias_add_channels",
+    )
 }
 
 fn same_shape(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
     if a.shape() != b.shape() {
-        return shape_err(op, format!("shapes {:?} and {:?} differ", a.shape(), b.shape()));
+        return shape_err(
+            op,
+            format!("shapes {:?} and {:?} differ", a.shape(), b.shape()),
+        );
     }
     Ok(())
 }

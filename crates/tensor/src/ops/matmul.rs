@@ -68,7 +68,14 @@ pub fn matmul_shape(a: &Tensor, b: &Tensor, trans_a: bool, trans_b: bool) -> Res
     a.expect_dtype(op, DType::F32)?;
     b.expect_dtype(op, DType::F32)?;
     let (Some((ba, ra, ca)), Some((bb, rb, cb))) = (split_batch(a), split_batch(b)) else {
-        return shape_err(op, format!("operands must be 2-d or 3-d, got {:?} and {:?}", a.shape(), b.shape()));
+        return shape_err(
+            op,
+            format!(
+                "operands must be 2-d or 3-d, got {:?} and {:?}",
+                a.shape(),
+                b.shape()
+            ),
+        );
     };
     let (m, ka) = if trans_a { (ca, ra) } else { (ra, ca) };
     let (kb, n) = if trans_b { (cb, rb) } else { (rb, cb) };
@@ -87,7 +94,10 @@ pub fn matmul_shape(a: &Tensor, b: &Tensor, trans_a: bool, trans_b: bool) -> Res
     let batch_a = if a.rank() == 3 { ba } else { 0 };
     let batch_b = if b.rank() == 3 { bb } else { 0 };
     if batch_a != 0 && batch_b != 0 && batch_a != batch_b {
-        return shape_err(op, format!("batch sizes differ: {:?} and {:?}", a.shape(), b.shape()));
+        return shape_err(
+            op,
+            format!("batch sizes differ: {:?} and {:?}", a.shape(), b.shape()),
+        );
     }
     Ok(MatmulShape {
         batch: batch_a.max(batch_b).max(1),
@@ -123,10 +133,26 @@ pub fn matmul(a: &Tensor, b: &Tensor, trans_a: bool, trans_b: bool) -> Result<Te
 }
 
 /// Like [`matmul`], writing into `c` (shape as `matmul` returns), with a chosen variant.
-pub fn matmul_into(a: &Tensor, b: &Tensor, trans_a: bool, trans_b: bool, c: &Tensor, variant: MatmulVariant) -> Result<()> {
+pub fn matmul_into(
+    a: &Tensor,
+    b: &Tensor,
+    trans_a: bool,
+    trans_b: bool,
+    c: &Tensor,
+    variant: MatmulVariant,
+) -> Result<()> {
     let s = matmul_shape(a, b, trans_a, trans_b)?;
     if c.numel() != s.batch * s.m * s.n {
-        return shape_err("matmul", format!("output {:?} does not hold {}x{}x{}", c.shape(), s.batch, s.m, s.n));
+        return shape_err(
+            "matmul",
+            format!(
+                "output {:?} does not hold {}x{}x{}",
+                c.shape(),
+                s.batch,
+                s.m,
+                s.n
+            ),
+        );
     }
     if s.m == 0 || s.n == 0 {
         return Ok(());
@@ -140,7 +166,10 @@ pub fn matmul_into(a: &Tensor, b: &Tensor, trans_a: bool, trans_b: bool, c: &Ten
     for (name, t) in [("A", a), ("C", c)] {
         if t.byte_size() > max {
             return Err(Error::Limit {
-                what: format!("matmul: bytes of {name} {:?} in one storage binding", t.shape()),
+                what: format!(
+                    "matmul: bytes of {name} {:?} in one storage binding",
+                    t.shape()
+                ),
                 requested: t.byte_size(),
                 limit: max,
             });
@@ -163,10 +192,16 @@ pub fn matmul_into(a: &Tensor, b: &Tensor, trans_a: bool, trans_b: bool, c: &Ten
                 limit: max,
             });
         }
-        (0..s.n).step_by(rows).map(|start| (start, (start + rows).min(s.n))).collect()
+        (0..s.n)
+            .step_by(rows)
+            .map(|start| (start, (start + rows).min(s.n)))
+            .collect()
     } else {
         return Err(Error::Limit {
-            what: format!("matmul: bytes of B {:?} in one storage binding (only a transposed 2-d B is split)", b.shape()),
+            what: format!(
+                "matmul: bytes of B {:?} in one storage binding (only a transposed 2-d B is split)",
+                b.shape()
+            ),
             requested: b.byte_size(),
             limit: max,
         });
@@ -192,7 +227,10 @@ pub fn matmul_into(a: &Tensor, b: &Tensor, trans_a: bool, trans_b: bool, c: &Ten
         } else {
             Arg::window(b.buffer(), (n0 * s.k * 4) as u64, (n * s.k * 4) as u64)
         };
-        let constants = [("TRANS_A", f64::from(u8::from(trans_a))), ("TRANS_B", f64::from(u8::from(trans_b)))];
+        let constants = [
+            ("TRANS_A", f64::from(u8::from(trans_a))),
+            ("TRANS_B", f64::from(u8::from(trans_b))),
+        ];
         match variant {
             MatmulVariant::Portable => {
                 let tile = 32usize;
@@ -201,7 +239,11 @@ pub fn matmul_into(a: &Tensor, b: &Tensor, trans_a: bool, trans_b: bool, c: &Ten
                     &constants,
                     &params,
                     &[a.arg(), b_arg, c.arg()],
-                    [n.div_ceil(tile) as u32, s.m.div_ceil(tile) as u32, s.batch as u32],
+                    [
+                        n.div_ceil(tile) as u32,
+                        s.m.div_ceil(tile) as u32,
+                        s.batch as u32,
+                    ],
                 )?;
             }
         }

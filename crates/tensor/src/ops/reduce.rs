@@ -58,7 +58,13 @@ fn pack(dims: &[(usize, usize)]) -> ([u32; 4], [u32; 4]) {
     (size, stride)
 }
 
-fn reduce(x: &Tensor, axes: &[usize], keepdim: bool, mean: bool, op: &'static str) -> Result<Tensor> {
+fn reduce(
+    x: &Tensor,
+    axes: &[usize],
+    keepdim: bool,
+    mean: bool,
+    op: &'static str,
+) -> Result<Tensor> {
     x.expect_dtype(op, DType::F32)?;
     let shape = x.shape();
     let mut reduced = vec![false; shape.len()];
@@ -77,7 +83,12 @@ fn reduce(x: &Tensor, axes: &[usize], keepdim: bool, mean: bool, op: &'static st
             (true, false) => None,
         })
         .collect();
-    let red_numel: usize = shape.iter().zip(&reduced).filter(|p| *p.1).map(|p| *p.0).product();
+    let red_numel: usize = shape
+        .iter()
+        .zip(&reduced)
+        .filter(|p| *p.1)
+        .map(|p| *p.0)
+        .product();
     let out_numel: usize = out_shape.iter().product();
     let (kept, red) = split_dims(shape, &reduced);
     if kept.len() > 4 || red.len() > 4 {
@@ -97,7 +108,11 @@ fn reduce(x: &Tensor, axes: &[usize], keepdim: bool, mean: bool, op: &'static st
     let out = Tensor::uninit(dev, &out_shape, DType::F32)?;
     let (kept_size, kept_stride) = pack(&kept);
     let (red_size, red_stride) = pack(&red);
-    let scale = if mean && red_numel > 0 { 1.0 / red_numel as f32 } else { 1.0 };
+    let scale = if mean && red_numel > 0 {
+        1.0 / red_numel as f32
+    } else {
+        1.0
+    };
     let params = ReduceParams {
         kept_size,
         kept_stride,
@@ -155,9 +170,20 @@ pub fn reduce_backward(dy: &Tensor, shape: &[usize], axes: &[usize], scale: f32)
         }
         reduced[a] = true;
     }
-    let kept_numel: usize = shape.iter().zip(&reduced).filter(|p| !*p.1).map(|p| *p.0).product();
+    let kept_numel: usize = shape
+        .iter()
+        .zip(&reduced)
+        .filter(|p| !*p.1)
+        .map(|p| *p.0)
+        .product();
     if dy.numel() != kept_numel {
-        return shape_err(op, format!("gradient {:?} does not match {shape:?} reduced over {axes:?}", dy.shape()));
+        return shape_err(
+            op,
+            format!(
+                "gradient {:?} does not match {shape:?} reduced over {axes:?}",
+                dy.shape()
+            ),
+        );
     }
     // Merged dimensions of the full shape with their strides in dy (0 when reduced).
     let mut dims: Vec<(usize, usize, bool)> = Vec::new();
@@ -178,7 +204,10 @@ pub fn reduce_backward(dy: &Tensor, shape: &[usize], axes: &[usize], scale: f32)
         }
     }
     if dims.len() > 8 {
-        return shape_err(op, format!("axes {axes:?} of {shape:?} interleave too many dimensions"));
+        return shape_err(
+            op,
+            format!("axes {axes:?} of {shape:?} interleave too many dimensions"),
+        );
     }
     let mut all = vec![(1usize, 0usize); 8 - dims.len()];
     all.extend(dims.iter().map(|d| (d.0, d.1)));

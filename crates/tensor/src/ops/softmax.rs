@@ -28,7 +28,10 @@ fn rows_cols(op: &'static str, x: &Tensor) -> Result<(usize, usize)> {
     x.expect_dtype(op, DType::F32)?;
     match x.shape() {
         [rows, cols] if *cols > 0 => Ok((*rows, *cols)),
-        s => shape_err(op, format!("expected [rows, classes] with classes >= 1, got {s:?}")),
+        s => shape_err(
+            op,
+            format!("expected [rows, classes] with classes >= 1, got {s:?}"),
+        ),
     }
 }
 
@@ -60,7 +63,10 @@ pub fn log_softmax(x: &Tensor) -> Result<Tensor> {
 pub fn log_softmax_backward(y: &Tensor, dy: &Tensor) -> Result<Tensor> {
     let (rows, cols) = rows_cols("log_softmax_backward", y)?;
     if dy.shape() != y.shape() {
-        return shape_err("log_softmax_backward", format!("dy {:?} does not match y {:?}", dy.shape(), y.shape()));
+        return shape_err(
+            "log_softmax_backward",
+            format!("dy {:?} does not match y {:?}", dy.shape(), y.shape()),
+        );
     }
     let dev = y.device();
     let dx = Tensor::uninit(dev, y.shape(), DType::F32)?;
@@ -77,7 +83,13 @@ pub fn log_softmax_backward(y: &Tensor, dy: &Tensor) -> Result<Tensor> {
 fn check_labels(op: &'static str, labels: &Tensor, rows: usize) -> Result<()> {
     labels.expect_dtype(op, DType::U32)?;
     if labels.shape() != [rows] {
-        return shape_err(op, format!("labels {:?} do not match {rows} rows of logits", labels.shape()));
+        return shape_err(
+            op,
+            format!(
+                "labels {:?} do not match {rows} rows of logits",
+                labels.shape()
+            ),
+        );
     }
     Ok(())
 }
@@ -96,7 +108,10 @@ pub fn cross_entropy(logits: &Tensor, labels: &Tensor, smoothing: f32) -> Result
     let (rows, cols) = rows_cols("cross_entropy", logits)?;
     check_labels("cross_entropy", labels, rows)?;
     if !(0.0..=1.0).contains(&smoothing) {
-        return shape_err("cross_entropy", format!("label smoothing {smoothing} is outside [0, 1]"));
+        return shape_err(
+            "cross_entropy",
+            format!("label smoothing {smoothing} is outside [0, 1]"),
+        );
     }
     let log_probs = log_softmax(logits)?;
     let dev = logits.device();
@@ -114,11 +129,19 @@ pub fn cross_entropy(logits: &Tensor, labels: &Tensor, smoothing: f32) -> Result
 
 /// Gradient of the mean cross-entropy wrt the logits, scaled by the upstream
 /// gradient `dloss` (a one-element tensor, so nothing is read back).
-pub fn cross_entropy_backward(log_probs: &Tensor, labels: &Tensor, dloss: &Tensor, smoothing: f32) -> Result<Tensor> {
+pub fn cross_entropy_backward(
+    log_probs: &Tensor,
+    labels: &Tensor,
+    dloss: &Tensor,
+    smoothing: f32,
+) -> Result<Tensor> {
     let (rows, cols) = rows_cols("cross_entropy_backward", log_probs)?;
     check_labels("cross_entropy_backward", labels, rows)?;
     if dloss.numel() != 1 {
-        return shape_err("cross_entropy_backward", format!("dloss must have one element, got {:?}", dloss.shape()));
+        return shape_err(
+            "cross_entropy_backward",
+            format!("dloss must have one element, got {:?}", dloss.shape()),
+        );
     }
     let dev = log_probs.device();
     let dlogits = Tensor::uninit(dev, log_probs.shape(), DType::F32)?;
@@ -154,7 +177,10 @@ pub fn count_correct(logits: &Tensor, labels: &Tensor, counter: &Tensor) -> Resu
     check_labels("count_correct", labels, rows)?;
     counter.expect_dtype("count_correct", DType::U32)?;
     if counter.numel() != 1 {
-        return shape_err("count_correct", format!("counter must have one element, got {:?}", counter.shape()));
+        return shape_err(
+            "count_correct",
+            format!("counter must have one element, got {:?}", counter.shape()),
+        );
     }
     let dev = logits.device();
     dev.launch(

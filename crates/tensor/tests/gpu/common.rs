@@ -10,6 +10,12 @@ use shadernet_tensor::{Device, Tensor};
 pub fn device() -> &'static Device {
     static DEVICE: OnceLock<Device> = OnceLock::new();
     DEVICE.get_or_init(|| {
+        if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+            // Mesa complains on stderr without one; a private temp dir silences it.
+            let dir = std::env::temp_dir().join("shadernet-test-xdg");
+            let _ = std::fs::create_dir_all(&dir);
+            std::env::set_var("XDG_RUNTIME_DIR", dir);
+        }
         let selector = std::env::var("SHADERNET_DEVICE").ok();
         Device::new(selector.as_deref()).unwrap_or_else(|e| {
             panic!("GPU tests need an adapter ({e}); set SHADERNET_SKIP_GPU_TESTS=1 to mark them ignored")
@@ -40,8 +46,12 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn load(name: &str) -> Fixture {
-        let path = format!("{}/../../tests/fixtures/{name}.safetensors", env!("CARGO_MANIFEST_DIR"));
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {path}: {e} (run scripts/make_fixtures.py)"));
+        let path = format!(
+            "{}/../../tests/fixtures/{name}.safetensors",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let bytes = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("fixture {path}: {e} (run scripts/make_fixtures.py)"));
         let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
         let cases = meta
             .metadata()
@@ -72,11 +82,22 @@ impl Fixture {
     /// A tensor as f64 values (from F32, F64 or I64 storage) and its shape.
     pub fn get(&self, case: &str, role: &str) -> (Vec<f64>, Vec<usize>) {
         let key = format!("{case}.{role}");
-        let (dtype, shape, data) = self.view(&key).unwrap_or_else(|| panic!("{}: no tensor {key}", self.name));
+        let (dtype, shape, data) = self
+            .view(&key)
+            .unwrap_or_else(|| panic!("{}: no tensor {key}", self.name));
         let values = match dtype {
-            safetensors::Dtype::F32 => data.chunks_exact(4).map(|c| f64::from(f32::from_le_bytes(c.try_into().unwrap()))).collect(),
-            safetensors::Dtype::F64 => data.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect(),
-            safetensors::Dtype::I64 => data.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f64).collect(),
+            safetensors::Dtype::F32 => data
+                .chunks_exact(4)
+                .map(|c| f64::from(f32::from_le_bytes(c.try_into().unwrap())))
+                .collect(),
+            safetensors::Dtype::F64 => data
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
+            safetensors::Dtype::I64 => data
+                .chunks_exact(8)
+                .map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f64)
+                .collect(),
             other => panic!("{key}: unsupported dtype {other:?}"),
         };
         (values, shape)
@@ -88,7 +109,10 @@ impl Fixture {
     }
 
     pub fn usize(&self, case: &str, key: &str) -> usize {
-        self.param(case, key).as_u64().unwrap_or_else(|| panic!("{}: {case}.{key} is not an integer", self.name)) as usize
+        self.param(case, key)
+            .as_u64()
+            .unwrap_or_else(|| panic!("{}: {case}.{key} is not an integer", self.name))
+            as usize
     }
 
     pub fn bool(&self, case: &str, key: &str) -> bool {
@@ -98,8 +122,16 @@ impl Fixture {
     /// Tolerance for `output` of `case`: the tighter of the op's default and a
     /// bound derived from PyTorch's own f32-vs-f64 spread (4x the spread, relative to
     /// the largest magnitude), never below 1e-6.
-    pub fn tol(&self, case: &str, output: &str, default: shadernet_reference::tol::Tol) -> shadernet_reference::tol::Tol {
-        let spread = self.cases[case].get(format!("spread_{output}")).and_then(|v| v.as_f64()).unwrap_or(0.0);
+    pub fn tol(
+        &self,
+        case: &str,
+        output: &str,
+        default: shadernet_reference::tol::Tol,
+    ) -> shadernet_reference::tol::Tol {
+        let spread = self.cases[case]
+            .get(format!("spread_{output}"))
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0);
         let (want, _) = self.get(case, output);
         let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         let atol = (4.0 * spread * scale).max(default.atol).max(1e-6);

@@ -1,11 +1,24 @@
-use shadernet_reference::{matmul as reference, rng::Rng, tol::{assert_close, Tol}};
+use shadernet_reference::{
+    matmul as reference,
+    rng::Rng,
+    tol::{assert_close, Tol},
+};
 use shadernet_tensor::ops::matmul::{self as ops, MatmulVariant};
 use shadernet_tensor::{DType, Tensor};
 
 use crate::common::{device, download, round32, upload, Fixture};
 
 /// Runs every variant this device offers on one problem and compares with the reference.
-fn check(batch: usize, m: usize, n: usize, k: usize, ta: bool, tb: bool, batched_b: bool, rng: &mut Rng) {
+fn check(
+    batch: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    ta: bool,
+    tb: bool,
+    batched_b: bool,
+    rng: &mut Rng,
+) {
     let a_shape: Vec<usize> = match (batch > 1, ta) {
         (true, false) => vec![batch, m, k],
         (true, true) => vec![batch, k, m],
@@ -13,11 +26,26 @@ fn check(batch: usize, m: usize, n: usize, k: usize, ta: bool, tb: bool, batched
         (false, true) => vec![k, m],
     };
     let b_rows_cols = if tb { [n, k] } else { [k, n] };
-    let b_shape: Vec<usize> = if batched_b && batch > 1 { vec![batch, b_rows_cols[0], b_rows_cols[1]] } else { b_rows_cols.to_vec() };
+    let b_shape: Vec<usize> = if batched_b && batch > 1 {
+        vec![batch, b_rows_cols[0], b_rows_cols[1]]
+    } else {
+        b_rows_cols.to_vec()
+    };
     let a = round32(&rng.vec_uniform(a_shape.iter().product(), -1.0, 1.0));
     let b = round32(&rng.vec_uniform(b_shape.iter().product(), -1.0, 1.0));
-    let b_full: Vec<f64> = if b_shape.len() == 3 || batch == 1 { b.clone() } else { (0..batch).flat_map(|_| b.iter().copied()).collect() };
-    let p = reference::MatmulParams { batch, m, n, k, trans_a: ta, trans_b: tb };
+    let b_full: Vec<f64> = if b_shape.len() == 3 || batch == 1 {
+        b.clone()
+    } else {
+        (0..batch).flat_map(|_| b.iter().copied()).collect()
+    };
+    let p = reference::MatmulParams {
+        batch,
+        m,
+        n,
+        k,
+        trans_a: ta,
+        trans_b: tb,
+    };
     let want = reference::matmul(&a, &b_full, &p);
     let (ta_t, tb_t) = (upload(&a, &a_shape), upload(&b, &b_shape));
     // Long reductions accumulate f32 rounding: scale atol with sqrt(k).
@@ -25,7 +53,12 @@ fn check(batch: usize, m: usize, n: usize, k: usize, ta: bool, tb: bool, batched
     for variant in ops::available_variants(device()) {
         let c = Tensor::uninit(device(), &[batch, m, n], DType::F32).unwrap();
         ops::matmul_into(&ta_t, &tb_t, ta, tb, &c, variant).unwrap();
-        assert_close(&download(&c), &want, tol, &format!("matmul {variant:?} b{batch} m{m} n{n} k{k} ta{ta} tb{tb}"));
+        assert_close(
+            &download(&c),
+            &want,
+            tol,
+            &format!("matmul {variant:?} b{batch} m{m} n{n} k{k} ta{ta} tb{tb}"),
+        );
     }
 }
 
@@ -67,12 +100,33 @@ fn matmul_gradients_match_reference() {
     let a = round32(&rng.vec_normal(m * k));
     let b = round32(&rng.vec_normal(k * n));
     let dc = round32(&rng.vec_normal(m * n));
-    let p = reference::MatmulParams { batch: 1, m, n, k, trans_a: false, trans_b: false };
+    let p = reference::MatmulParams {
+        batch: 1,
+        m,
+        n,
+        k,
+        trans_a: false,
+        trans_b: false,
+    };
     let (da, db) = reference::matmul_backward(&a, &b, &dc, &p);
-    let (ta, tb, tdc) = (upload(&a, &[m, k]), upload(&b, &[k, n]), upload(&dc, &[m, n]));
+    let (ta, tb, tdc) = (
+        upload(&a, &[m, k]),
+        upload(&b, &[k, n]),
+        upload(&dc, &[m, n]),
+    );
     let tol = Tol::new(1e-4, 1e-3);
-    assert_close(&download(&ops::matmul(&tdc, &tb, false, true).unwrap()), &da, tol, "dA");
-    assert_close(&download(&ops::matmul(&ta, &tdc, true, false).unwrap()), &db, tol, "dB");
+    assert_close(
+        &download(&ops::matmul(&tdc, &tb, false, true).unwrap()),
+        &da,
+        tol,
+        "dA",
+    );
+    assert_close(
+        &download(&ops::matmul(&ta, &tdc, true, false).unwrap()),
+        &db,
+        tol,
+        "dB",
+    );
 }
 
 #[test]
@@ -81,7 +135,10 @@ fn matmul_shape_errors_are_typed() {
     let a = upload(&[0.0; 6], &[2, 3]);
     let b = upload(&[0.0; 8], &[4, 2]);
     let err = ops::matmul(&a, &b, false, false).unwrap_err().to_string();
-    assert!(err.contains("matmul") && err.contains("[2, 3]") && err.contains("[4, 2]"), "{err}");
+    assert!(
+        err.contains("matmul") && err.contains("[2, 3]") && err.contains("[4, 2]"),
+        "{err}"
+    );
     let v = upload(&[0.0; 6], &[6]);
     assert!(ops::matmul(&v, &b, false, false).is_err());
 }
@@ -101,8 +158,17 @@ fn matmul_matches_pytorch_fixtures() {
             let s = ops::matmul_shape(&a_t, &b_t, ta, tb).unwrap();
             let c = Tensor::uninit(device(), &[s.batch, s.m, s.n], DType::F32).unwrap();
             ops::matmul_into(&a_t, &b_t, ta, tb, &c, variant).unwrap();
-            let tol = fx.tol(&case, "y", Tol::new(1e-5 * (k as f64).sqrt().max(1.0), 1e-4));
-            assert_close(&download(&c), &want, tol, &format!("fixture {case} {variant:?}"));
+            let tol = fx.tol(
+                &case,
+                "y",
+                Tol::new(1e-5 * (k as f64).sqrt().max(1.0), 1e-4),
+            );
+            assert_close(
+                &download(&c),
+                &want,
+                tol,
+                &format!("fixture {case} {variant:?}"),
+            );
         }
         let _ = MatmulVariant::Portable;
     }

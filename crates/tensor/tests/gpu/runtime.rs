@@ -1,5 +1,5 @@
 use shadernet_tensor::ops::{elementwise, matmul};
-use shadernet_tensor::{Device, DType, Error, Tensor};
+use shadernet_tensor::{DType, Device, Error, Tensor};
 
 use crate::common::device;
 
@@ -69,7 +69,10 @@ fn tensor_larger_than_one_binding_round_trips() {
     for i in [0, 1, numel / 2, numel - 1001, numel - 1000, numel - 1] {
         assert_eq!(back[i], (i % 1021) as f32 + 1.0, "element {i}");
     }
-    assert!(back.iter().enumerate().all(|(i, &v)| v == (i % 1021) as f32 + 1.0));
+    assert!(back
+        .iter()
+        .enumerate()
+        .all(|(i, &v)| v == (i % 1021) as f32 + 1.0));
     // A same-shaped operand spans windows too.
     let z = elementwise::sub(&y, &t).unwrap().to_vec_f32().unwrap();
     assert!(z.iter().all(|&v| v == 1.0));
@@ -90,7 +93,10 @@ fn linear_weight_larger_than_one_binding_is_split() {
     let x: Vec<f32> = (0..2 * k).map(|i| (i % 13) as f32).collect();
     let tw = Tensor::from_f32(dev, &w, &[n, k]).unwrap();
     let tx = Tensor::from_f32(dev, &x, &[2, k]).unwrap();
-    let y = matmul::matmul(&tx, &tw, false, true).unwrap().to_vec_f32().unwrap();
+    let y = matmul::matmul(&tx, &tw, false, true)
+        .unwrap()
+        .to_vec_f32()
+        .unwrap();
     for r in 0..2 {
         for j in [0, 1, n / 2, n - 38, n - 37, n - 1] {
             let want = x[r * k + j % k] + 0.5 * x[r * k + (j * 7) % k];
@@ -106,14 +112,22 @@ fn bad_requests_are_typed_errors() {
     let limit = dev.limits().max_buffer_size;
     let too_big = (limit / 4 + 1) as usize;
     match Tensor::uninit(dev, &[too_big], DType::F32) {
-        Err(Error::Limit { requested, limit: l, .. }) => assert!(requested > l),
+        Err(Error::Limit {
+            requested,
+            limit: l,
+            ..
+        }) => assert!(requested > l),
         other => panic!("expected a limit error, got {other:?}"),
     }
-    let err = Tensor::from_f32(dev, &[1.0, 2.0], &[3]).unwrap_err().to_string();
+    let err = Tensor::from_f32(dev, &[1.0, 2.0], &[3])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("[3]"), "{err}");
     let err = Device::new(Some("999")).unwrap_err().to_string();
     assert!(err.contains("999"), "{err}");
-    let err = Device::new(Some("no-such-adapter-name")).unwrap_err().to_string();
+    let err = Device::new(Some("no-such-adapter-name"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("no-such-adapter-name"), "{err}");
     let t = Tensor::from_f32(dev, &[1.0; 6], &[2, 3]).unwrap();
     assert!(t.reshape(&[4]).is_err());
