@@ -30,12 +30,14 @@ import math
 import os
 import struct
 import sys
+import warnings
 import zlib
 
 import torch
 import torch.nn.functional as F
 
 torch.use_deterministic_algorithms(True)
+warnings.filterwarnings("ignore", message="Using padding='same'")
 torch.set_num_threads(1)
 torch.set_num_interop_threads(1)
 
@@ -344,7 +346,7 @@ def gen_matmul():
             B = i["b"].transpose(-1, -2) if tb else i["b"]
             return {"y": A @ B}
 
-        run_case(fam, {"_case": case, "batch": batch, "m": m, "n": n, "k": k,
+        run_case(fam, {"_case": case, "op": "matmul", "batch": batch, "m": m, "n": n, "k": k,
                        "trans_a": ta, "trans_b": tb},
                  {"a": a, "b": b, "dy": dy}, fn, diff=["a", "b"])
     return fam
@@ -665,7 +667,7 @@ FAMILIES = {
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures"))
     ap.add_argument("--only", choices=sorted(FAMILIES), action="append",

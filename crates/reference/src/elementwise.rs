@@ -93,13 +93,14 @@ pub fn relu6(x: &[f64]) -> Vec<f64> {
 }
 
 /// Backward of [`relu6`] given the forward input `x`:
-/// `dx = (0 < x < 6) ? dy : 0` (PyTorch's `hardtanh_backward`: the gradient
-/// is 0 at exactly 0 and exactly 6, and for NaN inputs).
+/// `dx = (x <= 0 || x >= 6) ? 0 : dy`, PyTorch's `hardtanh_backward`
+/// formulation: the gradient passes for `0 < x < 6`, is 0 at exactly 0 and
+/// exactly 6, and (since both comparisons are false) passes for NaN inputs.
 pub fn relu6_backward(x: &[f64], dy: &[f64]) -> Vec<f64> {
     check_same(x, dy, "relu6_backward");
     x.iter()
         .zip(dy)
-        .map(|(&v, &g)| if v > 0.0 && v < 6.0 { g } else { 0.0 })
+        .map(|(&v, &g)| if v <= 0.0 || v >= 6.0 { 0.0 } else { g })
         .collect()
 }
 
@@ -180,8 +181,9 @@ mod tests {
         let dy = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         // relu: zero at x <= 0 (incl. exactly 0), passes for NaN (x <= 0 is false).
         assert_eq!(relu_backward(&x, &dy), vec![0.0, 0.0, 3.0, 4.0, 5.0, 6.0]);
-        // relu6: passes only for 0 < x < 6; 0 at exactly 0 and 6, and for NaN.
-        assert_eq!(relu6_backward(&x, &dy), vec![0.0, 0.0, 3.0, 0.0, 0.0, 0.0]);
+        // relu6: passes for 0 < x < 6; 0 at exactly 0 and 6; passes for NaN
+        // (hardtanh_backward zeroes only where x <= 0 || x >= 6).
+        assert_eq!(relu6_backward(&x, &dy), vec![0.0, 0.0, 3.0, 0.0, 0.0, 6.0]);
     }
 
     #[test]

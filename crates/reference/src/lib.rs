@@ -24,6 +24,7 @@
 // The reference code deliberately uses index loops mirroring the shape
 // comments, and several PyTorch-shaped signatures take many scalars.
 #![allow(clippy::needless_range_loop, clippy::too_many_arguments)]
+#![warn(missing_docs)]
 
 pub mod batch_norm;
 pub mod conv2d;

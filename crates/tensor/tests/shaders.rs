@@ -13,6 +13,9 @@ fn override_values(name: &str) -> Option<Vec<f64>> {
         "OP" => (0..6).map(f64::from).collect(),
         "WG" => vec![8.0, 64.0, 256.0],
         "TRANS_A" | "TRANS_B" => vec![0.0, 1.0],
+        // conv2d_*.wgsl: fused epilogue (bias, activation 0 none / 1 relu / 2 relu6, residual).
+        "HAS_BIAS" | "HAS_RES" => vec![0.0, 1.0],
+        "ACT" => vec![0.0, 1.0, 2.0],
         _ => return None,
     })
 }

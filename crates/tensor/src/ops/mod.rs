@@ -1,6 +1,7 @@
 //! Ops: each file pairs the launchers of one op family with its WGSL kernels
 //! (`shaders/<name>.wgsl`) and its GPU-vs-reference tests.
 
+pub mod conv2d;
 pub mod elementwise;
 pub mod matmul;
 pub mod reduce;

@@ -4,6 +4,7 @@
 #![cfg_attr(skip_gpu_tests, allow(dead_code, unused_imports))]
 
 mod common;
+mod conv2d;
 mod elementwise;
 mod matmul;
 mod reduce;

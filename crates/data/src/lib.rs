@@ -1,0 +1,1 @@
+//! Data sets and loading for shadernet (CPU only; no GPU dependency).

@@ -1,0 +1,14 @@
+//! shadernet's training and inference engine: the autograd tape, layers,
+//! losses, optimizers and safetensors state dicts with PyTorch key names.
+
+#![warn(missing_docs)]
+
+pub mod autograd;
+pub mod functional;
+pub mod module;
+pub mod param;
+pub mod state_dict;
+
+pub use autograd::{Backward, Grads, Tape, Var};
+pub use module::Module;
+pub use param::{Param, Slot};

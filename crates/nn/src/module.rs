@@ -1,0 +1,36 @@
+//! The `Module` trait: a forward pass over the tape, and named state.
+
+use shadernet_tensor::Result;
+
+use crate::autograd::{Tape, Var};
+use crate::param::{Param, Slot};
+
+/// A layer or a model.
+pub trait Module {
+    /// Runs the module on `x`, recording on `tape` when it records.
+    fn forward(&self, tape: &Tape, x: &Var) -> Result<Var>;
+
+    /// Calls `f` for every parameter and buffer with its PyTorch name under `prefix`.
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, Slot<'_>));
+
+    /// Every parameter with its name, in `state_dict()` order.
+    fn named_params(&self) -> Vec<(String, Param)> {
+        let mut out = Vec::new();
+        self.visit("", &mut |name, slot| {
+            if let Slot::Param(p) = slot {
+                out.push((name, p.clone()));
+            }
+        });
+        out
+    }
+
+    /// Every parameter, in `state_dict()` order.
+    fn params(&self) -> Vec<Param> {
+        self.named_params().into_iter().map(|(_, p)| p).collect()
+    }
+
+    /// Number of learned scalars.
+    fn num_params(&self) -> usize {
+        self.params().iter().map(|p| p.tensor().numel()).sum()
+    }
+}

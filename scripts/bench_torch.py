@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""PyTorch CPU baseline timings for the ops shadernet implements.
+
+Usage:
+    python3 scripts/bench_torch.py [--threads 2] [--min-time 1.0] [--json]
+
+Prints a table to stdout. With --json, one JSON object per benchmark goes to
+stdout (the table then goes to stderr), e.g.
+    {"bench":"conv2d_fwd","layout":"nchw","shape":"...","ms":12.3,
+     "gflops":45.6,"gbps":null,"torch":"2.15.0","threads":2}
+
+Each timing is the median over repetitions after warm-up (at least 3
+repetitions and at least --min-time seconds in total).
+FLOP counts: matmul 2*M*N*K; conv 2*N*K*C*R*S*Hout*Wout per pass (forward,
+dX and dW each count the same); depthwise 2*N*C*R*S*Hout*Wout.
+Bytes (for GB/s): input + output (+ weights) read/written once, float32.
+"""
+
+import argparse
+import datetime
+import json
+import platform
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def timeit(fn, min_time):
+    for _ in range(2):
+        fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < 3 or time.perf_counter() - start < min_time:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        if len(times) >= 200:
+            break
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--min-time", type=float, default=1.0,
+                    help="minimum seconds of timed repetitions per benchmark")
+    ap.add_argument("--json", action="store_true",
+                    help="JSON lines on stdout, table on stderr")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    table_out = sys.stderr if args.json else sys.stdout
+    results = []
+
+    def record(bench, layout, shape, secs, flops=None, nbytes=None):
+        r = {"bench": bench, "layout": layout, "shape": shape, "ms": secs * 1e3,
+             "gflops": flops / secs / 1e9 if flops else None,
+             "gbps": nbytes / secs / 1e9 if nbytes else None,
+             "torch": torch.__version__, "threads": args.threads}
+        results.append(r)
+        if args.json:
+            print(json.dumps(r), flush=True)
+        g = f"{r['gflops']:8.1f}" if r["gflops"] is not None else f"{'-':>8}"
+        b = f"{r['gbps']:7.1f}" if r["gbps"] is not None else f"{'-':>7}"
+        print(f"{bench:<14} {layout:<13} {shape:<34} {r['ms']:10.3f} {g} {b}",
+              file=table_out, flush=True)
+
+    print(f"# torch {torch.__version__}, {args.threads} threads, CPU: {cpu_name()}, "
+          f"mkldnn={torch.backends.mkldnn.is_available()}, "
+          f"date {datetime.date.today().isoformat()}", file=table_out)
+    print(f"{'bench':<14} {'layout':<13} {'shape':<34} {'ms':>10} {'GFLOP/s':>8} {'GB/s':>7}",
+          file=table_out)
+
+    with torch.no_grad():
+        # ---- matmul ----
+        for n in (1024, 2048):
+            a = torch.randn(n, n)
+            b = torch.randn(n, n)
+            c = torch.empty(n, n)
+            secs = timeit(lambda: torch.mm(a, b, out=c), args.min_time)
+            record("matmul", "row-major", f"{n}x{n}x{n}", secs, flops=2 * n ** 3)
+
+        # ---- conv2d 3x3: forward, dX, dW ----
+        N, C, H, W, K, R, S = 128, 64, 32, 32, 64, 3, 3
+        Ho, Wo = H, W  # stride 1, pad 1
+        conv_flops = 2 * N * K * C * R * S * Ho * Wo
+        shape = f"N{N} C{C} {H}x{W} K{K} {R}x{S} s1 p1"
+        x0 = torch.randn(N, C, H, W)
+        w0 = torch.randn(K, C, R, S) * 0.05
+        dy0 = torch.randn(N, K, Ho, Wo)
+        for layout in ("nchw", "channels_last"):
+            mf = torch.contiguous_format if layout == "nchw" else torch.channels_last
+            x = x0.contiguous(memory_format=mf)
+            w = w0.contiguous(memory_format=mf)
+            dy = dy0.contiguous(memory_format=mf)
+            fwd = lambda: F.conv2d(x, w, None, 1, 1)  # noqa: E731
+
+            def bwd(mask):
+                return lambda: torch.ops.aten.convolution_backward(
+                    dy, x, w, None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1, mask)
+
+            record("conv2d_fwd", layout, shape, timeit(fwd, args.min_time), flops=conv_flops)
+            record("conv2d_dx", layout, shape, timeit(bwd([True, False, False]), args.min_time),
+                   flops=conv_flops)
+            record("conv2d_dw", layout, shape, timeit(bwd([False, True, False]), args.min_time),
+                   flops=conv_flops)
+
+        # ---- depthwise 3x3 forward (MobileNetV2-on-CIFAR-like layer) ----
+        N, C, H, W = 128, 144, 16, 16
+        shape = f"N{N} C{C} {H}x{W} 3x3 s1 p1 dw"
+        x0 = torch.randn(N, C, H, W)
+        w0 = torch.randn(C, 1, 3, 3) * 0.3
+        nbytes = 4 * (2 * N * C * H * W + C * 9)
+        flops = 2 * N * C * 9 * H * W
+        for layout in ("nchw", "channels_last"):
+            mf = torch.contiguous_format if layout == "nchw" else torch.channels_last
+            x = x0.contiguous(memory_format=mf)
+            w = w0.contiguous(memory_format=mf)
+            secs = timeit(lambda: F.conv2d(x, w, None, 1, 1, 1, C), args.min_time)
+            record("depthwise_fwd", layout, shape, secs, flops=flops, nbytes=nbytes)
+
+        # ---- max pool 2x2 stride 2 forward ----
+        N, C, H, W = 128, 64, 32, 32
+        shape = f"N{N} C{C} {H}x{W} k2 s2"
+        x0 = torch.randn(N, C, H, W)
+        nbytes = 4 * (N * C * H * W + N * C * (H // 2) * (W // 2))
+        for layout in ("nchw", "channels_last"):
+            mf = torch.contiguous_format if layout == "nchw" else torch.channels_last
+            x = x0.contiguous(memory_format=mf)
+            secs = timeit(lambda: F.max_pool2d(x, 2, 2), args.min_time)
+            record("maxpool_fwd", layout, shape, secs, nbytes=nbytes)
+
+    return results
+
+
+if __name__ == "__main__":
+    main()
