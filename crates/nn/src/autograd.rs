@@ -13,7 +13,7 @@
 //! In inference ([`Tape::inference`]) nothing is recorded: the same model code
 //! runs the plain tensor ops.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use shadernet_tensor::{ops, Result, Tensor};
@@ -124,6 +124,7 @@ pub struct Tape {
     leaves: RefCell<HashMap<ParamId, NodeId>>,
     recording: bool,
     training: bool,
+    seed: Cell<u32>,
 }
 
 impl Tape {
@@ -135,6 +136,7 @@ impl Tape {
             leaves: RefCell::new(HashMap::new()),
             recording: true,
             training: true,
+            seed: Cell::new(0),
         }
     }
 
@@ -145,7 +147,22 @@ impl Tape {
             leaves: RefCell::new(HashMap::new()),
             recording: false,
             training: false,
+            seed: Cell::new(0),
         }
+    }
+
+    /// Sets the seed of the random ops (dropout) recorded next; each random op
+    /// takes the next value of this sequence.
+    pub fn with_seed(self, seed: u32) -> Tape {
+        self.seed.set(seed);
+        self
+    }
+
+    /// The seed for the next random op.
+    pub fn next_seed(&self) -> u32 {
+        let s = self.seed.get();
+        self.seed.set(s.wrapping_add(0x9E37_79B9));
+        s
     }
 
     /// Whether layers run in training mode.

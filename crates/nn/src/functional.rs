@@ -1,7 +1,7 @@
 //! Differentiable ops: each runs its forward kernels and records a named
 //! backward struct that holds exactly the tensors its gradient needs.
 
-use shadernet_tensor::ops::{elementwise, matmul, reduce, softmax};
+use shadernet_tensor::ops::{batch_norm, conv2d, dropout, elementwise, matmul, pool, reduce, softmax};
 use shadernet_tensor::{Result, Tensor};
 
 use crate::autograd::{Backward, Tape, Var};
@@ -213,4 +213,256 @@ pub fn cross_entropy(tape: &Tape, logits: &Var, labels: &Tensor, smoothing: f32)
             smoothing,
         })
     }))
+}
+
+#[derive(Debug)]
+struct Conv2dBackward {
+    x: Tensor,
+    w: Tensor,
+    cfg: conv2d::Conv2dConfig,
+    bias: bool,
+}
+
+fn shape4(t: &Tensor) -> Result<[usize; 4]> {
+    match *t.shape() {
+        [a, b, c, d] => Ok([a, b, c, d]),
+        _ => Err(shadernet_tensor::Error::Shape {
+            op: "conv2d",
+            message: format!("expected a 4-d tensor, got {:?}", t.shape()),
+        }),
+    }
+}
+
+impl Backward for Conv2dBackward {
+    fn name(&self) -> &'static str {
+        "conv2d"
+    }
+    fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let dx = conv2d::conv2d_backward_input(&self.w, dy, &self.cfg, shape4(&self.x)?)?;
+        let dw = conv2d::conv2d_backward_weight(&self.x, dy, &self.cfg, shape4(&self.w)?)?;
+        let mut out = vec![Some(dx), Some(dw)];
+        if self.bias {
+            out.push(Some(conv2d::conv2d_backward_bias(dy)?));
+        }
+        Ok(out)
+    }
+    fn saved_bytes(&self) -> u64 {
+        bytes(&[&self.x, &self.w])
+    }
+}
+
+/// `torch.nn.functional.conv2d(x, w, b, stride, padding, dilation, groups)`.
+pub fn conv2d(tape: &Tape, x: &Var, w: &Var, b: Option<&Var>, cfg: &conv2d::Conv2dConfig) -> Result<Var> {
+    let y = conv2d::conv2d(x.tensor(), w.tensor(), b.map(|b| b.tensor()), cfg)?;
+    let rule = || -> Box<dyn Backward> {
+        Box::new(Conv2dBackward {
+            x: x.tensor().clone(),
+            w: w.tensor().clone(),
+            cfg: *cfg,
+            bias: b.is_some(),
+        })
+    };
+    Ok(match b {
+        Some(b) => tape.record(y, &[x, w, b], rule),
+        None => tape.record(y, &[x, w], rule),
+    })
+}
+
+#[derive(Debug)]
+struct MaxPool2dBackward {
+    indices: Tensor,
+    x_shape: Vec<usize>,
+    cfg: pool::Pool2dConfig,
+}
+
+impl Backward for MaxPool2dBackward {
+    fn name(&self) -> &'static str {
+        "max_pool2d"
+    }
+    fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(pool::max_pool2d_backward(dy, &self.indices, &self.x_shape, &self.cfg)?)])
+    }
+    fn saved_bytes(&self) -> u64 {
+        bytes(&[&self.indices])
+    }
+}
+
+/// `torch.nn.functional.max_pool2d`.
+pub fn max_pool2d(tape: &Tape, x: &Var, cfg: &pool::Pool2dConfig) -> Result<Var> {
+    let (y, indices) = pool::max_pool2d(x.tensor(), cfg)?;
+    Ok(tape.record(y, &[x], || {
+        Box::new(MaxPool2dBackward {
+            indices,
+            x_shape: x.shape().to_vec(),
+            cfg: *cfg,
+        })
+    }))
+}
+
+#[derive(Debug)]
+struct AvgPool2dBackward {
+    x_shape: Vec<usize>,
+    cfg: pool::Pool2dConfig,
+    count_include_pad: bool,
+    divisor_override: Option<usize>,
+}
+
+impl Backward for AvgPool2dBackward {
+    fn name(&self) -> &'static str {
+        "avg_pool2d"
+    }
+    fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let dx = pool::avg_pool2d_backward(dy, &self.x_shape, &self.cfg, self.count_include_pad, self.divisor_override)?;
+        Ok(vec![Some(dx)])
+    }
+    fn saved_bytes(&self) -> u64 {
+        0
+    }
+}
+
+/// `torch.nn.functional.avg_pool2d`.
+pub fn avg_pool2d(tape: &Tape, x: &Var, cfg: &pool::Pool2dConfig, count_include_pad: bool, divisor_override: Option<usize>) -> Result<Var> {
+    let y = pool::avg_pool2d(x.tensor(), cfg, count_include_pad, divisor_override)?;
+    Ok(tape.record(y, &[x], || {
+        Box::new(AvgPool2dBackward {
+            x_shape: x.shape().to_vec(),
+            cfg: *cfg,
+            count_include_pad,
+            divisor_override,
+        })
+    }))
+}
+
+#[derive(Debug)]
+struct AdaptiveAvgPool2dBackward {
+    x_shape: Vec<usize>,
+}
+
+impl Backward for AdaptiveAvgPool2dBackward {
+    fn name(&self) -> &'static str {
+        "adaptive_avg_pool2d"
+    }
+    fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(pool::adaptive_avg_pool2d_backward(dy, &self.x_shape)?)])
+    }
+    fn saved_bytes(&self) -> u64 {
+        0
+    }
+}
+
+/// `torch.nn.functional.adaptive_avg_pool2d` (global average pooling with 1×1).
+pub fn adaptive_avg_pool2d(tape: &Tape, x: &Var, out_h: usize, out_w: usize) -> Result<Var> {
+    let y = pool::adaptive_avg_pool2d(x.tensor(), out_h, out_w)?;
+    Ok(tape.record(y, &[x], || {
+        Box::new(AdaptiveAvgPool2dBackward {
+            x_shape: x.shape().to_vec(),
+        })
+    }))
+}
+
+#[derive(Debug)]
+struct BatchNormBackward {
+    x: Tensor,
+    gamma: Tensor,
+    saved: batch_norm::BatchNormSaved,
+}
+
+impl Backward for BatchNormBackward {
+    fn name(&self) -> &'static str {
+        "batch_norm"
+    }
+    fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let (dx, dgamma, dbeta) = batch_norm::batch_norm_backward(&self.x, &self.gamma, &self.saved, dy)?;
+        Ok(vec![Some(dx), Some(dgamma), Some(dbeta)])
+    }
+    fn saved_bytes(&self) -> u64 {
+        bytes(&[&self.x, &self.saved.mean, &self.saved.invstd])
+    }
+}
+
+/// `BatchNorm2d` forward: batch statistics and a running-stat update on the
+/// GPU in training mode, running statistics in eval mode.
+pub fn batch_norm(tape: &Tape, x: &Var, bn: &crate::layers::BatchNorm2d) -> Result<Var> {
+    let gamma = tape.param(&bn.weight);
+    let beta = tape.param(&bn.bias);
+    if !tape.is_training() {
+        let y = batch_norm::batch_norm_eval(x.tensor(), gamma.tensor(), beta.tensor(), &bn.running_mean, &bn.running_var, bn.eps)?;
+        return Ok(tape.record(y, &[x, &gamma, &beta], || {
+            Box::new(BatchNormEvalBackward {
+                gamma: gamma.tensor().clone(),
+                running_var: bn.running_var.clone(),
+                eps: bn.eps,
+            })
+        }));
+    }
+    let (y, saved) = batch_norm::batch_norm_train(
+        x.tensor(),
+        gamma.tensor(),
+        beta.tensor(),
+        &bn.running_mean,
+        &bn.running_var,
+        &bn.num_batches_tracked,
+        bn.momentum,
+        bn.eps,
+    )?;
+    Ok(tape.record(y, &[x, &gamma, &beta], || {
+        Box::new(BatchNormBackward {
+            x: x.tensor().clone(),
+            gamma: gamma.tensor().clone(),
+            saved,
+        })
+    }))
+}
+
+/// Eval-mode batch norm is an affine map per channel; only `dx` is provided
+/// (fine-tuning through frozen statistics), γ and β get no gradient here.
+#[derive(Debug)]
+struct BatchNormEvalBackward {
+    gamma: Tensor,
+    running_var: Tensor,
+    eps: f32,
+}
+
+impl Backward for BatchNormEvalBackward {
+    fn name(&self) -> &'static str {
+        "batch_norm_eval"
+    }
+    fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        // dx = dy * gamma / sqrt(running_var + eps), per channel.
+        let invstd = elementwise::affine(&self.running_var, 1.0, self.eps)?;
+        let scale = elementwise::div(&self.gamma, &elementwise::sqrt(&invstd)?)?;
+        let dx = elementwise::mul_channels(dy, &scale)?;
+        Ok(vec![Some(dx), None, None])
+    }
+    fn saved_bytes(&self) -> u64 {
+        0
+    }
+}
+
+#[derive(Debug)]
+struct DropoutBackward {
+    mask: Tensor,
+}
+
+impl Backward for DropoutBackward {
+    fn name(&self) -> &'static str {
+        "dropout"
+    }
+    fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(dropout::dropout_backward(dy, &self.mask)?)])
+    }
+    fn saved_bytes(&self) -> u64 {
+        bytes(&[&self.mask])
+    }
+}
+
+/// `torch.nn.functional.dropout(x, p, training)`: in training mode elements are
+/// zeroed with probability `p` and the rest scaled by `1/(1-p)`; the mask comes
+/// from the tape's seed sequence. In eval mode it is the identity.
+pub fn dropout(tape: &Tape, x: &Var, p: f32) -> Result<Var> {
+    let (y, mask) = dropout::dropout(x.tensor(), p, tape.next_seed(), tape.is_training())?;
+    match mask {
+        Some(mask) => Ok(tape.record(y, &[x], || Box::new(DropoutBackward { mask }))),
+        None => Ok(x.clone()),
+    }
 }

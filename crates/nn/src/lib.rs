@@ -5,8 +5,13 @@
 
 pub mod autograd;
 pub mod functional;
+pub mod init;
+pub mod io;
+pub mod layers;
 pub mod module;
+pub mod optim;
 pub mod param;
+pub mod schedule;
 pub mod state_dict;
 
 pub use autograd::{Backward, Grads, Tape, Var};

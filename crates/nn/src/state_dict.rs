@@ -48,7 +48,6 @@
 )]
 
 use std::collections::{BTreeMap, HashSet};
-use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};

@@ -248,24 +248,24 @@ pub fn relu6_backward(dy: &Tensor, x: &Tensor) -> Result<Tensor> {
 
 /// Adds a per-channel bias `[C]` to an NCHW (or `[N, C]`) tensor.
 pub fn bias_add_channels(x: &Tensor, bias: &Tensor) -> Result<Tensor> {
-    if x.rank() < 2 || bias.shape() != [x.shape()[1]] {
+    per_channel(x, bias, BinaryOp::Add, "bias_add_channels")
+}
+
+/// Multiplies an NCHW (or `[N, C]`) tensor by a per-channel factor `[C]`.
+pub fn mul_channels(x: &Tensor, scale: &Tensor) -> Result<Tensor> {
+    per_channel(x, scale, BinaryOp::Mul, "mul_channels")
+}
+
+fn per_channel(x: &Tensor, v: &Tensor, op: BinaryOp, name: &'static str) -> Result<Tensor> {
+    if x.rank() < 2 || v.shape() != [x.shape()[1]] {
         return shape_err(
-            "bias_add_channels",
-            format!(
-                "bias {:?} does not match the channels of {:?}",
-                bias.shape(),
-                x.shape()
-            ),
+            name,
+            format!("per-channel operand {:?} does not match the channels of {:?}", v.shape(), x.shape()),
         );
     }
-    let mut b_shape = vec![1; x.rank()];
-    b_shape[1] = x.shape()[1];
-    binary(
-        x,
-        &bias.reshape(&b_shape)?,
-        BinaryOp::Add,
-        "bias_add_channels",
-    )
+    let mut v_shape = vec![1; x.rank()];
+    v_shape[1] = x.shape()[1];
+    binary(x, &v.reshape(&v_shape)?, op, name)
 }
 
 fn same_shape(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {

@@ -1,0 +1,144 @@
+//! Model-level tests: PyTorch key names and parameter counts, forward shapes,
+//! a training step that makes no allocations, compiles or readbacks in steady
+//! state, and overfitting one batch.
+
+use std::sync::OnceLock;
+
+use shadernet_models::{build, Model, ModelSpec};
+use shadernet_nn::functional as f;
+use shadernet_nn::optim::{Optimizer, OptimizerConfig};
+use shadernet_nn::{io, Module, Tape, Var};
+use shadernet_tensor::{Device, Tensor};
+
+fn device() -> &'static Device {
+    static D: OnceLock<Device> = OnceLock::new();
+    D.get_or_init(|| {
+        if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+            let dir = std::env::temp_dir().join("shadernet-test-xdg");
+            let _ = std::fs::create_dir_all(&dir);
+            std::env::set_var("XDG_RUNTIME_DIR", dir);
+        }
+        Device::new(std::env::var("SHADERNET_DEVICE").ok().as_deref()).expect("a GPU adapter")
+    })
+}
+
+fn cifar(name: &str) -> Model {
+    build(name, ModelSpec::default_for(name), device(), 0).unwrap()
+}
+
+fn keys(m: &Model) -> Vec<String> {
+    io::expected(m).into_iter().map(|e| e.name).collect()
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn resnet20_has_torchvision_names_and_size() {
+    let m = cifar("resnet20");
+    let k = keys(&m);
+    for name in ["conv1.weight", "bn1.running_var", "layer1.0.conv1.weight", "layer2.0.downsample.0.weight", "layer2.0.downsample.1.running_var", "layer3.2.bn2.num_batches_tracked", "fc.weight", "fc.bias"] {
+        assert!(k.iter().any(|x| x == name), "missing {name}");
+    }
+    assert!(!k.iter().any(|x| x.starts_with("layer1.0.downsample")));
+    assert_eq!(m.num_params(), 272_474);
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn vgg_cifar_and_lenet_names_follow_models_md() {
+    let k = keys(&cifar("vgg_cifar"));
+    for name in ["features.0.weight", "features.1.running_mean", "features.3.weight", "features.4.num_batches_tracked", "features.7.weight", "classifier.weight"] {
+        assert!(k.iter().any(|x| x == name), "missing {name}: {k:?}");
+    }
+    let lenet = cifar("lenet5");
+    assert_eq!(keys(&lenet), ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"]);
+    assert_eq!(lenet.num_params(), 62_006);
+}
+
+fn batch(n: usize, c: usize, hw: usize, classes: u32, seed: u64) -> (Tensor, Tensor) {
+    let mut rng = shadernet_reference::rng::Rng::new(seed);
+    let x: Vec<f32> = rng.vec_normal(n * c * hw * hw).into_iter().map(|v| v as f32).collect();
+    let y: Vec<u32> = (0..n).map(|_| rng.below(classes as usize) as u32).collect();
+    (Tensor::from_f32(device(), &x, &[n, c, hw, hw]).unwrap(), Tensor::from_u32(device(), &y, &[n]).unwrap())
+}
+
+fn step(model: &Model, opt: &mut Optimizer, x: &Tensor, y: &Tensor, lr: f32) -> Tensor {
+    let tape = Tape::training();
+    let logits = model.forward(&tape, &Var::constant(x.clone())).unwrap();
+    let loss = f::cross_entropy(&tape, &logits, y, 0.0).unwrap();
+    let grads = tape.backward(&loss).unwrap();
+    opt.step(&grads, lr).unwrap();
+    loss.into_tensor()
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn training_step_is_allocation_compile_and_readback_free_in_steady_state() {
+    // A device of our own so other tests' work does not show in the counters.
+    let dev = Device::new(std::env::var("SHADERNET_DEVICE").ok().as_deref()).unwrap();
+    let model = build("resnet20", ModelSpec::default_for("resnet20"), &dev, 1).unwrap();
+    let mut opt = Optimizer::new(OptimizerConfig::sgd(0.9, 5e-4, false), model.params()).unwrap();
+    let mut rng = shadernet_reference::rng::Rng::new(3);
+    let xs: Vec<f32> = rng.vec_normal(8 * 3 * 32 * 32).into_iter().map(|v| v as f32).collect();
+    let x = Tensor::from_f32(&dev, &xs, &[8, 3, 32, 32]).unwrap();
+    let y = Tensor::from_u32(&dev, &[1, 2, 3, 4, 5, 6, 7, 8], &[8]).unwrap();
+    for _ in 0..2 {
+        drop(step(&model, &mut opt, &x, &y, 0.01));
+    }
+    dev.sync().unwrap();
+    let before = dev.counters();
+    for _ in 0..3 {
+        x.write_f32(&xs).unwrap(); // the loader's upload into the same buffer
+        drop(step(&model, &mut opt, &x, &y, 0.01));
+    }
+    dev.sync().unwrap();
+    let d = dev.counters() - before;
+    assert_eq!(d.allocations, 0, "{d:?}");
+    assert_eq!(d.pipeline_compiles, 0, "{d:?}");
+    assert_eq!(d.readbacks, 0, "{d:?}");
+    assert!(d.submits <= 3 * 4, "{d:?}");
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn lenet_overfits_one_batch() {
+    let model = cifar("lenet5");
+    let mut opt = Optimizer::new(OptimizerConfig::adamw(0.0), model.params()).unwrap();
+    let (x, y) = batch(16, 3, 32, 10, 5);
+    let first = step(&model, &mut opt, &x, &y, 3e-3).to_scalar_f32().unwrap();
+    let mut last = first;
+    for _ in 0..60 {
+        last = step(&model, &mut opt, &x, &y, 3e-3).to_scalar_f32().unwrap();
+    }
+    assert!(first > 1.5 && last < 0.1, "loss {first} -> {last}");
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn state_dict_round_trips_through_safetensors() {
+    let a = cifar("resnet20");
+    let b = build("resnet20", ModelSpec::default_for("resnet20"), device(), 99).unwrap();
+    let sd = io::state_dict(&a).unwrap();
+    let bytes = sd.to_bytes().unwrap();
+    let loaded = shadernet_nn::state_dict::StateDict::from_bytes(&bytes).unwrap();
+    io::load_state_dict(&b, &loaded, "resnet20").unwrap();
+    let (x, _) = batch(2, 3, 32, 10, 7);
+    let tape = Tape::inference();
+    let ya = a.forward(&tape, &Var::constant(x.clone())).unwrap().tensor().to_vec_f32().unwrap();
+    let yb = b.forward(&tape, &Var::constant(x)).unwrap().tensor().to_vec_f32().unwrap();
+    assert_eq!(ya, yb);
+    // Another model's weights: every problem named at once.
+    let err = io::load_state_dict(&cifar("lenet5"), &loaded, "lenet5").unwrap_err().to_string();
+    assert!(err.contains("lenet5") && err.contains("missing") && err.contains("unexpected"), "{err}");
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn wrong_inputs_and_names_are_typed_errors() {
+    let m = cifar("resnet20");
+    let (x, _) = batch(2, 1, 32, 10, 1);
+    let err = m.forward(&Tape::inference(), &Var::constant(x)).unwrap_err().to_string();
+    assert!(err.contains("resnet20") && err.contains("[2, 1, 32, 32]"), "{err}");
+    assert!(build("resnet21", ModelSpec::default_for("resnet20"), device(), 0).is_err());
+    let tiny = ModelSpec { in_channels: 3, image_size: [8, 8], num_classes: 10 };
+    assert!(build("lenet5", tiny, device(), 0).is_err());
+}

@@ -1,0 +1,507 @@
+//! BatchNorm2d (`batch_norm.wgsl`) with PyTorch's semantics: training
+//! normalizes with the batch mean and biased variance and updates
+//! `running_mean` / `running_var` (unbiased variance, momentum) and
+//! `num_batches_tracked` in place on the GPU; eval normalizes with the
+//! running statistics. Optional fused ReLU (`*_relu`). The training-mode
+//! backward is derived in `docs/ops/batch_norm.md`.
+//!
+//! Every statistic stays on the GPU: nothing is read back. Inputs larger than
+//! one storage binding are processed a run of whole images at a time, the
+//! per-channel reductions chained across runs.
+
+use crate::device::Device;
+use crate::error::{shape_err, Result};
+use crate::kernel::Kernel;
+use crate::ops::pool::{unit_runs, window};
+use crate::tensor::{DType, Tensor};
+
+const STATS: Kernel = crate::kernel!("batch_norm", "stats");
+const APPLY: Kernel = crate::kernel!("batch_norm", "apply");
+const REDUCE_GRAD: Kernel = crate::kernel!("batch_norm", "reduce_grad");
+const DX: Kernel = crate::kernel!("batch_norm", "dx_main");
+
+/// Invocations per workgroup of the per-channel reductions.
+const REDUCE_WG: u32 = 256;
+/// Invocations per workgroup of `apply` / `dx_main`; each handles `E` = 4 elements.
+const PLANE_WG: u32 = 64;
+const E: usize = 4;
+/// Floats per channel record in the backward's work buffer (after 2C sums).
+const REC: usize = 8;
+
+/// Mirrors `struct Params` in shaders/batch_norm.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+struct BnParams {
+    n: u32,
+    c: u32,
+    hw: u32,
+    x_base: u32,
+    y_base: u32,
+    z_base: u32,
+    n_done: u32,
+    last: u32,
+    step_img: u32,
+    step_off: u32,
+    _pad0: u32,
+    _pad1: u32,
+    count: f32,
+    momentum: f32,
+    eps: f32,
+    _pad2: f32,
+}
+
+/// What the training forward saves for the backward: per-channel batch mean
+/// and `1 / sqrt(var_biased + eps)`, both `[C]`.
+#[derive(Clone, Debug)]
+pub struct BatchNormSaved {
+    /// Batch mean per channel.
+    pub mean: Tensor,
+    /// Inverse standard deviation per channel (biased variance plus eps).
+    pub invstd: Tensor,
+}
+
+/// `[N, C, H*W]` of an `[N, C, H, W]` (or `[N, C]`) f32 input.
+fn dims(x: &Tensor, op: &'static str) -> Result<(usize, usize, usize)> {
+    x.expect_dtype(op, DType::F32)?;
+    let s = x.shape();
+    let (n, c, hw) = match *s {
+        [n, c] => (n, c, 1),
+        [n, c, h, w] => (n, c, h * w),
+        _ => {
+            return shape_err(
+                op,
+                format!("expected an [N, C, H, W] or [N, C] input, got {s:?}"),
+            )
+        }
+    };
+    if n == 0 || c == 0 || hw == 0 {
+        return shape_err(op, format!("input shape {s:?} has a zero size"));
+    }
+    Ok((n, c, hw))
+}
+
+fn per_channel(t: &Tensor, op: &'static str, name: &str, c: usize) -> Result<()> {
+    t.expect_dtype(op, DType::F32)?;
+    if t.numel() != c || t.rank() != 1 {
+        return shape_err(
+            op,
+            format!("{name} has shape {:?}, expected [{c}]", t.shape()),
+        );
+    }
+    Ok(())
+}
+
+fn params(n: usize, c: usize, hw: usize, count: usize) -> BnParams {
+    let wg = REDUCE_WG as usize;
+    BnParams {
+        n: n as u32,
+        c: c as u32,
+        hw: hw as u32,
+        x_base: 0,
+        y_base: 0,
+        z_base: 0,
+        n_done: 0,
+        last: 0,
+        step_img: (wg / hw) as u32,
+        step_off: (wg % hw) as u32,
+        _pad0: 0,
+        _pad1: 0,
+        count: count as f32,
+        momentum: 0.0,
+        eps: 0.0,
+        _pad2: 0.0,
+    }
+}
+
+/// Workgroups for `count` groups, folded into two dimensions past the limit.
+fn fold(dev: &Device, count: usize) -> [u32; 3] {
+    let max = dev.limits().max_compute_workgroups_per_dimension.max(1) as usize;
+    if count <= max {
+        [count as u32, 1, 1]
+    } else {
+        let y = count.div_ceil(max);
+        [count.div_ceil(y) as u32, y as u32, 1]
+    }
+}
+
+/// Grid of `apply` / `dx_main`: x over a plane's elements, planes over y then z.
+fn plane_grid(dev: &Device, planes: usize, hw: usize) -> [u32; 3] {
+    let max = dev.limits().max_compute_workgroups_per_dimension.max(1) as usize;
+    let gx = hw.div_ceil(PLANE_WG as usize * E);
+    let gy = planes.min(max);
+    let gz = planes.div_ceil(gy.max(1));
+    [gx as u32, gy as u32, gz as u32]
+}
+
+/// `y = (x - mean) * invstd * gamma + beta` (then ReLU), by runs of images.
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    op: &'static str,
+    x: &Tensor,
+    mean: &Tensor,
+    scale: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    eps: f32,
+    eval: bool,
+    relu: bool,
+) -> Result<Tensor> {
+    let (n, c, hw) = dims(x, op)?;
+    let dev = x.device();
+    let y = Tensor::uninit(dev, x.shape(), DType::F32)?;
+    for (i0, i1) in unit_runs(dev, op, n, c * hw)? {
+        let (xa, x_base) = window(x, i0 * c * hw, i1 * c * hw);
+        let (ya, y_base) = window(&y, i0 * c * hw, i1 * c * hw);
+        let p = BnParams {
+            x_base,
+            y_base,
+            eps,
+            ..params(i1 - i0, c, hw, n * hw)
+        };
+        dev.launch(
+            &APPLY,
+            &[
+                ("WG", f64::from(PLANE_WG)),
+                ("RELU", f64::from(u8::from(relu))),
+                ("EVAL", f64::from(u8::from(eval))),
+            ],
+            &p,
+            &[xa, ya, mean.arg(), scale.arg(), gamma.arg(), beta.arg()],
+            plane_grid(dev, (i1 - i0) * c, hw),
+        )?;
+    }
+    Ok(y)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train(
+    op: &'static str,
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    num_batches_tracked: &Tensor,
+    momentum: f32,
+    eps: f32,
+    relu: bool,
+) -> Result<(Tensor, BatchNormSaved)> {
+    let (n, c, hw) = dims(x, op)?;
+    for (t, name) in [
+        (gamma, "gamma"),
+        (beta, "beta"),
+        (running_mean, "running_mean"),
+        (running_var, "running_var"),
+    ] {
+        per_channel(t, op, name, c)?;
+    }
+    num_batches_tracked.expect_dtype(op, DType::U32)?;
+    if num_batches_tracked.numel() != 1 {
+        return shape_err(
+            op,
+            format!(
+                "num_batches_tracked has shape {:?}, expected one element",
+                num_batches_tracked.shape()
+            ),
+        );
+    }
+    if n * hw <= 1 {
+        return shape_err(
+            op,
+            format!(
+                "expected more than 1 value per channel when training, got input size {:?}",
+                x.shape()
+            ),
+        );
+    }
+    if !(eps.is_finite() && eps >= 0.0) || !momentum.is_finite() {
+        return shape_err(
+            op,
+            format!("eps must be finite and >= 0 and momentum finite, got eps {eps} momentum {momentum}"),
+        );
+    }
+    let dev = x.device();
+    let mean = Tensor::uninit(dev, &[c], DType::F32)?;
+    let invstd = Tensor::uninit(dev, &[c], DType::F32)?;
+    let runs = unit_runs(dev, op, n, c * hw)?;
+    // Chained (mean, M2) between runs; only touched when there are several.
+    let acc = Tensor::uninit(dev, &[2 * c], DType::F32)?;
+    let last = runs.len() - 1;
+    for (r, &(i0, i1)) in runs.iter().enumerate() {
+        let (xa, x_base) = window(x, i0 * c * hw, i1 * c * hw);
+        let p = BnParams {
+            x_base,
+            n_done: i0 as u32,
+            last: u32::from(r == last),
+            momentum,
+            eps,
+            ..params(i1 - i0, c, hw, n * hw)
+        };
+        dev.launch(
+            &STATS,
+            &[("WG", f64::from(REDUCE_WG))],
+            &p,
+            &[
+                xa,
+                acc.arg(),
+                mean.arg(),
+                invstd.arg(),
+                running_mean.arg(),
+                running_var.arg(),
+                num_batches_tracked.arg(),
+            ],
+            fold(dev, c),
+        )?;
+    }
+    let y = apply(op, x, &mean, &invstd, gamma, beta, eps, false, relu)?;
+    Ok((y, BatchNormSaved { mean, invstd }))
+}
+
+/// Training-mode `torch.nn.functional.batch_norm(x, running_mean,
+/// running_var, gamma, beta, training=True, momentum, eps)` on `[N, C, H, W]`
+/// (or `[N, C]`): returns `y` and the saved statistics. `running_mean`,
+/// `running_var` (`[C]`) and `num_batches_tracked` (U32, one element) are
+/// updated in place on the GPU. Needs more than one value per channel.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_train(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    num_batches_tracked: &Tensor,
+    momentum: f32,
+    eps: f32,
+) -> Result<(Tensor, BatchNormSaved)> {
+    train(
+        "batch_norm_train",
+        x,
+        gamma,
+        beta,
+        running_mean,
+        running_var,
+        num_batches_tracked,
+        momentum,
+        eps,
+        false,
+    )
+}
+
+/// [`batch_norm_train`] followed by ReLU, in the same kernels; pair it with
+/// [`batch_norm_relu_backward`].
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_train_relu(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    num_batches_tracked: &Tensor,
+    momentum: f32,
+    eps: f32,
+) -> Result<(Tensor, BatchNormSaved)> {
+    train(
+        "batch_norm_train_relu",
+        x,
+        gamma,
+        beta,
+        running_mean,
+        running_var,
+        num_batches_tracked,
+        momentum,
+        eps,
+        true,
+    )
+}
+
+fn eval(
+    op: &'static str,
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    eps: f32,
+    relu: bool,
+) -> Result<Tensor> {
+    let (_, c, _) = dims(x, op)?;
+    for (t, name) in [
+        (gamma, "gamma"),
+        (beta, "beta"),
+        (running_mean, "running_mean"),
+        (running_var, "running_var"),
+    ] {
+        per_channel(t, op, name, c)?;
+    }
+    if !(eps.is_finite() && eps >= 0.0) {
+        return shape_err(op, format!("eps must be finite and >= 0, got {eps}"));
+    }
+    apply(
+        op,
+        x,
+        running_mean,
+        running_var,
+        gamma,
+        beta,
+        eps,
+        true,
+        relu,
+    )
+}
+
+/// Eval-mode batch norm: `y = (x - running_mean) / sqrt(running_var + eps)
+/// * gamma + beta`.
+pub fn batch_norm_eval(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    eps: f32,
+) -> Result<Tensor> {
+    eval(
+        "batch_norm_eval",
+        x,
+        gamma,
+        beta,
+        running_mean,
+        running_var,
+        eps,
+        false,
+    )
+}
+
+/// [`batch_norm_eval`] followed by ReLU in the same kernel.
+pub fn batch_norm_eval_relu(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    eps: f32,
+) -> Result<Tensor> {
+    eval(
+        "batch_norm_eval_relu",
+        x,
+        gamma,
+        beta,
+        running_mean,
+        running_var,
+        eps,
+        true,
+    )
+}
+
+fn backward(
+    op: &'static str,
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    saved: &BatchNormSaved,
+    dy: &Tensor,
+    relu: bool,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let (n, c, hw) = dims(x, op)?;
+    dy.expect_dtype(op, DType::F32)?;
+    if dy.shape() != x.shape() {
+        return shape_err(
+            op,
+            format!(
+                "dy has shape {:?}, expected x's {:?}",
+                dy.shape(),
+                x.shape()
+            ),
+        );
+    }
+    for (t, name) in [
+        (gamma, "gamma"),
+        (beta, "beta"),
+        (&saved.mean, "saved mean"),
+        (&saved.invstd, "saved invstd"),
+    ] {
+        per_channel(t, op, name, c)?;
+    }
+    let dev = x.device();
+    // [sum(g) (C) | sum(g*xhat) (C) | C records of REC floats for dx_main].
+    let work = Tensor::uninit(dev, &[2 * c + REC * c], DType::F32)?;
+    let runs = unit_runs(dev, op, n, c * hw)?;
+    let relu_c = ("RELU", f64::from(u8::from(relu)));
+    let last = runs.len() - 1;
+    for (r, &(i0, i1)) in runs.iter().enumerate() {
+        let (xa, x_base) = window(x, i0 * c * hw, i1 * c * hw);
+        let (da, y_base) = window(dy, i0 * c * hw, i1 * c * hw);
+        let p = BnParams {
+            x_base,
+            y_base,
+            n_done: i0 as u32,
+            last: u32::from(r == last),
+            ..params(i1 - i0, c, hw, n * hw)
+        };
+        dev.launch(
+            &REDUCE_GRAD,
+            &[("WG", f64::from(REDUCE_WG)), relu_c],
+            &p,
+            &[
+                xa,
+                da,
+                saved.mean.arg(),
+                saved.invstd.arg(),
+                gamma.arg(),
+                beta.arg(),
+                work.arg(),
+            ],
+            fold(dev, c),
+        )?;
+    }
+    let dx = Tensor::uninit(dev, x.shape(), DType::F32)?;
+    for &(i0, i1) in &runs {
+        let (xa, x_base) = window(x, i0 * c * hw, i1 * c * hw);
+        let (da, y_base) = window(dy, i0 * c * hw, i1 * c * hw);
+        let (oa, z_base) = window(&dx, i0 * c * hw, i1 * c * hw);
+        let p = BnParams {
+            x_base,
+            y_base,
+            z_base,
+            ..params(i1 - i0, c, hw, n * hw)
+        };
+        dev.launch(
+            &DX,
+            &[("WG", f64::from(PLANE_WG)), relu_c],
+            &p,
+            &[xa, da, work.arg(), oa],
+            plane_grid(dev, (i1 - i0) * c, hw),
+        )?;
+    }
+    let dgamma = Tensor::uninit(dev, &[c], DType::F32)?;
+    let dbeta = Tensor::uninit(dev, &[c], DType::F32)?;
+    let bytes = (c * 4) as u64;
+    dev.copy_bytes(work.buffer(), 0, dbeta.buffer(), 0, bytes);
+    dev.copy_bytes(work.buffer(), bytes, dgamma.buffer(), 0, bytes);
+    Ok((dx, dgamma, dbeta))
+}
+
+/// Backward of [`batch_norm_train`] (the batch statistics depend on `x`):
+/// returns `(dx, dgamma, dbeta)` from `x`, `gamma`, the saved statistics and
+/// `dy`.
+pub fn batch_norm_backward(
+    x: &Tensor,
+    gamma: &Tensor,
+    saved: &BatchNormSaved,
+    dy: &Tensor,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    // beta is bound but unused without the ReLU mask; gamma stands in for it.
+    backward("batch_norm_backward", x, gamma, gamma, saved, dy, false)
+}
+
+/// Backward of [`batch_norm_train_relu`]: the ReLU mask `y > 0` is recomputed
+/// from `x`, the saved statistics, `gamma` and `beta` with the forward's
+/// expression, so `y` need not be kept.
+pub fn batch_norm_relu_backward(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    saved: &BatchNormSaved,
+    dy: &Tensor,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    backward("batch_norm_relu_backward", x, gamma, beta, saved, dy, true)
+}

@@ -1,0 +1,353 @@
+//! BatchNorm2d forward (train and eval, with and without fused ReLU), the
+//! in-place running-statistics update, and the training-mode backward against
+//! the f64 reference (`shadernet_reference::batch_norm`) and the PyTorch
+//! fixture; a badly conditioned channel (mean 100, std 0.1) that a naive
+//! E[x²]−E[x]² would get wrong; the split-launch path; every typed error.
+//!
+//! Tolerances: statistics are per-channel sums of up to 131072 values computed
+//! with Welford per invocation and a pairwise tree, so their relative error is
+//! a few f32 ulps times log2 of the count; y and dx are O(1) values built from
+//! them, checked at 1e-4 absolute + 1e-4 relative (forward) and 1e-4 + 1e-3
+//! (backward, and dgamma/dbeta, sums of O(1) terms whose magnitude grows like
+//! sqrt(count)). An indexing or formula mistake moves values by O(1).
+
+use shadernet_reference::{
+    batch_norm as reference,
+    rng::Rng,
+    tol::{assert_close, Tol},
+};
+use shadernet_tensor::ops::batch_norm::{self as ops, BatchNormSaved};
+use shadernet_tensor::ops::pool::with_binding_limit;
+use shadernet_tensor::{DType, Device, Error, Tensor};
+
+use crate::common::{device, download, round32, upload, Fixture};
+
+const FWD: Tol = Tol::new(1e-4, 1e-4);
+const BWD: Tol = Tol::new(1e-4, 1e-3);
+const MOMENTUM: f32 = 0.1;
+const EPS: f32 = 1e-5;
+
+/// Inputs of one case, f32-exact.
+struct Case {
+    n: usize,
+    c: usize,
+    hw: usize,
+    shape: Vec<usize>,
+    x: Vec<f64>,
+    gamma: Vec<f64>,
+    beta: Vec<f64>,
+    rm: Vec<f64>,
+    rv: Vec<f64>,
+    dy: Vec<f64>,
+}
+
+impl Case {
+    /// Channel `ch` has mean `offset[ch]` and std `spread[ch]`.
+    fn new(rng: &mut Rng, n: usize, c: usize, h: usize, w: usize, offset: f64, spread: f64) -> Case {
+        let hw = h * w;
+        let means = rng.vec_normal(c);
+        let stds = rng.vec_uniform(c, 0.5, 2.0);
+        let mut x = rng.vec_normal(n * c * hw);
+        for (i, v) in x.iter_mut().enumerate() {
+            let ch = (i / hw) % c;
+            *v = offset + means[ch] * spread * 3.0 + *v * stds[ch] * spread;
+        }
+        Case {
+            n,
+            c,
+            hw,
+            shape: vec![n, c, h, w],
+            x: round32(&x),
+            gamma: round32(&rng.vec_uniform(c, 0.5, 1.5)),
+            beta: round32(&rng.vec_normal(c)),
+            rm: round32(&rng.vec_normal(c)),
+            rv: round32(&rng.vec_uniform(c, 0.5, 2.0)),
+            dy: round32(&rng.vec_normal(n * c * hw)),
+        }
+    }
+    fn count(&self) -> usize {
+        self.n * self.hw
+    }
+}
+
+/// GPU tensors of a case's parameters and buffers.
+struct Gpu {
+    x: Tensor,
+    gamma: Tensor,
+    beta: Tensor,
+    rm: Tensor,
+    rv: Tensor,
+    nbt: Tensor,
+    dy: Tensor,
+}
+
+impl Gpu {
+    fn new(k: &Case) -> Gpu {
+        let c = [k.c];
+        Gpu {
+            x: upload(&k.x, &k.shape),
+            gamma: upload(&k.gamma, &c),
+            beta: upload(&k.beta, &c),
+            rm: upload(&k.rm, &c),
+            rv: upload(&k.rv, &c),
+            nbt: Tensor::from_u32(device(), &[7], &[1]).unwrap(),
+            dy: upload(&k.dy, &k.shape),
+        }
+    }
+    fn train(&self, relu: bool) -> (Tensor, BatchNormSaved) {
+        let f = if relu {
+            ops::batch_norm_train_relu
+        } else {
+            ops::batch_norm_train
+        };
+        f(
+            &self.x, &self.gamma, &self.beta, &self.rm, &self.rv, &self.nbt, MOMENTUM, EPS,
+        )
+        .unwrap()
+    }
+}
+
+fn relu(v: &[f64]) -> Vec<f64> {
+    v.iter().map(|&a| a.max(0.0)).collect()
+}
+
+/// Train forward, running update, eval and backward (plain and fused ReLU) of
+/// one case against the reference.
+fn check(k: &Case, ctx: &str) {
+    let (n, c, hw) = (k.n, k.c, k.hw);
+    let g = Gpu::new(k);
+    let want = reference::batch_norm_train(&k.x, &k.gamma, &k.beta, n, c, hw, f64::from(EPS));
+    let (y, saved) = g.train(false);
+    assert_eq!(y.shape(), k.shape.as_slice(), "{ctx}");
+    assert_close(&download(&saved.mean), &want.mean, FWD, &format!("{ctx} mean"));
+    assert_close(
+        &download(&saved.invstd),
+        &want.invstd,
+        Tol::new(0.0, 1e-4),
+        &format!("{ctx} invstd"),
+    );
+    assert_close(&download(&y), &want.y, FWD, &format!("{ctx} y"));
+    // Running statistics: updated in place, and again by the second (ReLU) step.
+    let (mut rm, mut rv) = (k.rm.clone(), k.rv.clone());
+    let m = f64::from(MOMENTUM);
+    reference::running_update(&mut rm, &mut rv, &want.mean, &want.var_biased, k.count(), m);
+    assert_close(&download(&g.rm), &rm, FWD, &format!("{ctx} running_mean"));
+    assert_close(&download(&g.rv), &rv, FWD, &format!("{ctx} running_var"));
+    assert_eq!(g.nbt.to_vec_u32().unwrap(), vec![8], "{ctx} num_batches_tracked");
+    let (y_relu, saved_relu) = g.train(true);
+    reference::running_update(&mut rm, &mut rv, &want.mean, &want.var_biased, k.count(), m);
+    assert_close(&download(&g.rm), &rm, FWD, &format!("{ctx} running_mean, 2 steps"));
+    assert_close(&download(&g.rv), &rv, FWD, &format!("{ctx} running_var, 2 steps"));
+    assert_eq!(g.nbt.to_vec_u32().unwrap(), vec![9], "{ctx} num_batches_tracked");
+    let y_relu = download(&y_relu);
+    assert_close(&y_relu, &relu(&want.y), FWD, &format!("{ctx} y relu"));
+    // Backward.
+    let (dx, dgamma, dbeta) = ops::batch_norm_backward(&g.x, &g.gamma, &saved, &g.dy).unwrap();
+    let (wdx, wdg, wdb) =
+        reference::batch_norm_backward(&k.x, &k.gamma, &want.mean, &want.invstd, &k.dy, n, c, hw);
+    assert_eq!(dgamma.shape(), [c].as_slice());
+    assert_close(&download(&dbeta), &wdb, BWD, &format!("{ctx} dbeta"));
+    assert_close(&download(&dgamma), &wdg, BWD, &format!("{ctx} dgamma"));
+    assert_close(&download(&dx), &wdx, BWD, &format!("{ctx} dx"));
+    // Fused ReLU backward: the mask must be the forward's own y > 0.
+    let masked: Vec<f64> = k
+        .dy
+        .iter()
+        .zip(&y_relu)
+        .map(|(&d, &yv)| if yv > 0.0 { d } else { 0.0 })
+        .collect();
+    let (dx, dgamma, dbeta) =
+        ops::batch_norm_relu_backward(&g.x, &g.gamma, &g.beta, &saved_relu, &g.dy).unwrap();
+    let (wdx, wdg, wdb) =
+        reference::batch_norm_backward(&k.x, &k.gamma, &want.mean, &want.invstd, &masked, n, c, hw);
+    assert_close(&download(&dbeta), &wdb, BWD, &format!("{ctx} relu dbeta"));
+    assert_close(&download(&dgamma), &wdg, BWD, &format!("{ctx} relu dgamma"));
+    assert_close(&download(&dx), &wdx, BWD, &format!("{ctx} relu dx"));
+    // Eval with the (original) running statistics.
+    let g = Gpu::new(k);
+    let want = reference::batch_norm_eval(&k.x, &k.gamma, &k.beta, &k.rm, &k.rv, n, c, hw, f64::from(EPS));
+    let y = ops::batch_norm_eval(&g.x, &g.gamma, &g.beta, &g.rm, &g.rv, EPS).unwrap();
+    assert_close(&download(&y), &want, FWD, &format!("{ctx} eval"));
+    let y = ops::batch_norm_eval_relu(&g.x, &g.gamma, &g.beta, &g.rm, &g.rv, EPS).unwrap();
+    assert_close(&download(&y), &relu(&want), FWD, &format!("{ctx} eval relu"));
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn batch_norm_matches_reference_on_odd_shapes() {
+    let mut rng = Rng::new(21);
+    for &(n, c, h, w) in &[
+        (3, 1, 1, 1),
+        (3, 3, 1, 1),
+        (2, 5, 1, 1),
+        (1, 1, 5, 7),
+        (1, 3, 13, 13),
+        (3, 5, 7, 5),
+        (3, 17, 13, 13),
+        (1, 17, 33, 33),
+        (3, 3, 33, 1),
+        (7, 5, 3, 3),
+    ] {
+        let k = Case::new(&mut rng, n, c, h, w, 0.5, 1.0);
+        check(&k, &format!("[{n}, {c}, {h}, {w}]"));
+    }
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn batch_norm_large_channel_count_128x32x32() {
+    // N·H·W = 131072 values per channel.
+    let mut rng = Rng::new(22);
+    let k = Case::new(&mut rng, 128, 3, 32, 32, 0.5, 1.0);
+    check(&k, "[128, 3, 32, 32]");
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn batch_norm_statistics_are_stable_for_large_means() {
+    // Mean about 100, std about 0.1: E[x^2] - E[x]^2 in f32 loses every digit of
+    // the variance (ulp(1e4) ~ 1e-3 against a variance of ~1e-2).
+    let mut rng = Rng::new(23);
+    let k = Case::new(&mut rng, 16, 3, 16, 16, 100.0, 0.1);
+    let g = Gpu::new(&k);
+    let (_, saved) = g.train(false);
+    let want = reference::batch_norm_train(&k.x, &k.gamma, &k.beta, k.n, k.c, k.hw, f64::from(EPS));
+    assert_close(
+        &download(&saved.invstd),
+        &want.invstd,
+        Tol::new(0.0, 1e-3),
+        "invstd at mean 100",
+    );
+    let (mut rm, mut rv) = (k.rm.clone(), k.rv.clone());
+    reference::running_update(&mut rm, &mut rv, &want.mean, &want.var_biased, k.count(), 0.1);
+    assert_close(&download(&g.rv), &rv, Tol::new(1e-5, 1e-4), "running_var at mean 100");
+    check(&k, "mean 100 std 0.1");
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn training_step_reads_nothing_back() {
+    // A private device, so other tests' readbacks do not count.
+    let dev = Device::new(std::env::var("SHADERNET_DEVICE").ok().as_deref()).unwrap();
+    let (n, c, hw) = (4, 3, 25);
+    let f = |v: f32, len: usize| Tensor::from_f32(&dev, &vec![v; len], &[len]).unwrap();
+    let data: Vec<f32> = (0..n * c * hw).map(|i| (i % 11) as f32 * 0.3).collect();
+    let x = Tensor::from_f32(&dev, &data, &[n, c, 5, 5]).unwrap();
+    let (gamma, beta, rm, rv) = (f(1.0, c), f(0.0, c), f(0.0, c), f(1.0, c));
+    let nbt = Tensor::from_u32(&dev, &[0], &[1]).unwrap();
+    let dy = x.deep_clone().unwrap();
+    let before = dev.counters();
+    let (_, saved) =
+        ops::batch_norm_train(&x, &gamma, &beta, &rm, &rv, &nbt, MOMENTUM, EPS).unwrap();
+    let _ = ops::batch_norm_backward(&x, &gamma, &saved, &dy).unwrap();
+    dev.sync().unwrap();
+    let d = dev.counters() - before;
+    assert_eq!((d.readbacks, d.uploads), (0, 0), "{d:?}");
+    assert_eq!(nbt.to_vec_u32().unwrap(), vec![1]);
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn split_launches_match_reference() {
+    // Per-image windows: 3*7*5*4 = 420 bytes. A 1000-byte limit runs two images
+    // per launch (chaining the statistics across 3 launches), 500 bytes one.
+    let mut rng = Rng::new(24);
+    let k = Case::new(&mut rng, 5, 3, 7, 5, 2.0, 1.0);
+    for limit in [500, 1000] {
+        with_binding_limit(limit, || check(&k, &format!("binding limit {limit}")));
+    }
+    let g = Gpu::new(&k);
+    let r = with_binding_limit(256, || {
+        ops::batch_norm_train(&g.x, &g.gamma, &g.beta, &g.rm, &g.rv, &g.nbt, 0.1, EPS)
+    });
+    assert!(matches!(r, Err(Error::Limit { .. })), "{r:?}");
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn pytorch_fixture() {
+    let fx = Fixture::load("batch_norm");
+    let mut cases = 0;
+    for case in fx.cases.keys() {
+        let get = |role: &str| fx.get(case, role);
+        let (x, shape) = get("x");
+        let c = shape[1];
+        let t = |role: &str| upload(&get(role).0, &get(role).1);
+        let (xt, gamma, beta, rm, rv, dy) = (t("x"), t("gamma"), t("beta"), t("running_mean"), t("running_var"), t("dy"));
+        let eps = fx.param(case, "eps").as_f64().unwrap() as f32;
+        let momentum = fx.param(case, "momentum").as_f64().unwrap() as f32;
+        let nbt = Tensor::from_u32(device(), &[0], &[1]).unwrap();
+        let tol = |out: &str, d: Tol| fx.tol(case, out, d);
+        // Eval first: it reads the running statistics the training step overwrites.
+        let y_eval = ops::batch_norm_eval(&xt, &gamma, &beta, &rm, &rv, eps).unwrap();
+        assert_close(&download(&y_eval), &get("y_eval").0, tol("y_eval", FWD), &format!("{case} y_eval"));
+        let (y, saved) = ops::batch_norm_train(&xt, &gamma, &beta, &rm, &rv, &nbt, momentum, eps).unwrap();
+        assert_close(&download(&y), &get("y").0, tol("y", FWD), &format!("{case} y"));
+        assert_close(&download(&saved.mean), &get("batch_mean").0, tol("batch_mean", FWD), &format!("{case} mean"));
+        let want_invstd: Vec<f64> = get("batch_var").0.iter().map(|v| 1.0 / (v + f64::from(eps)).sqrt()).collect();
+        assert_close(&download(&saved.invstd), &want_invstd, Tol::new(0.0, 1e-4), &format!("{case} invstd"));
+        assert_close(&download(&rm), &get("new_running_mean").0, tol("new_running_mean", FWD), &format!("{case} running_mean"));
+        assert_close(&download(&rv), &get("new_running_var").0, tol("new_running_var", FWD), &format!("{case} running_var"));
+        assert_eq!(nbt.to_vec_u32().unwrap(), vec![1]);
+        let (dx, dgamma, dbeta) = ops::batch_norm_backward(&xt, &gamma, &saved, &dy).unwrap();
+        assert_close(&download(&dx), &get("dx").0, tol("dx", BWD), &format!("{case} dx"));
+        assert_close(&download(&dgamma), &get("dgamma").0, tol("dgamma", BWD), &format!("{case} dgamma"));
+        assert_close(&download(&dbeta), &get("dbeta").0, tol("dbeta", BWD), &format!("{case} dbeta"));
+        assert_eq!(x.len(), shape.iter().product::<usize>());
+        assert_eq!(dgamma.shape(), [c].as_slice());
+        cases += 1;
+    }
+    assert!(cases >= 10, "{cases} cases");
+}
+
+fn shape_message<T: std::fmt::Debug>(r: Result<T, Error>) -> String {
+    match r {
+        Err(Error::Shape { message, .. }) => message,
+        other => panic!("expected a shape error, got {other:?}"),
+    }
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn bad_inputs_are_typed_errors() {
+    let mut rng = Rng::new(25);
+    let k = Case::new(&mut rng, 2, 3, 2, 2, 0.0, 1.0);
+    let g = Gpu::new(&k);
+    let train = |x: &Tensor, gamma: &Tensor, nbt: &Tensor, eps: f32| {
+        ops::batch_norm_train(x, gamma, &g.beta, &g.rm, &g.rv, nbt, MOMENTUM, eps)
+    };
+    // One value per channel in training mode (PyTorch refuses it too); eval is fine.
+    let one = upload(&[1.0, 2.0, 3.0], &[1, 3, 1, 1]);
+    let m = shape_message(train(&one, &g.gamma, &g.nbt, EPS));
+    assert!(m.contains("more than 1 value per channel") && m.contains("[1, 3, 1, 1]"), "{m}");
+    assert!(ops::batch_norm_eval(&one, &g.gamma, &g.beta, &g.rm, &g.rv, EPS).is_ok());
+    // Per-channel vectors of the wrong length.
+    let gamma4 = upload(&[1.0; 4], &[4]);
+    let m = shape_message(train(&g.x, &gamma4, &g.nbt, EPS));
+    assert!(m.contains("gamma") && m.contains("[4]") && m.contains("[3]"), "{m}");
+    let m = shape_message(ops::batch_norm_eval(&g.x, &g.gamma, &g.beta, &gamma4, &g.rv, EPS));
+    assert!(m.contains("running_mean"), "{m}");
+    // num_batches_tracked: U32 with one element.
+    let nbt_f = upload(&[0.0], &[1]);
+    assert!(matches!(train(&g.x, &g.gamma, &nbt_f, EPS), Err(Error::DType { .. })));
+    let nbt2 = Tensor::from_u32(device(), &[0, 0], &[2]).unwrap();
+    assert!(shape_message(train(&g.x, &g.gamma, &nbt2, EPS)).contains("num_batches_tracked"));
+    // Bad eps, rank, zero size, dtype.
+    assert!(shape_message(train(&g.x, &g.gamma, &g.nbt, -1.0)).contains("eps"));
+    let rank3 = upload(&k.x, &[2, 3, 4]);
+    assert!(shape_message(train(&rank3, &g.gamma, &g.nbt, EPS)).contains("[2, 3, 4]"));
+    let empty = Tensor::zeros(device(), &[0, 3, 2, 2], DType::F32).unwrap();
+    assert!(shape_message(train(&empty, &g.gamma, &g.nbt, EPS)).contains("zero"));
+    let ints = Tensor::from_u32(device(), &[0; 24], &[2, 3, 2, 2]).unwrap();
+    assert!(matches!(train(&ints, &g.gamma, &g.nbt, EPS), Err(Error::DType { .. })));
+    // Backward: dy of another shape, saved statistics of another size.
+    let (_, saved) = g.train(false);
+    let dy = upload(&[0.0; 12], &[1, 3, 2, 2]);
+    let m = shape_message(ops::batch_norm_backward(&g.x, &g.gamma, &saved, &dy));
+    assert!(m.contains("[1, 3, 2, 2]") && m.contains("[2, 3, 2, 2]"), "{m}");
+    let bad = BatchNormSaved {
+        mean: gamma4.clone(),
+        invstd: saved.invstd.clone(),
+    };
+    assert!(shape_message(ops::batch_norm_backward(&g.x, &g.gamma, &bad, &g.dy)).contains("saved mean"));
+}

@@ -1,0 +1,644 @@
+//! conv2d forward, dX and dW: every variant against the f64 reference on odd
+//! shapes, every variant against the direct kernel, the PyTorch fixture, and the
+//! typed errors of bad configurations.
+//!
+//! Tolerances: inputs are uniform in [-1, 1] (rounded to f32 before the
+//! reference sees them), so a sum of L products has magnitude about sqrt(L) and
+//! f32 accumulation error about eps·sqrt(L)·(a few). We allow
+//! `atol = 2e-5·sqrt(L)`, `rtol = 1e-4`, where L is the reduction length of the
+//! pass (c_in/groups·kh·kw for y, c_out/groups·kh·kw for dx, n·h_out·w_out for
+//! dw): about 1000× f32's unit roundoff relative to the typical magnitude,
+//! and far below any indexing mistake (which moves values by O(1)).
+
+use shadernet_reference::{
+    conv2d::{self as reference, Conv2dParams},
+    rng::Rng,
+    tol::{assert_close, Tol},
+};
+use shadernet_tensor::ops::conv2d::{
+    self as conv, Activation, Conv2dConfig, Conv2dOptions, Conv2dPass, Conv2dVariant,
+};
+use shadernet_tensor::{Error, Tensor};
+
+use crate::common::{device, download, round32, upload, Fixture};
+
+/// One convolution problem of the sweep.
+#[derive(Clone, Copy, Debug)]
+struct Case {
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+    kh: usize,
+    kw: usize,
+    cfg: Conv2dConfig,
+    bias: bool,
+}
+
+impl Case {
+    fn params(&self) -> Conv2dParams {
+        let [pt, pb, pl, pr] = self.cfg.padding;
+        Conv2dParams {
+            n: self.n,
+            c_in: self.c,
+            h: self.h,
+            w: self.w,
+            c_out: self.k,
+            kh: self.kh,
+            kw: self.kw,
+            stride_h: self.cfg.stride[0],
+            stride_w: self.cfg.stride[1],
+            pad_top: pt,
+            pad_bottom: pb,
+            pad_left: pl,
+            pad_right: pr,
+            dilation_h: self.cfg.dilation[0],
+            dilation_w: self.cfg.dilation[1],
+            groups: self.cfg.groups,
+        }
+    }
+    fn x_shape(&self) -> [usize; 4] {
+        [self.n, self.c, self.h, self.w]
+    }
+    fn w_shape(&self) -> [usize; 4] {
+        [self.k, self.c / self.cfg.groups, self.kh, self.kw]
+    }
+}
+
+fn tol_for(len: usize) -> Tol {
+    Tol::new(2e-5 * (len.max(1) as f64).sqrt(), 1e-4)
+}
+
+/// Runs forward, dX and dW of `case` with every variant that applies (or only
+/// `only`), compares each with the f64 reference, and returns the variants run
+/// per pass.
+fn check(case: &Case, rng: &mut Rng, only: Option<Conv2dVariant>) -> [Vec<Conv2dVariant>; 3] {
+    let p = case.params();
+    p.validate().unwrap();
+    let (ho, wo) = (p.h_out(), p.w_out());
+    let x = round32(&rng.vec_uniform(p.x_len(), -1.0, 1.0));
+    let w = round32(&rng.vec_uniform(p.w_len(), -1.0, 1.0));
+    let b = round32(&rng.vec_uniform(p.c_out, -1.0, 1.0));
+    let dy = round32(&rng.vec_uniform(p.y_len(), -1.0, 1.0));
+    let want_y = reference::conv2d(&x, &w, case.bias.then_some(b.as_slice()), &p);
+    let (want_dx, want_dw, want_db) = reference::conv2d_backward(&x, &w, &dy, &p);
+    let xs = case.x_shape();
+    let ws = case.w_shape();
+    let ys = [p.n, p.c_out, ho, wo];
+    let (xt, wt, bt, dyt) = (
+        upload(&x, &xs),
+        upload(&w, &ws),
+        upload(&b, &[p.c_out]),
+        upload(&dy, &ys),
+    );
+    let cfg = &case.cfg;
+    let dev = device();
+    let pick = |pass| -> Vec<Conv2dVariant> {
+        let all = conv::available_variants(dev, xs, ws, cfg, pass).unwrap();
+        assert!(all.contains(&Conv2dVariant::Direct), "{case:?}: {all:?}");
+        match only {
+            Some(v) => all.into_iter().filter(|&a| a == v).collect(),
+            None => all,
+        }
+    };
+    let fwd = pick(Conv2dPass::Forward);
+    let dxv = pick(Conv2dPass::BackwardInput);
+    let dwv = pick(Conv2dPass::BackwardWeight);
+    let ctx = |what: &str, v: Conv2dVariant| format!("{what} {v:?} {case:?}");
+    for &v in &fwd {
+        let opts = Conv2dOptions {
+            variant: Some(v),
+            ..Default::default()
+        };
+        let y = conv::conv2d_with(&xt, &wt, case.bias.then_some(&bt), cfg, &opts).unwrap();
+        assert_eq!(y.shape(), &ys);
+        assert_close(
+            &download(&y),
+            &want_y,
+            tol_for(p.c_in_per_group() * p.kh * p.kw),
+            &ctx("y", v),
+        );
+    }
+    for &v in &dxv {
+        let dx = conv::conv2d_backward_input_with(&wt, &dyt, cfg, xs, Some(v)).unwrap();
+        assert_eq!(dx.shape(), &xs);
+        assert_close(
+            &download(&dx),
+            &want_dx,
+            tol_for(p.c_out_per_group() * p.kh * p.kw),
+            &ctx("dx", v),
+        );
+    }
+    for &v in &dwv {
+        let dw = conv::conv2d_backward_weight_with(&xt, &dyt, cfg, ws, Some(v)).unwrap();
+        assert_eq!(dw.shape(), &ws);
+        assert_close(
+            &download(&dw),
+            &want_dw,
+            tol_for(p.n * ho * wo),
+            &ctx("dw", v),
+        );
+    }
+    if case.bias {
+        let db = conv::conv2d_backward_bias(&dyt).unwrap();
+        assert_close(
+            &download(&db),
+            &want_db,
+            tol_for(p.n * ho * wo),
+            &format!("db {case:?}"),
+        );
+    }
+    [fwd, dxv, dwv]
+}
+
+#[allow(clippy::too_many_arguments)]
+fn case(
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+    kh: usize,
+    kw: usize,
+    cfg: Conv2dConfig,
+    bias: bool,
+) -> Case {
+    Case {
+        n,
+        c,
+        h,
+        w,
+        k,
+        kh,
+        kw,
+        cfg,
+        bias,
+    }
+}
+
+/// Hand-picked dense (groups = 1) cases: every kernel size, stride 1–4,
+/// symmetric and asymmetric padding 0–3, dilation 2, 1×1, tiny and 33×33 inputs.
+fn dense_cases() -> Vec<Case> {
+    let c = Conv2dConfig::new;
+    vec![
+        case(1, 1, 1, 1, 1, 1, 1, c(1, 0), true),
+        case(3, 3, 5, 7, 5, 3, 3, c(1, 1), true),
+        case(1, 5, 13, 13, 7, 3, 3, c(2, 1), false),
+        case(3, 17, 7, 5, 3, 1, 1, c(1, 0), true),
+        case(1, 17, 13, 13, 33, 1, 1, c(1, 0), false),
+        case(3, 5, 13, 11, 3, 1, 1, c(2, 0), true),
+        case(1, 3, 33, 33, 8, 7, 7, c(2, 3), true),
+        case(1, 3, 33, 33, 5, 11, 11, c(4, 2), true),
+        case(3, 5, 9, 11, 7, 5, 5, c(1, 2), false),
+        case(1, 17, 13, 13, 5, 5, 5, c(3, 2), true),
+        case(1, 3, 2, 3, 4, 3, 3, c(1, 1), true),
+        case(3, 1, 1, 13, 2, 1, 3, c(1, 0).with_padding([0, 0, 1, 1]), true),
+        case(1, 5, 4, 4, 3, 5, 5, c(1, 3), false),
+        case(1, 3, 13, 13, 4, 3, 3, c(1, 2).with_dilation(2), true),
+        case(3, 5, 13, 11, 3, 3, 3, c(1, 1).with_dilation(2).with_stride([2, 1]), false),
+        case(1, 3, 7, 7, 4, 3, 3, c(2, 0).with_padding([0, 1, 0, 1]), true),
+        case(3, 5, 13, 9, 3, 3, 3, c(2, 0).with_padding([1, 0, 2, 0]), true),
+        case(1, 1, 6, 5, 3, 4, 4, c(1, 0).with_padding([1, 2, 2, 1]), false),
+        case(1, 3, 13, 13, 5, 3, 3, Conv2dConfig::same(3, 3, 1), true),
+        case(3, 5, 7, 9, 3, 4, 4, Conv2dConfig::same(4, 4, 1), true),
+        case(1, 3, 13, 11, 4, 3, 5, Conv2dConfig::same(3, 5, 2), false),
+        case(1, 5, 13, 13, 7, 3, 3, c(4, 3).with_stride([4, 3]), true),
+        case(3, 17, 33, 33, 17, 3, 3, c(1, 1), true),
+        case(1, 17, 13, 13, 65, 3, 3, c(1, 1), false),
+        case(1, 3, 13, 13, 3, 5, 5, c(1, 0).with_dilation_hw([2, 3]), true),
+    ]
+}
+
+/// Grouped and depthwise cases: groups 2, 3 and 32, depthwise with channel
+/// multipliers 1 and 2, strides, dilation, asymmetric padding.
+fn grouped_cases() -> Vec<Case> {
+    let c = Conv2dConfig::new;
+    vec![
+        case(1, 4, 9, 9, 6, 3, 3, c(1, 1).with_groups(2), true),
+        case(3, 6, 7, 13, 9, 3, 3, c(1, 1).with_stride([2, 1]).with_groups(3), true),
+        case(1, 64, 5, 5, 64, 3, 3, c(1, 1).with_groups(32), true),
+        case(3, 64, 3, 3, 64, 1, 1, c(1, 0).with_groups(32), false),
+        case(3, 3, 9, 9, 6, 3, 3, c(1, 1).with_groups(3), true),
+        case(1, 6, 13, 11, 4, 5, 3, c(2, 2).with_groups(2).with_dilation(2), false),
+        case(3, 96, 7, 7, 96, 3, 3, c(2, 1).with_groups(32), true),
+        // depthwise
+        case(1, 3, 13, 13, 3, 3, 3, c(1, 1).with_groups(3), true),
+        case(3, 17, 13, 13, 17, 3, 3, c(2, 1).with_groups(17), true),
+        case(1, 5, 33, 33, 5, 3, 3, c(1, 1).with_groups(5), false),
+        case(3, 5, 11, 9, 5, 5, 5, c(1, 2).with_groups(5), true),
+        case(1, 32, 7, 7, 32, 3, 3, c(2, 1).with_groups(32), true),
+        case(1, 5, 13, 13, 5, 3, 3, c(1, 2).with_dilation(2).with_groups(5), true),
+        case(3, 5, 5, 5, 5, 7, 7, c(1, 3).with_groups(5), true),
+        case(1, 1, 13, 7, 1, 3, 3, c(3, 0).with_padding([2, 0, 1, 3]).with_groups(1), true),
+        case(1, 17, 13, 7, 34, 3, 3, c(1, 1).with_stride([2, 1]).with_groups(17), false),
+        case(3, 3, 12, 10, 6, 4, 4, Conv2dConfig::same(4, 4, 1).with_groups(3), true),
+        case(1, 5, 13, 13, 5, 11, 11, c(4, 3).with_groups(5), true),
+    ]
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn dense_every_variant_matches_reference() {
+    let mut rng = Rng::new(101);
+    for c in dense_cases() {
+        check(&c, &mut rng, None);
+    }
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn grouped_and_depthwise_every_variant_matches_reference() {
+    let mut rng = Rng::new(202);
+    for c in grouped_cases() {
+        check(&c, &mut rng, None);
+    }
+}
+
+/// A random sweep over the whole configuration space.
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn random_sweep_matches_reference() {
+    let mut rng = Rng::new(303);
+    let chans = [1, 3, 5, 17];
+    let sizes = [1, 2, 3, 5, 7, 9, 13, 33];
+    let ks = [1, 3, 5, 7];
+    let mut done = 0;
+    while done < 40 {
+        let groups = [1, 1, 1, 2, 3][rng.below(5)];
+        let c = chans[rng.below(4)] * groups;
+        let depthwise = rng.below(4) == 0;
+        let (groups, k) = if depthwise {
+            (c, c * (1 + rng.below(2)))
+        } else {
+            (groups, chans[rng.below(4)] * groups)
+        };
+        let (h, w) = (sizes[rng.below(8)], sizes[rng.below(8)]);
+        let (kh, kw) = (ks[rng.below(4)], ks[rng.below(4)]);
+        let pad = [rng.below(4), rng.below(4), rng.below(4), rng.below(4)];
+        let dil = [1 + usize::from(rng.below(4) == 0), 1 + usize::from(rng.below(4) == 0)];
+        let cfg = Conv2dConfig::new(1, 0)
+            .with_stride([1 + rng.below(4), 1 + rng.below(4)])
+            .with_padding(pad)
+            .with_dilation_hw(dil)
+            .with_groups(groups);
+        let cs = case(
+            [1, 3][rng.below(2)],
+            c,
+            h,
+            w,
+            k,
+            kh,
+            kw,
+            cfg,
+            rng.below(2) == 0,
+        );
+        if cs.params().validate().is_err() {
+            continue;
+        }
+        check(&cs, &mut rng, None);
+        done += 1;
+    }
+}
+
+/// The automatic choice takes the fast variant the shape calls for, and every
+/// variant it can take was cross-checked above.
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn automatic_choice_takes_the_specialized_variant() {
+    let dev = device();
+    let dense = if dev.has_subgroups()
+        && dev.adapter().subgroup_min_size == dev.adapter().subgroup_max_size
+    {
+        Conv2dVariant::Igemm
+    } else {
+        Conv2dVariant::IgemmPortable
+    };
+    let cfg = Conv2dConfig::new(1, 1);
+    for pass in [
+        Conv2dPass::Forward,
+        Conv2dPass::BackwardInput,
+        Conv2dPass::BackwardWeight,
+    ] {
+        let pick = |x, w, cfg: &Conv2dConfig| conv::conv2d_variant(dev, x, w, cfg, pass).unwrap();
+        assert_eq!(pick([2, 16, 8, 8], [16, 16, 3, 3], &cfg), dense, "{pass:?}");
+        assert_eq!(
+            pick([2, 16, 8, 8], [16, 1, 3, 3], &cfg.with_groups(16)),
+            Conv2dVariant::Depthwise,
+            "{pass:?}"
+        );
+        assert_eq!(
+            pick([2, 16, 8, 8], [32, 1, 3, 3], &cfg.with_groups(16)),
+            Conv2dVariant::Depthwise,
+            "{pass:?}"
+        );
+        assert_eq!(
+            pick([2, 64, 8, 8], [64, 2, 3, 3], &cfg.with_groups(32)),
+            Conv2dVariant::Grouped,
+            "{pass:?}"
+        );
+    }
+}
+
+/// Each specialized variant, forced, on a shape of its own (so a variant that
+/// silently fell back would still be caught by `available_variants`).
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn forced_variants_run_or_refuse() {
+    let dev = device();
+    let mut rng = Rng::new(404);
+    let dense = case(3, 5, 13, 11, 7, 3, 3, Conv2dConfig::new(1, 1), true);
+    let dw = case(
+        3,
+        17,
+        13,
+        13,
+        17,
+        3,
+        3,
+        Conv2dConfig::new(2, 1).with_groups(17),
+        true,
+    );
+    let grouped = case(
+        1,
+        64,
+        7,
+        5,
+        64,
+        3,
+        3,
+        Conv2dConfig::new(1, 1).with_groups(32),
+        true,
+    );
+    for (cs, v) in [
+        (dense, Conv2dVariant::IgemmPortable),
+        (dw, Conv2dVariant::Depthwise),
+        (grouped, Conv2dVariant::Grouped),
+    ] {
+        let ran = check(&cs, &mut rng, Some(v));
+        for pass in ran {
+            assert_eq!(pass, vec![v], "{cs:?}");
+        }
+    }
+    // Igemm and Depthwise refuse grouped shapes with an error naming the variant.
+    let x = Tensor::zeros(dev, &[1, 64, 5, 5], shadernet_tensor::DType::F32).unwrap();
+    let w = Tensor::zeros(dev, &[64, 2, 3, 3], shadernet_tensor::DType::F32).unwrap();
+    for v in [
+        Conv2dVariant::Igemm,
+        Conv2dVariant::IgemmPortable,
+        Conv2dVariant::Depthwise,
+    ] {
+        let opts = Conv2dOptions {
+            variant: Some(v),
+            ..Default::default()
+        };
+        let e = conv::conv2d_with(&x, &w, None, &Conv2dConfig::new(1, 1).with_groups(32), &opts)
+            .unwrap_err();
+        assert!(e.to_string().contains(v.name()), "{e}");
+    }
+}
+
+/// The fused epilogue `act(conv + bias) + residual` of every forward variant.
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn fused_epilogue_matches_reference() {
+    let dev = device();
+    let mut rng = Rng::new(505);
+    for cs in [
+        case(3, 5, 9, 7, 6, 3, 3, Conv2dConfig::new(1, 1), true),
+        case(1, 6, 9, 7, 6, 3, 3, Conv2dConfig::new(2, 1).with_groups(6), true),
+        case(1, 6, 9, 7, 6, 3, 3, Conv2dConfig::new(1, 1).with_groups(2), false),
+    ] {
+        let p = cs.params();
+        let x = round32(&rng.vec_uniform(p.x_len(), -1.0, 1.0));
+        let w = round32(&rng.vec_uniform(p.w_len(), -1.0, 1.0));
+        let b = round32(&rng.vec_uniform(p.c_out, -1.0, 1.0));
+        let res = round32(&rng.vec_uniform(p.y_len(), -1.0, 1.0));
+        let ys = [p.n, p.c_out, p.h_out(), p.w_out()];
+        let plain = reference::conv2d(&x, &w, cs.bias.then_some(b.as_slice()), &p);
+        let (xt, wt, bt, rt) = (
+            upload(&x, &cs.x_shape()),
+            upload(&w, &cs.w_shape()),
+            upload(&b, &[p.c_out]),
+            upload(&res, &ys),
+        );
+        let variants =
+            conv::available_variants(dev, cs.x_shape(), cs.w_shape(), &cs.cfg, Conv2dPass::Forward)
+                .unwrap();
+        for v in variants {
+            for (act, f) in [
+                (Activation::Relu, (|v: f64| v.max(0.0)) as fn(f64) -> f64),
+                (Activation::Relu6, |v: f64| v.clamp(0.0, 6.0)),
+                (Activation::None, |v: f64| v),
+            ] {
+                for with_res in [false, true] {
+                    let want: Vec<f64> = plain
+                        .iter()
+                        .zip(&res)
+                        .map(|(&y, &r)| f(y) + if with_res { r } else { 0.0 })
+                        .collect();
+                    let opts = Conv2dOptions {
+                        variant: Some(v),
+                        activation: act,
+                        residual: with_res.then_some(&rt),
+                    };
+                    let y = conv::conv2d_with(&xt, &wt, cs.bias.then_some(&bt), &cs.cfg, &opts)
+                        .unwrap();
+                    assert_close(
+                        &download(&y),
+                        &want,
+                        tol_for(p.c_in_per_group() * 9),
+                        &format!("epilogue {v:?} {act:?} res={with_res} {cs:?}"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// PyTorch's own conv2d on the fixture cases (scripts/make_fixtures.py):
+/// forward, dx, dw and db of every variant that applies. Tolerance per output:
+/// `Fixture::tol`, i.e. 4× PyTorch's own f32-vs-f64 spread relative to the
+/// largest magnitude, never tighter than the sweep's defaults (atol 1e-5 forward,
+/// 1e-4 backward, rtol 1e-4).
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn pytorch_fixture() {
+    let fx = Fixture::load("conv2d");
+    assert!(fx.cases.len() >= 30, "expected the conv2d fixture cases");
+    let dev = device();
+    for case in fx.cases.keys() {
+        let pair = |key: &str| -> [usize; 2] {
+            let v = fx.param(case, key).as_array().unwrap();
+            [v[0].as_u64().unwrap() as usize, v[1].as_u64().unwrap() as usize]
+        };
+        let pad = fx.param(case, "padding").as_array().unwrap();
+        let padding = [0, 1, 2, 3].map(|i| pad[i].as_u64().unwrap() as usize);
+        let cfg = Conv2dConfig {
+            stride: pair("stride"),
+            padding,
+            dilation: pair("dilation"),
+            groups: fx.usize(case, "groups"),
+        };
+        let (x, xs) = fx.get(case, "x");
+        let (w, ws) = fx.get(case, "w");
+        let (dy, ys) = fx.get(case, "dy");
+        let xs4 = [xs[0], xs[1], xs[2], xs[3]];
+        let ws4 = [ws[0], ws[1], ws[2], ws[3]];
+        let (xt, wt, dyt) = (upload(&x, &xs), upload(&w, &ws), upload(&dy, &ys));
+        let bias = fx.bool(case, "bias").then(|| {
+            let (b, bs) = fx.get(case, "b");
+            upload(&b, &bs)
+        });
+        assert_eq!(
+            cfg.output_size(xs4, ws4).unwrap().to_vec(),
+            ys,
+            "{case}: output size"
+        );
+        let fwd_tol = fx.tol(case, "y", Tol::new(1e-5, 1e-4));
+        let (want_y, _) = fx.get(case, "y");
+        for v in conv::available_variants(dev, xs4, ws4, &cfg, Conv2dPass::Forward).unwrap() {
+            let opts = Conv2dOptions {
+                variant: Some(v),
+                ..Default::default()
+            };
+            let y = conv::conv2d_with(&xt, &wt, bias.as_ref(), &cfg, &opts).unwrap();
+            assert_close(&download(&y), &want_y, fwd_tol, &format!("{case} y {v:?}"));
+        }
+        let (want_dx, _) = fx.get(case, "dx");
+        let dx_tol = fx.tol(case, "dx", Tol::new(1e-4, 1e-4));
+        for v in conv::available_variants(dev, xs4, ws4, &cfg, Conv2dPass::BackwardInput).unwrap() {
+            let dx = conv::conv2d_backward_input_with(&wt, &dyt, &cfg, xs4, Some(v)).unwrap();
+            assert_close(&download(&dx), &want_dx, dx_tol, &format!("{case} dx {v:?}"));
+        }
+        let (want_dw, _) = fx.get(case, "dw");
+        let dw_tol = fx.tol(case, "dw", Tol::new(1e-4, 1e-4));
+        for v in conv::available_variants(dev, xs4, ws4, &cfg, Conv2dPass::BackwardWeight).unwrap()
+        {
+            let dw = conv::conv2d_backward_weight_with(&xt, &dyt, &cfg, ws4, Some(v)).unwrap();
+            assert_close(&download(&dw), &want_dw, dw_tol, &format!("{case} dw {v:?}"));
+        }
+        if fx.has(case, "db") {
+            let (want_db, _) = fx.get(case, "db");
+            let db = conv::conv2d_backward_bias(&dyt).unwrap();
+            assert_close(
+                &download(&db),
+                &want_db,
+                fx.tol(case, "db", Tol::new(1e-4, 1e-4)),
+                &format!("{case} db"),
+            );
+        }
+    }
+}
+
+fn shape_message(r: Result<impl std::fmt::Debug, Error>) -> String {
+    match r {
+        Err(e @ Error::Shape { .. }) => e.to_string(),
+        other => panic!("expected a shape error, got {other:?}"),
+    }
+}
+
+/// Every bad configuration is a typed `Error::Shape` naming the numbers; no kernel runs.
+#[test]
+fn bad_configurations_are_typed_errors() {
+    let c = Conv2dConfig::new(1, 1);
+    // channel mismatch: x has 6 channels, w expects 4 × 1
+    let m = shape_message(c.output_size([1, 6, 8, 8], [4, 4, 3, 3]));
+    assert!(m.contains("c = 6") && m.contains("4 × 1"), "{m}");
+    // groups not dividing c_in
+    let m = shape_message(c.with_groups(4).output_size([1, 6, 8, 8], [4, 1, 3, 3]));
+    assert!(m.contains("groups 4") && m.contains("c 6"), "{m}");
+    // groups not dividing c_out
+    let m = shape_message(c.with_groups(3).output_size([1, 6, 8, 8], [4, 2, 3, 3]));
+    assert!(m.contains("groups 3") && m.contains("c_out 4"), "{m}");
+    // grouped channel mismatch: 6 channels, groups 2, w expects 2 per group
+    let m = shape_message(c.with_groups(2).output_size([1, 6, 8, 8], [4, 2, 3, 3]));
+    assert!(m.contains("c = 6") && m.contains("2 × 2"), "{m}");
+    // zero sizes, stride, dilation, groups
+    for (cfg, x, w, name) in [
+        (c, [0, 3, 8, 8], [4, 3, 3, 3], "batch size n"),
+        (c, [1, 3, 0, 8], [4, 3, 3, 3], "input height h"),
+        (c, [1, 3, 8, 8], [4, 3, 3, 0], "kernel width kw"),
+        (c, [1, 3, 8, 8], [0, 3, 3, 3], "c_out"),
+        (c.with_stride([1, 0]), [1, 3, 8, 8], [4, 3, 3, 3], "stride_w"),
+        (c.with_dilation(0), [1, 3, 8, 8], [4, 3, 3, 3], "dilation_h"),
+        (c.with_groups(0), [1, 3, 8, 8], [4, 3, 3, 3], "groups"),
+    ] {
+        let m = shape_message(cfg.output_size(x, w));
+        assert!(m.contains(name) && m.contains("at least 1"), "{name}: {m}");
+    }
+    // output below 1: 4 + 0 + 0 < 5; dilated 3 × 2 → 5 > 4
+    let m = shape_message(Conv2dConfig::valid().output_size([1, 1, 4, 9], [1, 1, 5, 3]));
+    assert!(
+        m.contains("height") && m.contains("4 + padding 0+0") && m.contains("kernel 5"),
+        "{m}"
+    );
+    let m = shape_message(
+        Conv2dConfig::valid()
+            .with_dilation(2)
+            .output_size([1, 1, 9, 4], [1, 1, 3, 3]),
+    );
+    assert!(
+        m.contains("width") && m.contains("dilated kernel 5") && m.contains("dilation 2"),
+        "{m}"
+    );
+    // output sizes: floor division, asymmetric padding, dilation, same
+    let out = |cfg: Conv2dConfig, x, w| cfg.output_size(x, w).unwrap();
+    assert_eq!(out(Conv2dConfig::new(2, 0), [1, 1, 5, 5], [1, 1, 2, 2]), [1, 1, 2, 2]);
+    assert_eq!(
+        out(
+            Conv2dConfig::new(2, 0).with_padding([1, 0, 0, 2]),
+            [2, 3, 7, 7],
+            [4, 3, 3, 3]
+        ),
+        [2, 4, 3, 4]
+    );
+    assert_eq!(
+        out(Conv2dConfig::same(4, 3, 2), [1, 1, 7, 6], [1, 1, 4, 3]),
+        [1, 1, 7, 6]
+    );
+    assert_eq!(Conv2dConfig::same(4, 4, 1).padding, [1, 2, 1, 2]);
+}
+
+/// Bad tensors handed to the launchers: typed errors too.
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn bad_tensors_are_typed_errors() {
+    let dev = device();
+    let f = |s: &[usize]| Tensor::zeros(dev, s, shadernet_tensor::DType::F32).unwrap();
+    let cfg = Conv2dConfig::new(1, 1);
+    let m = shape_message(conv::conv2d(&f(&[1, 3, 8]), &f(&[4, 3, 3, 3]), None, &cfg));
+    assert!(m.contains("4-d") && m.contains("[1, 3, 8]"), "{m}");
+    let m = shape_message(conv::conv2d(
+        &f(&[1, 3, 8, 8]),
+        &f(&[4, 3, 3, 3]),
+        Some(&f(&[5])),
+        &cfg,
+    ));
+    assert!(m.contains("bias") && m.contains("[5]") && m.contains("[4]"), "{m}");
+    let m = shape_message(conv::conv2d_backward_input(
+        &f(&[4, 3, 3, 3]),
+        &f(&[1, 4, 7, 8]),
+        &cfg,
+        [1, 3, 8, 8],
+    ));
+    assert!(m.contains("dy") && m.contains("[1, 4, 8, 8]"), "{m}");
+    let m = shape_message(conv::conv2d_backward_weight(
+        &f(&[1, 3, 8, 8]),
+        &f(&[1, 4, 8, 8]),
+        &cfg,
+        [4, 2, 3, 3],
+    ));
+    assert!(m.contains("c = 3"), "{m}");
+    let m = shape_message(conv::conv2d_with(
+        &f(&[1, 3, 8, 8]),
+        &f(&[4, 3, 3, 3]),
+        None,
+        &cfg,
+        &Conv2dOptions {
+            residual: Some(&f(&[1, 4, 8, 7])),
+            ..Default::default()
+        },
+    ));
+    assert!(m.contains("residual"), "{m}");
+}

@@ -1,0 +1,207 @@
+// avg_pool2d and adaptive_avg_pool2d, forward and backward, with PyTorch's exact rules.
+// main: window start (oh*sh - ph), end min(start + kh, h + ph) (the padded extent);
+// divisor = divisor_override if nonzero, else with count_include_pad that padded-clipped
+// size, else the in-image count; a window with no in-image cell gives 0.
+// adaptive: bin [floor(o*h/ho), ceil((o+1)*h/ho)), mean of the bin.
+// backward / adaptive_backward gather, per input element, dy / divisor of every output
+// window covering it, in output raster order (no atomics, no races).
+// Thread mapping: one invocation per output (forward) or input (backward) element,
+// 1-D grid folded into 2-D. Index divisions use a float estimate corrected exactly.
+// Launcher: crates/tensor/src/ops/pool.rs   Reference: crates/reference/src/pool.rs
+struct Params {
+    planes: u32,
+    h: u32,
+    w: u32,
+    ho: u32,
+    wo: u32,
+    kh: u32,
+    kw: u32,
+    sh: u32,
+    sw: u32,
+    ph: u32,
+    pw: u32,
+    count_include_pad: u32,
+    divisor: u32, // divisor_override, 0 = none
+    x_base: u32, // element offsets of the bound windows: x (or dx), y (or dy)
+    y_base: u32,
+    _pad0: u32,
+    inv_wo: f32,
+    inv_ho: f32,
+    inv_w: f32,
+    inv_h: f32,
+    inv_plane_out: f32, // 1 / (ho * wo)
+    inv_plane_in: f32, // 1 / (h * w)
+    inv_sh: f32,
+    inv_sw: f32,
+}
+
+override WG: u32 = 256u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+
+// a / b for b > 0 and a < 2^30, with inv = 1/b: float estimate, then exact correction.
+fn udiv(a: u32, b: u32, inv: f32) -> u32 {
+    var q = u32(f32(a) * inv);
+    loop {
+        if (q * b <= a) { break; }
+        q -= 1u;
+    }
+    loop {
+        if ((q + 1u) * b > a) { break; }
+        q += 1u;
+    }
+    return q;
+}
+
+// Window of output (oh, ow): in-image rows [r.x, r.y), cols [r.z, r.w), and its divisor.
+struct Cell {
+    r: vec4<i32>,
+    div: f32,
+}
+
+fn avg_cell(oh: u32, ow: u32) -> Cell {
+    let hstart = i32(oh * p.sh) - i32(p.ph);
+    let wstart = i32(ow * p.sw) - i32(p.pw);
+    let hend = min(hstart + i32(p.kh), i32(p.h + p.ph));
+    let wend = min(wstart + i32(p.kw), i32(p.w + p.pw));
+    let padded = (hend - hstart) * (wend - wstart);
+    let h0 = max(hstart, 0);
+    let w0 = max(wstart, 0);
+    let h1 = min(hend, i32(p.h));
+    let w1 = min(wend, i32(p.w));
+    var div = (h1 - h0) * (w1 - w0);
+    if (p.count_include_pad != 0u) {
+        div = padded;
+    }
+    if (p.divisor != 0u) {
+        div = i32(p.divisor);
+    }
+    return Cell(vec4<i32>(h0, h1, w0, w1), f32(div));
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let o = gid.x + gid.y * nwg.x * WG;
+    let per_plane = p.ho * p.wo;
+    if (o >= p.planes * per_plane) {
+        return;
+    }
+    let plane = udiv(o, per_plane, p.inv_plane_out);
+    let q = o - plane * per_plane;
+    let oh = udiv(q, p.wo, p.inv_wo);
+    let ow = q - oh * p.wo;
+    let cell = avg_cell(oh, ow);
+    let base = p.x_base + plane * p.h * p.w;
+    var sum = 0.0;
+    for (var ih = cell.r.x; ih < cell.r.y; ih++) {
+        let row = base + u32(ih) * p.w;
+        for (var iw = cell.r.z; iw < cell.r.w; iw++) {
+            sum += src[row + u32(iw)];
+        }
+    }
+    var out = 0.0;
+    if (cell.r.x < cell.r.y && cell.r.z < cell.r.w) {
+        out = sum / cell.div;
+    }
+    dst[p.y_base + o] = out;
+}
+
+@compute @workgroup_size(WG)
+fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    let per_plane = p.h * p.w;
+    if (i >= p.planes * per_plane) {
+        return;
+    }
+    let plane = udiv(i, per_plane, p.inv_plane_in);
+    let r = i - plane * per_plane;
+    let ih = udiv(r, p.w, p.inv_w);
+    let iw = r - ih * p.w;
+    // Outputs whose window [o*s - p, o*s - p + k) holds the input position.
+    let ah = ih + p.ph;
+    let aw = iw + p.pw;
+    var oh0 = 0u;
+    if (ah >= p.kh) {
+        oh0 = udiv(ah - p.kh, p.sh, p.inv_sh) + 1u;
+    }
+    var ow0 = 0u;
+    if (aw >= p.kw) {
+        ow0 = udiv(aw - p.kw, p.sw, p.inv_sw) + 1u;
+    }
+    let oh1 = min(udiv(ah, p.sh, p.inv_sh) + 1u, p.ho);
+    let ow1 = min(udiv(aw, p.sw, p.inv_sw) + 1u, p.wo);
+    let out_base = p.y_base + plane * p.ho * p.wo;
+    var acc = 0.0;
+    for (var oh = oh0; oh < oh1; oh++) {
+        for (var ow = ow0; ow < ow1; ow++) {
+            let cell = avg_cell(oh, ow);
+            acc += src[out_base + oh * p.wo + ow] / cell.div;
+        }
+    }
+    dst[p.x_base + i] = acc;
+}
+
+// Adaptive bin of output o along an axis of `size` inputs and `out` outputs.
+fn bin(o: u32, size: u32, out: u32, inv_out: f32) -> vec2<u32> {
+    return vec2<u32>(udiv(o * size, out, inv_out), udiv((o + 1u) * size + out - 1u, out, inv_out));
+}
+
+@compute @workgroup_size(WG)
+fn adaptive(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let o = gid.x + gid.y * nwg.x * WG;
+    let per_plane = p.ho * p.wo;
+    if (o >= p.planes * per_plane) {
+        return;
+    }
+    let plane = udiv(o, per_plane, p.inv_plane_out);
+    let q = o - plane * per_plane;
+    let oh = udiv(q, p.wo, p.inv_wo);
+    let ow = q - oh * p.wo;
+    let bh = bin(oh, p.h, p.ho, p.inv_ho);
+    let bw = bin(ow, p.w, p.wo, p.inv_wo);
+    let base = p.x_base + plane * p.h * p.w;
+    var sum = 0.0;
+    for (var ih = bh.x; ih < bh.y; ih++) {
+        let row = base + ih * p.w;
+        for (var iw = bw.x; iw < bw.y; iw++) {
+            sum += src[row + iw];
+        }
+    }
+    dst[p.y_base + o] = sum / f32((bh.y - bh.x) * (bw.y - bw.x));
+}
+
+@compute @workgroup_size(WG)
+fn adaptive_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    let per_plane = p.h * p.w;
+    if (i >= p.planes * per_plane) {
+        return;
+    }
+    let plane = udiv(i, per_plane, p.inv_plane_in);
+    let r = i - plane * per_plane;
+    let ih = udiv(r, p.w, p.inv_w);
+    let iw = r - ih * p.w;
+    // Bins holding ih: floor(ih*ho/h) ..= ceil((ih+1)*ho/h) - 1 (checked exactly below).
+    let oh0 = udiv(ih * p.ho, p.h, p.inv_h);
+    let oh1 = min(udiv((ih + 1u) * p.ho + p.h - 1u, p.h, p.inv_h), p.ho);
+    let ow0 = udiv(iw * p.wo, p.w, p.inv_w);
+    let ow1 = min(udiv((iw + 1u) * p.wo + p.w - 1u, p.w, p.inv_w), p.wo);
+    let out_base = p.y_base + plane * p.ho * p.wo;
+    var acc = 0.0;
+    for (var oh = oh0; oh < oh1; oh++) {
+        let bh = bin(oh, p.h, p.ho, p.inv_ho);
+        if (ih < bh.x || ih >= bh.y) {
+            continue;
+        }
+        for (var ow = ow0; ow < ow1; ow++) {
+            let bw = bin(ow, p.w, p.wo, p.inv_wo);
+            if (iw < bw.x || iw >= bw.y) {
+                continue;
+            }
+            acc += src[out_base + oh * p.wo + ow] / f32((bh.y - bh.x) * (bw.y - bw.x));
+        }
+    }
+    dst[p.x_base + i] = acc;
+}

@@ -1,0 +1,154 @@
+// conv2d_layout: the layout transforms around the implicit-GEMM convolution kernels.
+//   to_padded_nhwc: NCHW src [n][c][h][w] -> dst [n][hp][wp][cv] of vec4 (channels padded
+//     with zeros to 4*cv). dst row i reads src row (i - off_h) / ups_h when that is an
+//     exact, in-range division, else zero (off_h is a signed i32 stored as u32 bits); the
+//     same along the width. With ups = 1 this is zero padding (or cropping); with
+//     ups = stride it also inserts stride-1 zeros between rows/columns (dX of a strided
+//     convolution).
+//   weight_to_krsc: OIHW src [k][c][kh][kw] -> dst [kp][kh][kw][cv] of vec4; with FLIP the
+//     roles of k and c swap and the kernel is rotated by 180 degrees:
+//     dst[c][r][s][k] = src[k][c][kh-1-r][kw-1-s] (the weights of dX as a convolution).
+//     Rows >= k (or c with FLIP) and channels beyond the source are zero.
+//   dw_finish: sums the split partial weight gradients part[z][k][kh][kw][cv*4] and writes
+//     OIHW dw[k][c][r][s].
+// Thread mapping: one invocation per dst vec4 (transforms) or per dw element (finish);
+// 1-D grids folded into 2-D (index gid.x + gid.y * nwg.x * WG).
+// Launcher: crates/tensor/src/ops/conv2d.rs   Reference: crates/reference/src/conv2d.rs
+struct PadParams {
+    n: u32,
+    c: u32,
+    h: u32,
+    w: u32,
+    hp: u32,
+    wp: u32,
+    cv: u32,
+    off_h: u32,
+    off_w: u32,
+    ups_h: u32,
+    ups_w: u32,
+    total: u32,
+}
+
+struct WeightParams {
+    k: u32,
+    c: u32,
+    kh: u32,
+    kw: u32,
+    kp: u32,
+    cv: u32,
+    flip: u32,
+    total: u32,
+}
+
+struct FinishParams {
+    k: u32,
+    c: u32,
+    kh: u32,
+    kw: u32,
+    cp: u32,
+    splits: u32,
+    split_stride: u32,
+    total: u32,
+}
+
+override WG: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> pp: PadParams;
+@group(0) @binding(1) var<storage, read> psrc: array<f32>;
+@group(0) @binding(2) var<storage, read_write> pdst: array<vec4<f32>>;
+
+@group(0) @binding(0) var<uniform> wp: WeightParams;
+@group(0) @binding(1) var<storage, read> wsrc: array<f32>;
+@group(0) @binding(2) var<storage, read_write> wdst: array<vec4<f32>>;
+
+@group(0) @binding(0) var<uniform> fp: FinishParams;
+@group(0) @binding(1) var<storage, read> fpart: array<f32>;
+@group(0) @binding(2) var<storage, read_write> fdw: array<f32>;
+
+// Source index along one axis for dst index i, or -1 outside / between samples.
+fn src_coord(i: u32, off: u32, ups: u32, size: u32) -> i32 {
+    let t = i32(i) - bitcast<i32>(off);
+    if (t < 0 || u32(t) % ups != 0u) {
+        return -1;
+    }
+    let s = u32(t) / ups;
+    if (s >= size) {
+        return -1;
+    }
+    return i32(s);
+}
+
+@compute @workgroup_size(WG)
+fn to_padded_nhwc(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let idx = gid.x + gid.y * nwg.x * WG;
+    if (idx >= pp.total) {
+        return;
+    }
+    // Width fastest, so neighbouring lanes read neighbouring source elements.
+    let j = idx % pp.wp;
+    let cvi = (idx / pp.wp) % pp.cv;
+    let i = (idx / (pp.wp * pp.cv)) % pp.hp;
+    let n = idx / (pp.wp * pp.cv * pp.hp);
+    let sr = src_coord(i, pp.off_h, pp.ups_h, pp.h);
+    let sc = src_coord(j, pp.off_w, pp.ups_w, pp.w);
+    var v = vec4<f32>(0.0);
+    if (sr >= 0 && sc >= 0) {
+        let plane = pp.h * pp.w;
+        let base = n * pp.c * plane + u32(sr) * pp.w + u32(sc);
+        for (var q = 0u; q < 4u; q++) {
+            let c = cvi * 4u + q;
+            if (c < pp.c) {
+                v[q] = psrc[base + c * plane];
+            }
+        }
+    }
+    pdst[((n * pp.hp + i) * pp.wp + j) * pp.cv + cvi] = v;
+}
+
+@compute @workgroup_size(WG)
+fn weight_to_krsc(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let idx = gid.x + gid.y * nwg.x * WG;
+    if (idx >= wp.total) {
+        return;
+    }
+    let cvi = idx % wp.cv;
+    let s = (idx / wp.cv) % wp.kw;
+    let r = (idx / (wp.cv * wp.kw)) % wp.kh;
+    let kd = idx / (wp.cv * wp.kw * wp.kh);
+    var v = vec4<f32>(0.0);
+    for (var q = 0u; q < 4u; q++) {
+        let cd = cvi * 4u + q;
+        var o = kd;
+        var i = cd;
+        var rr = r;
+        var ss = s;
+        if (wp.flip != 0u) {
+            o = cd;
+            i = kd;
+            rr = wp.kh - 1u - r;
+            ss = wp.kw - 1u - s;
+        }
+        if (o < wp.k && i < wp.c) {
+            v[q] = wsrc[((o * wp.c + i) * wp.kh + rr) * wp.kw + ss];
+        }
+    }
+    wdst[idx] = v;
+}
+
+@compute @workgroup_size(WG)
+fn dw_finish(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let idx = gid.x + gid.y * nwg.x * WG;
+    if (idx >= fp.total) {
+        return;
+    }
+    let s = idx % fp.kw;
+    let r = (idx / fp.kw) % fp.kh;
+    let c = (idx / (fp.kw * fp.kh)) % fp.c;
+    let k = idx / (fp.kw * fp.kh * fp.c);
+    let src = ((k * fp.kh + r) * fp.kw + s) * fp.cp + c;
+    var acc = 0.0;
+    for (var z = 0u; z < fp.splits; z++) {
+        acc += fpart[z * fp.split_stride + src];
+    }
+    fdw[idx] = acc;
+}
