@@ -6,7 +6,8 @@
 // atomics, no races), summed in output raster order like a sequential scatter.
 // Thread mapping: main, one invocation per output element; backward, one per input
 // element; 1-D grid folded into 2-D. Index divisions use a float estimate corrected
-// exactly (integer division is scalarized on CPU drivers).
+// exactly (integer division is scalarized on CPU drivers). The backward visits only the
+// covering windows (a range with dilation 1; each tap otherwise), oh and ow ascending.
 // Launcher: crates/tensor/src/ops/pool.rs   Reference: crates/reference/src/pool.rs
 struct Params {
     planes: u32,
@@ -111,6 +112,38 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     idx[p.i_base + o] = bi;
 }
 
+const NONE: u32 = 0xffffffffu;
+
+// Output windows along one axis that may cover padded position `a` (= input + pad):
+// with dilation 1 the range [x, x + y); otherwise y = k taps to test one by one.
+fn candidates(a: u32, k: u32, s: u32, inv_s: f32, d: u32, out: u32) -> vec2<u32> {
+    if (d != 1u) {
+        return vec2<u32>(0u, k);
+    }
+    var lo = 0u;
+    if (a >= k) {
+        lo = udiv(a - k, s, inv_s) + 1u;
+    }
+    let hi = min(udiv(a, s, inv_s) + 1u, out);
+    return vec2<u32>(lo, select(0u, hi - lo, hi > lo));
+}
+
+// The `j`-th candidate window (ascending), or NONE when that tap covers nothing.
+fn candidate(a: u32, j: u32, lo: u32, k: u32, s: u32, inv_s: f32, d: u32, out: u32) -> u32 {
+    if (d == 1u) {
+        return lo + j;
+    }
+    let t = i32(a) - i32((k - 1u - j) * d);
+    if (t < 0) {
+        return NONE;
+    }
+    let o = udiv(u32(t), s, inv_s);
+    if (o * s != u32(t) || o >= out) {
+        return NONE;
+    }
+    return o;
+}
+
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> idx_in: array<u32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
@@ -127,24 +160,17 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     let ih = udiv(r, p.w, p.inv_w);
     let iw = r - ih * p.w;
     let out_base = plane * p.ho * p.wo;
+    let nr = candidates(ih + p.ph, p.kh, p.sh, p.inv_sh, p.dh, p.ho);
+    let nc = candidates(iw + p.pw, p.kw, p.sw, p.inv_sw, p.dw, p.wo);
     var acc = 0.0;
-    // ky descending gives oh ascending: the order of a sequential scatter.
-    for (var ky = i32(p.kh) - 1; ky >= 0; ky--) {
-        let th = i32(ih + p.ph) - ky * i32(p.dh);
-        if (th < 0) {
+    for (var a = 0u; a < nr.y; a++) {
+        let oh = candidate(ih + p.ph, a, nr.x, p.kh, p.sh, p.inv_sh, p.dh, p.ho);
+        if (oh == NONE) {
             continue;
         }
-        let oh = udiv(u32(th), p.sh, p.inv_sh);
-        if (oh * p.sh != u32(th) || oh >= p.ho) {
-            continue;
-        }
-        for (var kx = i32(p.kw) - 1; kx >= 0; kx--) {
-            let tw = i32(iw + p.pw) - kx * i32(p.dw);
-            if (tw < 0) {
-                continue;
-            }
-            let ow = udiv(u32(tw), p.sw, p.inv_sw);
-            if (ow * p.sw != u32(tw) || ow >= p.wo) {
+        for (var b = 0u; b < nc.y; b++) {
+            let ow = candidate(iw + p.pw, b, nc.x, p.kw, p.sw, p.inv_sw, p.dw, p.wo);
+            if (ow == NONE) {
                 continue;
             }
             let o = out_base + oh * p.wo + ow;
@@ -154,4 +180,90 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
         }
     }
     dx[p.x_base + i] = acc;
+}
+
+// main2x2 / backward2x2: the 2x2 stride-2 window without padding or dilation (VGG's,
+// LeNet's), vectorized. Requires w % 4 == 0, every window inside the input, and x_base
+// a multiple of 4 (the launcher checks). One invocation handles two adjacent outputs:
+// forward reads one vec4 from each of the two input rows; backward (exact tiling,
+// h == 2*ho and w == 2*wo) reads two indices and two gradients and writes both rows.
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+
+// Scans (a, b) then (c, d) of one window: the same rule as `main`.
+fn pick(best: ptr<function, f32>, bi: ptr<function, u32>, v: f32, k: u32) {
+    if (v > *best || is_nan(v)) {
+        *best = v;
+        *bi = k;
+    }
+}
+
+@compute @workgroup_size(WG)
+fn main2x2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = gid.x + gid.y * nwg.x * WG;
+    let pairs = p.wo / 2u;
+    let per_plane = p.ho * pairs;
+    if (t >= p.planes * per_plane) {
+        return;
+    }
+    let plane = udiv(t, per_plane, p.inv_plane_out);
+    let q = t - plane * per_plane;
+    let oh = udiv(q, pairs, p.inv_wo);
+    let j = q - oh * pairs;
+    let k0 = 2u * oh * p.w + 4u * j; // in-plane offset of the top-left input
+    let v = (p.x_base + plane * p.h * p.w + k0) / 4u;
+    let a = x4[v];
+    let b = x4[v + p.w / 4u];
+    var best0 = bitcast<f32>(0xff800000u);
+    var bi0 = k0;
+    pick(&best0, &bi0, a.x, k0);
+    pick(&best0, &bi0, a.y, k0 + 1u);
+    pick(&best0, &bi0, b.x, k0 + p.w);
+    pick(&best0, &bi0, b.y, k0 + p.w + 1u);
+    var best1 = bitcast<f32>(0xff800000u);
+    var bi1 = k0 + 2u;
+    pick(&best1, &bi1, a.z, k0 + 2u);
+    pick(&best1, &bi1, a.w, k0 + 3u);
+    pick(&best1, &bi1, b.z, k0 + p.w + 2u);
+    pick(&best1, &bi1, b.w, k0 + p.w + 3u);
+    let o = plane * p.ho * p.wo + oh * p.wo + 2u * j;
+    y[p.y_base + o] = best0;
+    y[p.y_base + o + 1u] = best1;
+    idx[p.i_base + o] = bi0;
+    idx[p.i_base + o + 1u] = bi1;
+}
+
+@group(0) @binding(3) var<storage, read_write> dx4: array<vec4<f32>>;
+
+@compute @workgroup_size(WG)
+fn backward2x2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = gid.x + gid.y * nwg.x * WG;
+    let pairs = p.wo / 2u;
+    let per_plane = p.ho * pairs;
+    if (t >= p.planes * per_plane) {
+        return;
+    }
+    let plane = udiv(t, per_plane, p.inv_plane_out);
+    let q = t - plane * per_plane;
+    let oh = udiv(q, pairs, p.inv_wo);
+    let j = q - oh * pairs;
+    let o = plane * p.ho * p.wo + oh * p.wo + 2u * j;
+    let i0 = idx_in[p.i_base + o];
+    let i1 = idx_in[p.i_base + o + 1u];
+    let g0 = dy[p.y_base + o];
+    let g1 = dy[p.y_base + o + 1u];
+    let k0 = 2u * oh * p.w + 4u * j;
+    var top = vec4<f32>(0.0);
+    var bot = vec4<f32>(0.0);
+    // Each input lies in exactly one window: its gradient is dy or 0.
+    top.x = select(0.0, g0, i0 == k0);
+    top.y = select(0.0, g0, i0 == k0 + 1u);
+    bot.x = select(0.0, g0, i0 == k0 + p.w);
+    bot.y = select(0.0, g0, i0 == k0 + p.w + 1u);
+    top.z = select(0.0, g1, i1 == k0 + 2u);
+    top.w = select(0.0, g1, i1 == k0 + 3u);
+    bot.z = select(0.0, g1, i1 == k0 + p.w + 2u);
+    bot.w = select(0.0, g1, i1 == k0 + p.w + 3u);
+    let v = (p.x_base + plane * p.h * p.w + k0) / 4u;
+    dx4[v] = top;
+    dx4[v + p.w / 4u] = bot;
 }

@@ -162,5 +162,133 @@ pub fn run(
             &mut out,
         );
     }
+    // Pooling, batch norm and the copy kernel they are measured against.
+    if POOL_BN_OPS.iter().any(|op| wanted(op)) {
+        for r in pool_and_batch_norm(device, budget_s, &wanted)? {
+            push(r, &mut out);
+        }
+    }
+    Ok(out)
+}
+
+/// Op names of [`pool_and_batch_norm`].
+const POOL_BN_OPS: &[&str] = &[
+    "copy",
+    "maxpool_fwd",
+    "maxpool_bwd",
+    "avgpool_fwd",
+    "batchnorm_fwd",
+    "batchnorm_bwd",
+];
+
+/// Pooling and batch norm at ResNet-20 / VGG shapes (batch 128, plus the
+/// ImageNet ResNet stem pool), and a plain copy of the largest pooling input
+/// as the bandwidth baseline (run whenever any of them is, so the comparison is
+/// within one run). `gbs` counts compulsory bytes: each input read once, each
+/// output written once (max pooling's U32 indices included).
+fn pool_and_batch_norm(
+    device: &Device,
+    budget_s: f64,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<Vec<BenchResult>> {
+    use shadernet_tensor::ops::{batch_norm as bn, dropout, pool};
+    let mut out = Vec::new();
+    let result = |op: &str, variant: &str, s: [usize; 7], ms: f64, bytes: f64| BenchResult {
+        op: op.into(),
+        variant: variant.into(),
+        shape: vec![
+            ("n", s[0]),
+            ("c", s[1]),
+            ("h", s[2]),
+            ("w", s[3]),
+            ("r", s[4]),
+            ("stride", s[5]),
+            ("pad", s[6]),
+        ],
+        ms,
+        gflops: 0.0,
+        gbs: bytes / ms / 1e6,
+    };
+    // copy: the same 128x64x32x32 tensor (32 MiB) the first pooling reads.
+    let big = filled(device, &[128, 64, 32, 32])?;
+    let numel = big.numel() as f64;
+    for (variant, vec4) in [("scalar", false), ("vec4", true)] {
+        let ms = time_gpu(device, budget_s, || dropout::copy(&big, vec4).map(drop))?;
+        out.push(result("copy", variant, [128, 64, 32, 32, 0, 0, 0], ms, 8.0 * numel));
+    }
+    // (n, c, h, w, window, stride, pad): VGG-CIFAR pools, and ResNet's ImageNet stem.
+    let pools: &[[usize; 7]] = &[
+        [128, 64, 32, 32, 2, 2, 0],
+        [128, 128, 16, 16, 2, 2, 0],
+        [128, 256, 8, 8, 2, 2, 0],
+        [16, 64, 112, 112, 3, 2, 1],
+    ];
+    for &s in pools {
+        let [n, c, h, w, r, st, pd] = s;
+        let cfg = pool::Pool2dConfig::square(r)
+            .with_stride([st, st])
+            .with_padding([pd, pd]);
+        let x = filled(device, &[n, c, h, w])?;
+        let (ho, wo) = cfg.output_size("bench", h, w)?;
+        let (x_len, y_len) = ((n * c * h * w) as f64, (n * c * ho * wo) as f64);
+        if wanted("maxpool_fwd") {
+            let ms = time_gpu(device, budget_s, || pool::max_pool2d(&x, &cfg).map(drop))?;
+            out.push(result("maxpool_fwd", "gather", s, ms, 4.0 * (x_len + 2.0 * y_len)));
+        }
+        if wanted("maxpool_bwd") {
+            let (y, idx) = pool::max_pool2d(&x, &cfg)?;
+            let ms = time_gpu(device, budget_s, || {
+                pool::max_pool2d_backward(&y, &idx, &[n, c, h, w], &cfg).map(drop)
+            })?;
+            out.push(result("maxpool_bwd", "gather", s, ms, 4.0 * (x_len + 2.0 * y_len)));
+        }
+        if wanted("avgpool_fwd") && pd == 0 {
+            let ms = time_gpu(device, budget_s, || {
+                pool::avg_pool2d(&x, &cfg, true, None).map(drop)
+            })?;
+            out.push(result("avgpool_fwd", "window", s, ms, 4.0 * (x_len + y_len)));
+        }
+    }
+    if wanted("avgpool_fwd") {
+        // ResNet-20's global average pool before the classifier.
+        let s = [128, 64, 8, 8, 8, 8, 0];
+        let x = filled(device, &[128, 64, 8, 8])?;
+        let ms = time_gpu(device, budget_s, || pool::global_avg_pool2d(&x).map(drop))?;
+        out.push(result("avgpool_fwd", "global", s, ms, 4.0 * (128.0 * 64.0 * 65.0)));
+    }
+    // ResNet-20's three stages at batch 128.
+    for &(n, c, h, w) in &[(128, 16, 32, 32), (128, 32, 16, 16), (128, 64, 8, 8)] {
+        let s = [n, c, h, w, 0, 0, 0];
+        let x = filled(device, &[n, c, h, w])?;
+        let vec = |v: f32| Tensor::from_f32(device, &vec![v; c], &[c]);
+        let (gamma, beta, rm, rv) = (vec(1.0)?, vec(0.0)?, vec(0.0)?, vec(1.0)?);
+        let nbt = Tensor::from_u32(device, &[0], &[1])?;
+        let len = (n * c * h * w) as f64;
+        if wanted("batchnorm_fwd") {
+            for (variant, relu) in [("train", false), ("train_relu", true)] {
+                let f = if relu {
+                    bn::batch_norm_train_relu
+                } else {
+                    bn::batch_norm_train
+                };
+                let ms = time_gpu(device, budget_s, || {
+                    f(&x, &gamma, &beta, &rm, &rv, &nbt, 0.1, 1e-5).map(drop)
+                })?;
+                out.push(result("batchnorm_fwd", variant, s, ms, 8.0 * len));
+            }
+            let ms = time_gpu(device, budget_s, || {
+                bn::batch_norm_eval(&x, &gamma, &beta, &rm, &rv, 1e-5).map(drop)
+            })?;
+            out.push(result("batchnorm_fwd", "eval", s, ms, 8.0 * len));
+        }
+        if wanted("batchnorm_bwd") {
+            let (_, saved) = bn::batch_norm_train(&x, &gamma, &beta, &rm, &rv, &nbt, 0.1, 1e-5)?;
+            let dy = filled(device, &[n, c, h, w])?;
+            let ms = time_gpu(device, budget_s, || {
+                bn::batch_norm_backward(&x, &gamma, &saved, &dy).map(drop)
+            })?;
+            out.push(result("batchnorm_bwd", "train", s, ms, 12.0 * len));
+        }
+    }
     Ok(out)
 }

@@ -7,3 +7,8 @@ pub use shadernet_tensor as tensor;
 pub use shadernet_tensor::{ops, DType, Device, Error, Tensor};
 
 pub mod bench;
+pub mod train;
+
+pub use shadernet_data as data;
+pub use shadernet_models as models;
+pub use shadernet_nn as nn;

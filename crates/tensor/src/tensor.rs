@@ -245,6 +245,20 @@ impl Tensor {
         Ok(())
     }
 
+    /// Copies all of `src` into this tensor starting at element `offset`
+    /// (recorded on the GPU; same element type; no allocation).
+    pub fn copy_into_at(&self, src: &Tensor, offset: usize) -> Result<()> {
+        if src.dtype != self.dtype || offset + src.numel() > self.numel() {
+            return shape_err(
+                "copy_into_at",
+                format!("{:?} {:?} does not fit at element {offset} of {:?} {:?}", src.shape, src.dtype, self.shape, self.dtype),
+            );
+        }
+        let size = self.dtype.size() as u64;
+        self.device.copy_bytes(src.buffer(), 0, self.buffer(), offset as u64 * size, src.byte_size());
+        Ok(())
+    }
+
     /// The shape.
     pub fn shape(&self) -> &[usize] {
         &self.shape

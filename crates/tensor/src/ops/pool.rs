@@ -16,6 +16,8 @@ use crate::tensor::{DType, Tensor};
 
 const MAX_FWD: Kernel = crate::kernel!("max_pool2d");
 const MAX_BWD: Kernel = crate::kernel!("max_pool2d", "backward");
+const MAX_FWD_2X2: Kernel = crate::kernel!("max_pool2d", "main2x2");
+const MAX_BWD_2X2: Kernel = crate::kernel!("max_pool2d", "backward2x2");
 const AVG_FWD: Kernel = crate::kernel!("avg_pool2d");
 const AVG_BWD: Kernel = crate::kernel!("avg_pool2d", "backward");
 const ADAPTIVE_FWD: Kernel = crate::kernel!("avg_pool2d", "adaptive");
@@ -272,8 +274,25 @@ struct MaxParams {
     _pad1: u32,
 }
 
+/// Whether the vectorized 2x2 kernels apply: a 2x2 stride-2 window without
+/// padding or dilation, every window inside the input (not a ceil-mode
+/// partial one), and rows of a multiple of 4 elements (so every window row is
+/// half of an aligned vec4, and every plane starts on a vec4).
+fn is_2x2(cfg: &Pool2dConfig, h: usize, w: usize, ho: usize, wo: usize) -> bool {
+    cfg.kernel == [2, 2]
+        && cfg.stride == [2, 2]
+        && cfg.padding == [0, 0]
+        && cfg.dilation == [1, 1]
+        && 2 * ho <= h
+        && 2 * wo <= w
+        && w % 4 == 0
+}
+
 impl MaxParams {
-    fn new(cfg: &Pool2dConfig, h: usize, w: usize, ho: usize, wo: usize) -> Self {
+    /// With `tile` (the 2x2 kernels, two outputs per invocation), `inv_wo` and
+    /// `inv_plane_out` hold the reciprocals of `wo / 2` and `ho * wo / 2`.
+    fn new(cfg: &Pool2dConfig, h: usize, w: usize, ho: usize, wo: usize, tile: bool) -> Self {
+        let pair = if tile { 2 } else { 1 };
         MaxParams {
             planes: 0,
             h: h as u32,
@@ -291,8 +310,8 @@ impl MaxParams {
             x_base: 0,
             y_base: 0,
             i_base: 0,
-            inv_wo: inv(wo),
-            inv_plane_out: inv(ho * wo),
+            inv_wo: inv(wo / pair),
+            inv_plane_out: inv(ho * wo / pair),
             inv_w: inv(w),
             inv_plane_in: inv(h * w),
             inv_sh: inv(cfg.stride[0]),
@@ -316,25 +335,32 @@ pub fn max_pool2d(x: &Tensor, cfg: &Pool2dConfig) -> Result<(Tensor, Tensor)> {
     let dev = x.device();
     let y = Tensor::uninit(dev, &[n, c, ho, wo], DType::F32)?;
     let indices = Tensor::uninit(dev, &[n, c, ho, wo], DType::U32)?;
-    let base = MaxParams::new(cfg, h, w, ho, wo);
+    let tile = is_2x2(cfg, h, w, ho, wo);
     let wg = dev.elementwise_workgroup();
     for (p0, p1) in unit_runs(dev, op, n * c, h * w)? {
         let (xa, x_base) = window(x, p0 * h * w, p1 * h * w);
         let (ya, y_base) = window(&y, p0 * ho * wo, p1 * ho * wo);
         let (ia, i_base) = window(&indices, p0 * ho * wo, p1 * ho * wo);
+        // Vec4 rows need a vec4-aligned plane start (always so when w % 4 == 0).
+        let use_tile = tile && x_base % 4 == 0;
         let params = MaxParams {
             planes: (p1 - p0) as u32,
             x_base,
             y_base,
             i_base,
-            ..base
+            ..MaxParams::new(cfg, h, w, ho, wo, use_tile)
+        };
+        let (kernel, per_plane) = if use_tile {
+            (&MAX_FWD_2X2, ho * wo / 2)
+        } else {
+            (&MAX_FWD, ho * wo)
         };
         dev.launch(
-            &MAX_FWD,
+            kernel,
             &[("WG", f64::from(wg))],
             &params,
             &[xa, ya, ia],
-            dev.grid_1d(((p1 - p0) * ho * wo) as u64, wg)?,
+            dev.grid_1d(((p1 - p0) * per_plane) as u64, wg)?,
         )?;
     }
     Ok((y, indices))
@@ -358,25 +384,33 @@ pub fn max_pool2d_backward(
     expect_shape(indices, op, "indices", &[n, c, ho, wo])?;
     let dev = dy.device();
     let dx = Tensor::uninit(dev, x_shape, DType::F32)?;
-    let base = MaxParams::new(cfg, h, w, ho, wo);
+    // The vectorized backward also needs the windows to tile the input exactly.
+    let tile = is_2x2(cfg, h, w, ho, wo) && h == 2 * ho && w == 2 * wo;
     let wg = dev.elementwise_workgroup();
     for (p0, p1) in unit_runs(dev, op, n * c, (h * w).max(ho * wo))? {
         let (da, y_base) = window(dy, p0 * ho * wo, p1 * ho * wo);
         let (ia, i_base) = window(indices, p0 * ho * wo, p1 * ho * wo);
         let (xa, x_base) = window(&dx, p0 * h * w, p1 * h * w);
+        // Vec4 rows need a vec4-aligned plane start (always so when w % 4 == 0).
+        let use_tile = tile && x_base % 4 == 0;
         let params = MaxParams {
             planes: (p1 - p0) as u32,
             x_base,
             y_base,
             i_base,
-            ..base
+            ..MaxParams::new(cfg, h, w, ho, wo, use_tile)
+        };
+        let (kernel, per_plane) = if use_tile {
+            (&MAX_BWD_2X2, ho * wo / 2)
+        } else {
+            (&MAX_BWD, h * w)
         };
         dev.launch(
-            &MAX_BWD,
+            kernel,
             &[("WG", f64::from(wg))],
             &params,
             &[da, ia, xa],
-            dev.grid_1d(((p1 - p0) * h * w) as u64, wg)?,
+            dev.grid_1d(((p1 - p0) * per_plane) as u64, wg)?,
         )?;
     }
     Ok(dx)
