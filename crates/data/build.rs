@@ -42,6 +42,9 @@ fn main() {
         "t10k-labels-idx1-ubyte.gz",
     ) {
         println!("cargo::rustc-cfg=has_fashion_mnist");
-        println!("cargo::rustc-env=SHADERNET_TEST_FASHION_MNIST={}", dir.display());
+        println!(
+            "cargo::rustc-env=SHADERNET_TEST_FASHION_MNIST={}",
+            dir.display()
+        );
     }
 }

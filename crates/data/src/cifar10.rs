@@ -133,7 +133,7 @@ fn decode_batch(
     images: &mut Vec<u8>,
     labels: &mut Vec<u32>,
 ) -> Result<()> {
-    if bytes.len() % RECORD != 0 {
+    if !bytes.len().is_multiple_of(RECORD) {
         return Err(DataError::RecordSize {
             path: path.to_path_buf(),
             size: bytes.len() as u64,
@@ -186,10 +186,7 @@ fn read_classes(root: &Path) -> Result<Vec<String>> {
     if names.len() != NUM_CLASSES {
         return Err(DataError::BadMeta {
             path,
-            problem: format!(
-                "holds {} class names, expected {NUM_CLASSES}",
-                names.len()
-            ),
+            problem: format!("holds {} class names, expected {NUM_CLASSES}", names.len()),
         });
     }
     Ok(names)

@@ -28,10 +28,15 @@ pub fn cifar10(
     url_override: Option<&str>,
     progress: impl FnMut(u64, Option<u64>),
 ) -> Result<PathBuf> {
-    cifar10_checked(dir, url_override.unwrap_or(CIFAR10_URL), CIFAR10_MD5, progress)
+    cifar10_checked(
+        dir,
+        url_override.unwrap_or(CIFAR10_URL),
+        CIFAR10_MD5,
+        progress,
+    )
 }
 
-/// As [`cifar10`], from `url`, expecting the archive's MD5 to be `md5_hex`
+/// As [`cifar10()`], from `url`, expecting the archive's MD5 to be `md5_hex`
 /// (32 hex digits, any case).
 ///
 /// - If `dir` already holds the six batch files (in `dir` or
@@ -71,10 +76,7 @@ pub fn cifar10_checked(
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    let tmp = dir.join(format!(
-        ".cifar-10-download-{}-{nanos}",
-        std::process::id()
-    ));
+    let tmp = dir.join(format!(".cifar-10-download-{}-{nanos}", std::process::id()));
     let mut guard = Cleanup {
         tmp: tmp.clone(),
         dir: created_dir.then(|| dir.to_path_buf()),
@@ -107,7 +109,7 @@ pub fn cifar10_checked(
         let size = std::fs::metadata(batches.join(name))
             .map_err(|_| bad(format!("no {SUBDIR}/{name} in it")))?
             .len();
-        if size == 0 || size % RECORD as u64 != 0 {
+        if size == 0 || !size.is_multiple_of(RECORD as u64) {
             return Err(bad(format!(
                 "{SUBDIR}/{name} is {size} bytes, not a non-zero multiple of {RECORD}"
             )));

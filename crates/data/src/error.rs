@@ -162,7 +162,8 @@ pub enum DataError {
     /// Image and label files disagree on the number of samples.
     #[error(
         "{} holds {images} images but {} holds {labels} labels",
-        show(images_path), show(labels_path)
+        show(images_path),
+        show(labels_path)
     )]
     CountMismatch {
         /// The image file.
@@ -193,7 +194,10 @@ pub enum DataError {
         present: Vec<String>,
     },
     /// A tensor of an unsupported element type.
-    #[error("{}: tensor `{name}` has dtype {actual}, expected {expected}", show(path))]
+    #[error(
+        "{}: tensor `{name}` has dtype {actual}, expected {expected}",
+        show(path)
+    )]
     TensorDtype {
         /// The file.
         path: PathBuf,
@@ -205,7 +209,10 @@ pub enum DataError {
         actual: String,
     },
     /// A tensor of the wrong rank.
-    #[error("{}: tensor `{name}` has shape {shape:?}, expected {expected}", show(path))]
+    #[error(
+        "{}: tensor `{name}` has shape {shape:?}, expected {expected}",
+        show(path)
+    )]
     TensorShape {
         /// The file.
         path: PathBuf,
@@ -217,7 +224,10 @@ pub enum DataError {
         expected: &'static str,
     },
     /// `images` and `labels` disagree on the number of samples.
-    #[error("{}: tensor `images` holds {images} images but `labels` holds {labels} labels", show(path))]
+    #[error(
+        "{}: tensor `images` holds {images} images but `labels` holds {labels} labels",
+        show(path)
+    )]
     TensorCount {
         /// The file.
         path: PathBuf,
@@ -227,7 +237,10 @@ pub enum DataError {
         labels: usize,
     },
     /// A negative (or too large) label in a tensors file.
-    #[error("{}: labels[{index}] is {value}, labels must be in 0..=4294967295", show(path))]
+    #[error(
+        "{}: labels[{index}] is {value}, labels must be in 0..=4294967295",
+        show(path)
+    )]
     LabelRange {
         /// The file.
         path: PathBuf,
@@ -263,7 +276,10 @@ pub enum DataError {
         message: String,
     },
     /// The download target already exists but does not hold complete data.
-    #[error("{}: already exists but is incomplete ({problem}); remove it and retry", show(path))]
+    #[error(
+        "{}: already exists but is incomplete ({problem}); remove it and retry",
+        show(path)
+    )]
     DestinationExists {
         /// The directory.
         path: PathBuf,

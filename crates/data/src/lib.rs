@@ -15,6 +15,8 @@
 //! Every error a user can cause is a [`DataError`] naming the file and what
 //! was wrong with it.
 
+#![deny(missing_docs)]
+
 pub mod augment;
 pub mod cifar10;
 pub mod dataset;

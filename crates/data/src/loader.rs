@@ -92,7 +92,9 @@ impl Loader {
 
     fn build(dataset: Arc<Dataset>, config: LoaderConfig, norm: Normalization) -> Result<Self> {
         if config.batch == 0 {
-            return Err(DataError::Config("batch size must be at least 1".to_string()));
+            return Err(DataError::Config(
+                "batch size must be at least 1".to_string(),
+            ));
         }
         if dataset.image_len() == 0 {
             return Err(DataError::Config(format!(
@@ -190,7 +192,10 @@ impl Loader {
     /// The batches of epoch `epoch` from `start_batch` on, built ahead in a
     /// worker thread (two batches deep); see [`Prefetcher`].
     pub fn prefetch(&self, epoch: usize, start_batch: usize) -> Result<Prefetcher> {
-        Prefetcher::new(self.epoch_from(epoch, start_batch), Prefetcher::DEFAULT_DEPTH)
+        Prefetcher::new(
+            self.epoch_from(epoch, start_batch),
+            Prefetcher::DEFAULT_DEPTH,
+        )
     }
 
     /// Builds batch `index` of `epoch`, whose order is `order`.
@@ -212,11 +217,7 @@ impl Loader {
         let m = indices.len();
         let mut images = vec![0f32; m * len];
         let mut labels = Vec::with_capacity(m);
-        for (k, (&idx, out)) in indices
-            .iter()
-            .zip(images.chunks_exact_mut(len))
-            .enumerate()
-        {
+        for (k, (&idx, out)) in indices.iter().zip(images.chunks_exact_mut(len)).enumerate() {
             labels.push(*ds.labels.get(idx)?);
             match &ds.images {
                 Images::F32(_) => out.copy_from_slice(ds.image_f32(idx)?),
@@ -229,7 +230,9 @@ impl Loader {
                             &[AUGMENT_STREAM, epoch as u64, position],
                         );
                         scratch.resize(len, 0);
-                        aug.sample(&mut rng).apply_into(src, ds.shape, scratch).ok()?;
+                        aug.sample(&mut rng)
+                            .apply_into(src, ds.shape, scratch)
+                            .ok()?;
                         src = scratch;
                     }
                     if plane > 0 {

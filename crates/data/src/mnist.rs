@@ -114,9 +114,9 @@ fn find(dir: &Path, split: Split, what: &str, dims: u32) -> Option<PathBuf> {
 }
 
 fn holds_any(dir: &Path) -> bool {
-    [Split::Train, Split::Test].into_iter().any(|s| {
-        find(dir, s, "images", 3).is_some() || find(dir, s, "labels", 1).is_some()
-    })
+    [Split::Train, Split::Test]
+        .into_iter()
+        .any(|s| find(dir, s, "images", 3).is_some() || find(dir, s, "labels", 1).is_some())
 }
 
 /// The directory holding the IDX files: the first of `dir`, `dir/raw` and
@@ -160,7 +160,12 @@ pub fn load(dir: &Path, kind: Kind, split: Split) -> Result<Dataset> {
     })?;
 
     let image_bytes = read_maybe_gz(&images_path)?;
-    let (dims, pixels) = parse_idx(&images_path, &image_bytes, IMAGES_MAGIC, "u8 images, 3 dims")?;
+    let (dims, pixels) = parse_idx(
+        &images_path,
+        &image_bytes,
+        IMAGES_MAGIC,
+        "u8 images, 3 dims",
+    )?;
     let &[n, rows, cols] = dims.as_slice() else {
         return Err(DataError::BadHeader {
             path: images_path,

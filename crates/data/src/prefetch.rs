@@ -126,11 +126,12 @@ impl Iterator for Prefetcher {
             Ok(batch) => self.got(batch),
             Err(TryRecvError::Empty) => {
                 let t0 = Instant::now();
-                let r = rx.recv();
-                self.wait += t0.elapsed();
-                self.stalls += 1;
-                match r {
-                    Ok(batch) => self.got(batch),
+                match rx.recv() {
+                    Ok(batch) => {
+                        self.wait += t0.elapsed();
+                        self.stalls += 1;
+                        self.got(batch)
+                    }
                     Err(_) => {
                         self.finish();
                         None

@@ -32,7 +32,9 @@ impl SplitMix64 {
     pub fn derive(seed: u64, keys: &[u64]) -> Self {
         let mut h = mix(seed.wrapping_add(GOLDEN));
         for &k in keys {
-            h = mix(h ^ mix(k.wrapping_add(GOLDEN)).wrapping_add(h << 6).wrapping_add(h >> 2));
+            h = mix(h ^ mix(k.wrapping_add(GOLDEN))
+                .wrapping_add(h << 6)
+                .wrapping_add(h >> 2));
         }
         SplitMix64 { state: h }
     }

@@ -126,9 +126,10 @@ pub fn load(path: &Path) -> Result<Dataset> {
         .collect();
 
     Ok(Dataset {
-        name: path
-            .file_stem()
-            .map_or_else(|| "tensors".to_string(), |s| s.to_string_lossy().into_owned()),
+        name: path.file_stem().map_or_else(
+            || "tensors".to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        ),
         classes: (0..classes).map(|i| i.to_string()).collect(),
         images: Images::F32(pixels),
         labels: out_labels,

@@ -41,7 +41,11 @@ fn crop_at_origin_shows_four_rows_and_columns_of_zeros() {
     let out = cf(0, 0, false).apply(&img, [1, 32, 32]).unwrap();
     for y in 0..32 {
         for x in 0..32 {
-            let want = if y < 4 || x < 4 { 0 } else { px(&img, y - 4, x - 4) };
+            let want = if y < 4 || x < 4 {
+                0
+            } else {
+                px(&img, y - 4, x - 4)
+            };
             assert_eq!(px(&out, y, x), want, "({y}, {x})");
         }
     }
@@ -53,7 +57,11 @@ fn crop_at_far_corner() {
     let out = cf(8, 8, false).apply(&img, [1, 32, 32]).unwrap();
     for y in 0..32 {
         for x in 0..32 {
-            let want = if y >= 28 || x >= 28 { 0 } else { px(&img, y + 4, x + 4) };
+            let want = if y >= 28 || x >= 28 {
+                0
+            } else {
+                px(&img, y + 4, x + 4)
+            };
             assert_eq!(px(&out, y, x), want, "({y}, {x})");
         }
     }
@@ -96,7 +104,10 @@ fn sampling_covers_offsets_and_flips_half() {
         lefts[c.left] += 1;
         flips += usize::from(c.flip);
     }
-    assert!(tops.iter().chain(&lefts).all(|&n| n > 800), "{tops:?} {lefts:?}");
+    assert!(
+        tops.iter().chain(&lefts).all(|&n| n > 800),
+        "{tops:?} {lefts:?}"
+    );
     assert!((4200..4800).contains(&flips), "{flips}");
     let no_flip = Augment {
         padding: 0,

@@ -98,7 +98,10 @@ fn truncated_file() {
         other => panic!("{other}"),
     }
     let msg = e.to_string();
-    assert!(msg.contains("test_batch.bin") && msg.contains("3073"), "{msg}");
+    assert!(
+        msg.contains("test_batch.bin") && msg.contains("3073"),
+        "{msg}"
+    );
     assert!(msg.contains("6046 bytes"), "{msg}");
 }
 

@@ -90,7 +90,10 @@ fn bad_magic() {
         other => panic!("{other}"),
     }
     let msg = e.to_string();
-    assert!(msg.contains("train-images-idx3-ubyte") && msg.contains("0x00000803"), "{msg}");
+    assert!(
+        msg.contains("train-images-idx3-ubyte") && msg.contains("0x00000803"),
+        "{msg}"
+    );
 
     // And the other way round, gzipped.
     let t = tempfile::tempdir().unwrap();
@@ -101,7 +104,16 @@ fn bad_magic() {
     )
     .unwrap();
     let e = mnist::load(t.path(), Kind::Mnist, Split::Test).unwrap_err();
-    assert!(matches!(e, DataError::BadMagic { expected: 0x801, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            DataError::BadMagic {
+                expected: 0x801,
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -119,7 +131,10 @@ fn truncated_raw_file() {
         other => panic!("{other}"),
     }
     assert!(e.to_string().contains("train-images-idx3-ubyte"), "{e}");
-    assert!(e.to_string().contains("36") && e.to_string().contains("31"), "{e}");
+    assert!(
+        e.to_string().contains("36") && e.to_string().contains("31"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -144,7 +159,14 @@ fn trailing_data_and_short_header() {
     std::fs::write(&path, &bytes).unwrap();
     let e = mnist::load(t.path(), Kind::Mnist, Split::Train).unwrap_err();
     assert!(
-        matches!(e, DataError::TrailingData { expected: 2, actual: 3, .. }),
+        matches!(
+            e,
+            DataError::TrailingData {
+                expected: 2,
+                actual: 3,
+                ..
+            }
+        ),
         "{e}"
     );
     std::fs::write(&path, &bytes[..6]).unwrap();
@@ -164,11 +186,21 @@ fn count_mismatch() {
     .unwrap();
     let e = mnist::load(t.path(), Kind::FashionMnist, Split::Train).unwrap_err();
     assert!(
-        matches!(e, DataError::CountMismatch { images: 5, labels: 4, .. }),
+        matches!(
+            e,
+            DataError::CountMismatch {
+                images: 5,
+                labels: 4,
+                ..
+            }
+        ),
         "{e}"
     );
     let msg = e.to_string();
-    assert!(msg.contains("5 images") && msg.contains("4 labels"), "{msg}");
+    assert!(
+        msg.contains("5 images") && msg.contains("4 labels"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -181,7 +213,17 @@ fn label_ten_is_rejected() {
     )
     .unwrap();
     let e = mnist::load(t.path(), Kind::Mnist, Split::Test).unwrap_err();
-    assert!(matches!(e, DataError::BadLabel { index: 1, label: 10, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            DataError::BadLabel {
+                index: 1,
+                label: 10,
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -190,4 +232,26 @@ fn empty_image_file() {
     write_idx(t.path(), "t10k", 0, 2, 2, false);
     let e = mnist::load(t.path(), Kind::Mnist, Split::Test).unwrap_err();
     assert!(matches!(e, DataError::Empty { .. }), "{e}");
+}
+
+#[test]
+fn loader_over_idx_data_uses_its_normalization() {
+    let t = tempfile::tempdir().unwrap();
+    write_idx(t.path(), "train", 25, 28, 28, true);
+    let mut ds = mnist::load(t.path(), Kind::FashionMnist, Split::Train).unwrap();
+    assert_eq!(ds.class_counts(), vec![3, 3, 3, 3, 3, 2, 2, 2, 2, 2]);
+    ds.truncate(20);
+    assert_eq!(ds.len(), 20);
+    assert_eq!(ds.class_counts(), vec![2; 10]);
+    let cfg = shadernet_data::LoaderConfig {
+        batch: 8,
+        shuffle: false,
+        ..Default::default()
+    };
+    let loader = shadernet_data::Loader::new(ds.clone(), cfg).unwrap();
+    let b = loader.batch(0, 2).unwrap();
+    assert_eq!(b.shape, [4, 1, 28, 28]);
+    let n = Normalization::fashion_mnist();
+    assert_eq!(b.images[28 + 3], n.apply(0, idx_pixel(16, 1, 3)));
+    assert_eq!(b.labels, vec![6, 7, 8, 9]);
 }

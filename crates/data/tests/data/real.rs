@@ -6,13 +6,27 @@ use std::time::Instant;
 use shadernet_data::mnist::{self, Kind};
 use shadernet_data::{cifar10, Augment, Loader, LoaderConfig, Split};
 
+fn cifar_dir() -> &'static str {
+    let Some(dir) = option_env!("SHADERNET_TEST_CIFAR10") else {
+        panic!("built without a CIFAR-10 copy (see build.rs)")
+    };
+    dir
+}
+
+fn fashion_dir() -> &'static str {
+    let Some(dir) = option_env!("SHADERNET_TEST_FASHION_MNIST") else {
+        panic!("built without Fashion-MNIST (see build.rs)")
+    };
+    dir
+}
+
 #[test]
 #[cfg_attr(
     not(has_cifar10),
     ignore = "no CIFAR-10 copy found at shared/data/cifar-10-batches-bin (set SHADERNET_TEST_CIFAR10 and rebuild)"
 )]
 fn real_cifar10_test_split() {
-    let dir = option_env!("SHADERNET_TEST_CIFAR10").expect("built without a CIFAR-10 copy");
+    let dir = cifar_dir();
     let ds = cifar10::load(Path::new(dir), Split::Test).unwrap();
     assert_eq!(ds.dims(), [10_000, 3, 32, 32]);
     assert_eq!(ds.class_counts(), vec![1000; 10]);
@@ -46,11 +60,7 @@ fn real_cifar10_test_split() {
     let mut p = loader.prefetch(0, 0).unwrap();
     let n: usize = p.by_ref().map(|b| b.n).sum();
     assert_eq!(n, 10_000);
-    eprintln!(
-        "CIFAR-10 test epoch: {:?}, {:?}",
-        t.elapsed(),
-        p.stats()
-    );
+    eprintln!("CIFAR-10 test epoch: {:?}, {:?}", t.elapsed(), p.stats());
 }
 
 #[test]
@@ -59,7 +69,7 @@ fn real_cifar10_test_split() {
     ignore = "no CIFAR-10 copy found at shared/data/cifar-10-batches-bin (set SHADERNET_TEST_CIFAR10 and rebuild)"
 )]
 fn real_cifar10_train_split() {
-    let dir = option_env!("SHADERNET_TEST_CIFAR10").expect("built without a CIFAR-10 copy");
+    let dir = cifar_dir();
     let ds = cifar10::load(Path::new(dir), Split::Train).unwrap();
     assert_eq!(ds.dims(), [50_000, 3, 32, 32]);
     assert_eq!(ds.class_counts(), vec![5000; 10]);
@@ -71,7 +81,7 @@ fn real_cifar10_train_split() {
     ignore = "no /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist, then rebuild)"
 )]
 fn real_fashion_mnist() {
-    let dir = option_env!("SHADERNET_TEST_FASHION_MNIST").expect("built without Fashion-MNIST");
+    let dir = fashion_dir();
     let test = mnist::load(Path::new(dir), Kind::FashionMnist, Split::Test).unwrap();
     assert_eq!(test.dims(), [10_000, 1, 28, 28]);
     assert_eq!(test.class_counts(), vec![1000; 10]);
