@@ -205,3 +205,64 @@ fn adaptive_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
     }
     dst[p.x_base + i] = acc;
 }
+
+// main2x2 / backward2x2: the 2x2 stride-2 window without padding, every window inside
+// the input, rows of a multiple of 4 elements and vec4-aligned planes (the launcher
+// checks; y_base even), so the divisor is 4 or divisor_override. One invocation handles
+// two adjacent outputs: the forward reads one vec4 from each of the two input rows
+// (summing in the same order as `main`) and writes a vec2; the backward (exact tiling,
+// h == 2*ho and w == 2*wo) reads a vec2 of gradients and writes both rows. inv_wo and inv_plane_out hold 1/(wo/2), 1/(ho*wo/2).
+@group(0) @binding(1) var<storage, read> src4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> src2: array<vec2<f32>>;
+@group(0) @binding(2) var<storage, read_write> dst4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> dst2: array<vec2<f32>>;
+
+fn divisor2x2() -> f32 {
+    if (p.divisor != 0u) {
+        return f32(p.divisor);
+    }
+    return 4.0;
+}
+
+@compute @workgroup_size(WG)
+fn main2x2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = gid.x + gid.y * nwg.x * WG;
+    let pairs = p.wo / 2u;
+    let per_plane = p.ho * pairs;
+    if (t >= p.planes * per_plane) {
+        return;
+    }
+    let plane = udiv(t, per_plane, p.inv_plane_out);
+    let q = t - plane * per_plane;
+    let oh = udiv(q, pairs, p.inv_wo);
+    let j = q - oh * pairs;
+    let v = (p.x_base + plane * p.h * p.w + 2u * oh * p.w + 4u * j) / 4u;
+    let a = src4[v];
+    let b = src4[v + p.w / 4u];
+    let div = divisor2x2();
+    let o = p.y_base + plane * p.ho * p.wo + oh * p.wo + 2u * j;
+    dst2[o / 2u] = vec2<f32>((((a.x + a.y) + b.x) + b.y) / div, (((a.z + a.w) + b.z) + b.w) / div);
+}
+
+@compute @workgroup_size(WG)
+fn backward2x2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = gid.x + gid.y * nwg.x * WG;
+    let pairs = p.wo / 2u;
+    let per_plane = p.ho * pairs;
+    if (t >= p.planes * per_plane) {
+        return;
+    }
+    let plane = udiv(t, per_plane, p.inv_plane_out);
+    let q = t - plane * per_plane;
+    let oh = udiv(q, pairs, p.inv_wo);
+    let j = q - oh * pairs;
+    let o = p.y_base + plane * p.ho * p.wo + oh * p.wo + 2u * j;
+    let div = divisor2x2();
+    let g = src2[o / 2u];
+    let g0 = g.x / div;
+    let g1 = g.y / div;
+    let v = (p.x_base + plane * p.h * p.w + 2u * oh * p.w + 4u * j) / 4u;
+    let row = vec4<f32>(g0, g0, g1, g1);
+    dst4[v] = row;
+    dst4[v + p.w / 4u] = row;
+}

@@ -1,50 +1,80 @@
-// batch_norm over [N, C, HW], statistics per channel over its N*HW elements (PyTorch's
-// BatchNorm2d). Entry points:
+// batch_norm over [N, C, HW], statistics per channel over its M = N*HW elements (PyTorch's
+// BatchNorm2d). Inputs are read through vec4 views. Every invocation handles items of V
+// elements: V = 4 or 16 reads V/4 whole vec4s (HW % V == 0, vec4-aligned windows), V = 1
+// single components. Entry points:
 //  stats: one workgroup per channel; each invocation runs Welford over a strided share of
-//    the channel, shares are merged with Chan's formula in a tree (numerically stable; no
-//    E[x^2]-E[x]^2). Launches over runs of images chain through `acc` (mean, M2); the last
-//    writes mean, invstd = 1/sqrt(var_biased + eps), updates running_mean / running_var
-//    (unbiased variance, momentum) in place and increments num_batches_tracked.
-//  apply: y = (x - mean) * (invstd * gamma) + beta (EVAL: invstd from running_var), then
-//    max(y, 0) when RELU. One workgroup column per (n, c) plane, E elements per invocation.
+//    the channel (a vec4 at a time: the vec4's own moments, merged), and the shares are
+//    merged with Chan's formula in a tree (numerically stable; no E[x^2]-E[x]^2). Launches
+//    over runs of images chain through `acc` (mean, M2); the last writes mean,
+//    invstd = 1/sqrt(var_biased + eps), updates running_mean / running_var (unbiased
+//    variance, momentum) in place and increments num_batches_tracked.
+//  records: per channel (mean, k = invstd * gamma, beta, invstd) for apply, from the batch
+//    statistics or (EVAL) from running_mean / running_var.
+//  apply / apply4: y = (x - mean) * k + beta, then max(y, 0) when RELU; one invocation per
+//    element (V = 1) / per V elements.
 //  reduce_grad: one workgroup per channel; sum(g) and sum(g * xhat), g = dy (masked by
-//    y > 0 when RELU), chained over launches through `work`; the last writes per-channel
-//    records for dx_main.
-//  dx_main: dx = gamma*invstd * (g - sum(g)/M - xhat * sum(g*xhat)/M), M = N*HW
+//    y > 0 when RELU, y recomputed with the forward's expression), chained over launches
+//    through `work`; the last writes two vec4 records per channel for dx.
+//  dx_main / dx4: dx = k * (g - sum(g)/M - xhat * sum(g*xhat)/M), xhat = (x - mean) * invstd
 //    (derivation: docs/ops/batch_norm.md).
 // Launcher: crates/tensor/src/ops/batch_norm.rs   Reference: crates/reference/src/batch_norm.rs
 struct Params {
     n: u32, // images in this launch
     c: u32,
     hw: u32,
-    x_base: u32, // element offsets of the bound windows
+    x_base: u32, // element offsets of the bound windows (multiples of 4 when V >= 4)
     y_base: u32,
     z_base: u32,
     n_done: u32, // images handled by earlier launches of the same call (chained via acc/work)
     last: u32, // 1 on the last launch of the call
-    step_img: u32, // WG = step_img * hw + step_off: one stride of an invocation
+    step_img: u32, // WG = step_img * (hw / V) + step_off: one stride of an invocation
     step_off: u32,
+    items: u32, // items (of V elements) of the launch: the invocations of apply / dx
     _pad0: u32,
-    _pad1: u32,
-    count: f32, // N * HW of the whole call
+    count: f32, // M = N * HW of the whole call
     momentum: f32,
     eps: f32,
+    inv_hwv: f32, // 1 / (hw / V)
+    inv_c: f32,
+    _pad1: f32,
     _pad2: f32,
+    _pad3: f32,
 }
 
 override WG: u32 = 256u;
+override V: u32 = 1u;
 override RELU: u32 = 0u;
 override EVAL: u32 = 0u;
-const E: u32 = 4u; // elements per invocation in apply / dx_main
-// Stride of the per-channel records in `work` (after sum(g) and sum(g*xhat), 2C floats).
-const REC: u32 = 8u;
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
 
-// The same expression in the forward and in the ReLU mask of the backward.
-fn bn(v: f32, mean: f32, invstd: f32, gamma: f32, beta: f32) -> f32 {
-    return (v - mean) * (invstd * gamma) + beta;
+// a / b for b > 0 and a < 2^30, with inv = 1/b: float estimate, then exact correction.
+fn udiv(a: u32, b: u32, inv: f32) -> u32 {
+    var q = u32(f32(a) * inv);
+    loop {
+        if (q * b <= a) { break; }
+        q -= 1u;
+    }
+    loop {
+        if ((q + 1u) * b > a) { break; }
+        q += 1u;
+    }
+    return q;
+}
+
+fn x_at(e: u32) -> f32 {
+    return x4[e >> 2u][e & 3u];
+}
+
+// The normalized output: the same expression in the forward and in the backward's mask.
+fn bn(v: f32, mean: f32, k: f32, beta: f32) -> f32 {
+    return (v - mean) * k + beta;
+}
+
+// Element offset, within the launch's windows, of item `off` (V elements) of image `img`.
+fn item_offset(img: u32, ch: u32, off: u32) -> u32 {
+    return (img * p.c + ch) * p.hw + off * V;
 }
 
 // ---- stats ----
@@ -67,13 +97,13 @@ struct Moments {
 
 // Chan et al.: moments of the union of two disjoint sets.
 fn merge(a: Moments, b: Moments) -> Moments {
-    let n = a.n + b.n;
     if (b.n == 0.0) {
         return a;
     }
     if (a.n == 0.0) {
         return b;
     }
+    let n = a.n + b.n;
     let d = b.mean - a.mean;
     let f = b.n / n;
     return Moments(n, a.mean + d * f, a.m2 + b.m2 + d * d * a.n * f);
@@ -83,23 +113,34 @@ fn merge(a: Moments, b: Moments) -> Moments {
 fn stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_index) lid: u32) {
     let ch = wid.x + wid.y * nwg.x; // uniform over the workgroup
+    let hwv = p.hw / V;
     var m = Moments(0.0, 0.0, 0.0);
     if (ch < p.c) {
-        var img = lid / p.hw;
-        var off = lid % p.hw;
+        var img = lid / hwv;
+        var off = lid % hwv;
         loop {
             if (img >= p.n) {
                 break;
             }
-            let v = x[p.x_base + (img * p.c + ch) * p.hw + off];
-            m.n += 1.0;
-            let d = v - m.mean;
-            m.mean += d / m.n;
-            m.m2 += d * (v - m.mean);
+            let e = p.x_base + item_offset(img, ch, off);
+            if (V >= 4u) {
+                for (var q = 0u; q < V / 4u; q++) {
+                    let v = x4[(e >> 2u) + q];
+                    let mv = (v.x + v.y + v.z + v.w) * 0.25;
+                    let d = v - vec4<f32>(mv);
+                    m = merge(m, Moments(4.0, mv, dot(d, d)));
+                }
+            } else {
+                let v = x_at(e);
+                m.n += 1.0;
+                let d = v - m.mean;
+                m.mean += d / m.n;
+                m.m2 += d * (v - m.mean);
+            }
             off += p.step_off;
             img += p.step_img;
-            if (off >= p.hw) {
-                off -= p.hw;
+            if (off >= hwv) {
+                off -= hwv;
                 img += 1u;
             }
         }
@@ -141,85 +182,136 @@ fn stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     }
 }
 
-// ---- apply ----
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<storage, read> stat_mean: array<f32>; // mean, or running_mean (EVAL)
-@group(0) @binding(4) var<storage, read> stat_scale: array<f32>; // invstd, or running_var (EVAL)
-@group(0) @binding(5) var<storage, read> gamma: array<f32>;
-@group(0) @binding(6) var<storage, read> beta: array<f32>;
+// ---- records ----
+@group(0) @binding(1) var<storage, read_write> rec_out: array<f32>;
+@group(0) @binding(2) var<storage, read> stat_mean: array<f32>; // mean, or running_mean (EVAL)
+@group(0) @binding(3) var<storage, read> stat_scale: array<f32>; // invstd, or running_var (EVAL)
+@group(0) @binding(4) var<storage, read> rec_gamma: array<f32>;
+@group(0) @binding(5) var<storage, read> rec_beta: array<f32>;
 
 @compute @workgroup_size(WG)
-fn apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-         @builtin(local_invocation_index) lid: u32) {
-    let plane = wid.y + wid.z * nwg.y;
-    if (plane >= p.n * p.c) {
+fn records(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let ch = gid.x;
+    if (ch >= p.c) {
         return;
     }
-    let ch = plane % p.c;
-    let mean = stat_mean[ch];
     var invstd = stat_scale[ch];
     if (EVAL == 1u) {
         invstd = 1.0 / sqrt(invstd + p.eps);
     }
-    let g = gamma[ch];
-    let b = beta[ch];
-    let first = wid.x * WG * E + lid;
-    let xb = p.x_base + plane * p.hw;
-    let yb = p.y_base + plane * p.hw;
-    for (var j = 0u; j < E; j++) {
-        let k = first + j * WG;
-        if (k < p.hw) {
-            var v = bn(x[xb + k], mean, invstd, g, b);
-            if (RELU == 1u) {
-                v = max(v, 0.0);
-            }
-            y[yb + k] = v;
-        }
+    rec_out[4u * ch] = stat_mean[ch];
+    rec_out[4u * ch + 1u] = invstd * rec_gamma[ch];
+    rec_out[4u * ch + 2u] = rec_beta[ch];
+    rec_out[4u * ch + 3u] = invstd;
+}
+
+// ---- apply ----
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> rec: array<vec4<f32>>;
+
+// Channel of item t of the launch (items of V elements).
+fn channel_of(t: u32) -> u32 {
+    let plane = udiv(t, p.hw / V, p.inv_hwv);
+    return plane - udiv(plane, p.c, p.inv_c) * p.c;
+}
+
+fn act(v: f32) -> f32 {
+    if (RELU == 1u) {
+        return max(v, 0.0);
+    }
+    return v;
+}
+
+@compute @workgroup_size(WG)
+fn apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.items) {
+        return;
+    }
+    let r = rec[channel_of(i)];
+    y[p.y_base + i] = act(bn(x_at(p.x_base + i), r.x, r.y, r.z));
+}
+
+@compute @workgroup_size(WG)
+fn apply4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = gid.x + gid.y * nwg.x * WG;
+    if (t >= p.items) {
+        return;
+    }
+    let r = rec[channel_of(t)];
+    for (var q = 0u; q < V / 4u; q++) {
+        let k = t * (V / 4u) + q;
+        let v = x4[p.x_base / 4u + k];
+        y4[p.y_base / 4u + k] = vec4<f32>(act(bn(v.x, r.x, r.y, r.z)), act(bn(v.y, r.x, r.y, r.z)),
+                                          act(bn(v.z, r.x, r.y, r.z)), act(bn(v.w, r.x, r.y, r.z)));
     }
 }
 
 // ---- reduce_grad ----
-@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> dy4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> saved_mean: array<f32>;
 @group(0) @binding(4) var<storage, read> saved_invstd: array<f32>;
+@group(0) @binding(5) var<storage, read> gamma: array<f32>;
+@group(0) @binding(6) var<storage, read> beta: array<f32>;
 @group(0) @binding(7) var<storage, read_write> work: array<f32>;
 
 var<workgroup> s_g: array<f32, WG>;
 var<workgroup> s_gx: array<f32, WG>;
 
+// Layout of `work`: 8 floats of records per channel, then sum(g) (C), then sum(g*xhat) (C).
+// Record: (mean, k, beta, invstd), (sum(g)/M, sum(g*xhat)/M, 0, 0).
+
+fn masked(g: f32, v: f32, mean: f32, k: f32, be: f32) -> f32 {
+    if (RELU == 1u && bn(v, mean, k, be) <= 0.0) {
+        return 0.0;
+    }
+    return g;
+}
+
 @compute @workgroup_size(WG)
 fn reduce_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
     let ch = wid.x + wid.y * nwg.x; // uniform over the workgroup
+    let hwv = p.hw / V;
     var sg = 0.0;
     var sgx = 0.0;
     var mean = 0.0;
     var invstd = 0.0;
-    var ga = 0.0;
+    var k = 0.0;
     var be = 0.0;
     if (ch < p.c) {
         mean = saved_mean[ch];
         invstd = saved_invstd[ch];
-        ga = gamma[ch];
+        k = invstd * gamma[ch];
         be = beta[ch];
-        var img = lid / p.hw;
-        var off = lid % p.hw;
+        var img = lid / hwv;
+        var off = lid % hwv;
         loop {
             if (img >= p.n) {
                 break;
             }
-            let plane_off = (img * p.c + ch) * p.hw + off;
-            let v = x[p.x_base + plane_off];
-            var g = dy[p.y_base + plane_off];
-            if (RELU == 1u && bn(v, mean, invstd, ga, be) <= 0.0) {
-                g = 0.0;
+            let o = item_offset(img, ch, off);
+            if (V >= 4u) {
+                for (var q = 0u; q < V / 4u; q++) {
+                    let v = x4[((p.x_base + o) >> 2u) + q];
+                    let gv = dy4[((p.y_base + o) >> 2u) + q];
+                    let g = vec4<f32>(masked(gv.x, v.x, mean, k, be), masked(gv.y, v.y, mean, k, be),
+                                      masked(gv.z, v.z, mean, k, be), masked(gv.w, v.w, mean, k, be));
+                    sg += (g.x + g.y) + (g.z + g.w);
+                    sgx += dot(g, (v - vec4<f32>(mean)) * invstd);
+                }
+            } else {
+                let v = x_at(p.x_base + o);
+                let e = p.y_base + o;
+                let g = masked(dy4[e >> 2u][e & 3u], v, mean, k, be);
+                sg += g;
+                sgx += g * ((v - mean) * invstd);
             }
-            sg += g;
-            sgx += g * ((v - mean) * invstd);
             off += p.step_off;
             img += p.step_img;
-            if (off >= p.hw) {
-                off -= p.hw;
+            if (off >= hwv) {
+                off -= hwv;
                 img += 1u;
             }
         }
@@ -237,56 +329,64 @@ fn reduce_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     if (ch >= p.c || lid != 0u) {
         return;
     }
+    let sums = 8u * p.c;
     var tg = s_g[0];
     var tgx = s_gx[0];
     if (p.n_done > 0u) {
-        tg += work[ch];
-        tgx += work[p.c + ch];
+        tg += work[sums + ch];
+        tgx += work[sums + p.c + ch];
     }
-    work[ch] = tg; // dbeta
-    work[p.c + ch] = tgx; // dgamma
+    work[sums + ch] = tg; // dbeta
+    work[sums + p.c + ch] = tgx; // dgamma
     if (p.last == 1u) {
-        let r = 2u * p.c + ch * REC;
+        let r = 8u * ch;
         work[r] = mean;
-        work[r + 1u] = invstd;
-        work[r + 2u] = ga;
-        work[r + 3u] = be;
+        work[r + 1u] = k;
+        work[r + 2u] = be;
+        work[r + 3u] = invstd;
         work[r + 4u] = tg / p.count;
         work[r + 5u] = tgx / p.count;
+        work[r + 6u] = 0.0;
+        work[r + 7u] = 0.0;
     }
 }
 
-// ---- dx_main ----
-@group(0) @binding(3) var<storage, read> records: array<f32>;
+// ---- dx_main / dx4 ----
 @group(0) @binding(4) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dx4_out: array<vec4<f32>>;
+
+fn dx_of(v: f32, gy: f32, a: vec4<f32>, b: vec4<f32>) -> f32 {
+    let g = masked(gy, v, a.x, a.y, a.z);
+    return a.y * (g - b.x - (v - a.x) * a.w * b.y);
+}
 
 @compute @workgroup_size(WG)
-fn dx_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-           @builtin(local_invocation_index) lid: u32) {
-    let plane = wid.y + wid.z * nwg.y;
-    if (plane >= p.n * p.c) {
+fn dx_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.items) {
         return;
     }
-    let ch = plane % p.c;
-    let r = 2u * p.c + ch * REC;
-    let mean = records[r];
-    let invstd = records[r + 1u];
-    let ga = records[r + 2u];
-    let be = records[r + 3u];
-    let mg = records[r + 4u];
-    let mgx = records[r + 5u];
-    let k = ga * invstd;
-    let first = wid.x * WG * E + lid;
-    let base = plane * p.hw;
-    for (var j = 0u; j < E; j++) {
-        let i = first + j * WG;
-        if (i < p.hw) {
-            let v = x[p.x_base + base + i];
-            var g = dy[p.y_base + base + i];
-            if (RELU == 1u && bn(v, mean, invstd, ga, be) <= 0.0) {
-                g = 0.0;
-            }
-            dx[p.z_base + base + i] = k * (g - mg - (v - mean) * invstd * mgx);
-        }
+    let ch = channel_of(i);
+    let a = rec[2u * ch];
+    let b = rec[2u * ch + 1u];
+    let e = p.y_base + i;
+    dx[p.z_base + i] = dx_of(x_at(p.x_base + i), dy4[e >> 2u][e & 3u], a, b);
+}
+
+@compute @workgroup_size(WG)
+fn dx4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = gid.x + gid.y * nwg.x * WG;
+    if (t >= p.items) {
+        return;
+    }
+    let ch = channel_of(t);
+    let a = rec[2u * ch];
+    let b = rec[2u * ch + 1u];
+    for (var q = 0u; q < V / 4u; q++) {
+        let k = t * (V / 4u) + q;
+        let v = x4[p.x_base / 4u + k];
+        let g = dy4[p.y_base / 4u + k];
+        dx4_out[p.z_base / 4u + k] = vec4<f32>(dx_of(v.x, g.x, a, b), dx_of(v.y, g.y, a, b),
+                                               dx_of(v.z, g.z, a, b), dx_of(v.w, g.w, a, b));
     }
 }

@@ -183,11 +183,14 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
 }
 
 // main2x2 / backward2x2: the 2x2 stride-2 window without padding or dilation (VGG's,
-// LeNet's), vectorized. Requires w % 4 == 0, every window inside the input, and x_base
-// a multiple of 4 (the launcher checks). One invocation handles two adjacent outputs:
-// forward reads one vec4 from each of the two input rows; backward (exact tiling,
-// h == 2*ho and w == 2*wo) reads two indices and two gradients and writes both rows.
+// LeNet's), vectorized. Requires w % 4 == 0, every window inside the input, x_base a
+// multiple of 4 and y_base, i_base even (the launcher checks). One invocation handles two
+// adjacent outputs: the forward reads one vec4 from each of the two input rows and writes
+// a vec2 of values and one of indices; the backward (exact tiling, h == 2*ho and
+// w == 2*wo) reads a vec2 of indices and one of gradients and writes both rows.
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> y2: array<vec2<f32>>;
+@group(0) @binding(3) var<storage, read_write> idx2: array<vec2<u32>>;
 
 // Scans (a, b) then (c, d) of one window: the same rule as `main`.
 fn pick(best: ptr<function, f32>, bi: ptr<function, u32>, v: f32, k: u32) {
@@ -226,12 +229,12 @@ fn main2x2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     pick(&best1, &bi1, b.z, k0 + p.w + 2u);
     pick(&best1, &bi1, b.w, k0 + p.w + 3u);
     let o = plane * p.ho * p.wo + oh * p.wo + 2u * j;
-    y[p.y_base + o] = best0;
-    y[p.y_base + o + 1u] = best1;
-    idx[p.i_base + o] = bi0;
-    idx[p.i_base + o + 1u] = bi1;
+    y2[(p.y_base + o) / 2u] = vec2<f32>(best0, best1);
+    idx2[(p.i_base + o) / 2u] = vec2<u32>(bi0, bi1);
 }
 
+@group(0) @binding(1) var<storage, read> dy2: array<vec2<f32>>;
+@group(0) @binding(2) var<storage, read> idx2_in: array<vec2<u32>>;
 @group(0) @binding(3) var<storage, read_write> dx4: array<vec4<f32>>;
 
 @compute @workgroup_size(WG)
@@ -247,10 +250,12 @@ fn backward2x2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     let oh = udiv(q, pairs, p.inv_wo);
     let j = q - oh * pairs;
     let o = plane * p.ho * p.wo + oh * p.wo + 2u * j;
-    let i0 = idx_in[p.i_base + o];
-    let i1 = idx_in[p.i_base + o + 1u];
-    let g0 = dy[p.y_base + o];
-    let g1 = dy[p.y_base + o + 1u];
+    let ii = idx2_in[(p.i_base + o) / 2u];
+    let gg = dy2[(p.y_base + o) / 2u];
+    let i0 = ii.x;
+    let i1 = ii.y;
+    let g0 = gg.x;
+    let g1 = gg.y;
     let k0 = 2u * oh * p.w + 4u * j;
     var top = vec4<f32>(0.0);
     var bot = vec4<f32>(0.0);

@@ -12,20 +12,27 @@
 use crate::device::Device;
 use crate::error::{shape_err, Result};
 use crate::kernel::Kernel;
-use crate::ops::pool::{unit_runs, window};
+use crate::ops::pool::{unit_runs, window, window_vec4};
 use crate::tensor::{DType, Tensor};
 
 const STATS: Kernel = crate::kernel!("batch_norm", "stats");
+const RECORDS: Kernel = crate::kernel!("batch_norm", "records");
 const APPLY: Kernel = crate::kernel!("batch_norm", "apply");
+const APPLY4: Kernel = crate::kernel!("batch_norm", "apply4");
 const REDUCE_GRAD: Kernel = crate::kernel!("batch_norm", "reduce_grad");
 const DX: Kernel = crate::kernel!("batch_norm", "dx_main");
+const DX4: Kernel = crate::kernel!("batch_norm", "dx4");
 
-/// Invocations per workgroup of the per-channel reductions.
-const REDUCE_WG: u32 = 256;
-/// Invocations per workgroup of `apply` / `dx_main`; each handles `E` = 4 elements.
-const PLANE_WG: u32 = 64;
-const E: usize = 4;
-/// Floats per channel record in the backward's work buffer (after 2C sums).
+/// Invocations per workgroup of a per-channel reduction over `items` items:
+/// 256, or 64 for small channels (fewer idle invocations, a shorter tree).
+fn reduce_wg(items: usize) -> u32 {
+    if items >= 4 * 256 {
+        256
+    } else {
+        64
+    }
+}
+/// Floats per channel record in the backward's work buffer (two vec4s).
 const REC: usize = 8;
 
 /// Mirrors `struct Params` in shaders/batch_norm.wgsl.
@@ -42,12 +49,14 @@ struct BnParams {
     last: u32,
     step_img: u32,
     step_off: u32,
+    items: u32,
     _pad0: u32,
-    _pad1: u32,
     count: f32,
     momentum: f32,
     eps: f32,
-    _pad2: f32,
+    inv_hwv: f32,
+    inv_c: f32,
+    _pad1: [f32; 3],
 }
 
 /// What the training forward saves for the backward: per-channel batch mean
@@ -91,8 +100,21 @@ fn per_channel(t: &Tensor, op: &'static str, name: &str, c: usize) -> Result<()>
     Ok(())
 }
 
-fn params(n: usize, c: usize, hw: usize, count: usize) -> BnParams {
-    let wg = REDUCE_WG as usize;
+/// Elements per item (per invocation of apply / dx): 16 or 4 (vec4 kernels)
+/// when a plane holds whole groups of them, else 1.
+fn vec_width(hw: usize) -> usize {
+    if hw.is_multiple_of(16) {
+        16
+    } else if hw.is_multiple_of(4) {
+        4
+    } else {
+        1
+    }
+}
+
+fn params(n: usize, c: usize, hw: usize, count: usize, v: usize) -> BnParams {
+    let hwv = hw / v;
+    let wg = reduce_wg(n * hwv) as usize;
     BnParams {
         n: n as u32,
         c: c as u32,
@@ -102,14 +124,16 @@ fn params(n: usize, c: usize, hw: usize, count: usize) -> BnParams {
         z_base: 0,
         n_done: 0,
         last: 0,
-        step_img: (wg / hw) as u32,
-        step_off: (wg % hw) as u32,
+        step_img: (wg / hwv) as u32,
+        step_off: (wg % hwv) as u32,
+        items: (n * c * hwv) as u32,
         _pad0: 0,
-        _pad1: 0,
         count: count as f32,
         momentum: 0.0,
         eps: 0.0,
-        _pad2: 0.0,
+        inv_hwv: 1.0 / hwv as f32,
+        inv_c: 1.0 / c as f32,
+        _pad1: [0.0; 3],
     }
 }
 
@@ -124,50 +148,64 @@ fn fold(dev: &Device, count: usize) -> [u32; 3] {
     }
 }
 
-/// Grid of `apply` / `dx_main`: x over a plane's elements, planes over y then z.
-fn plane_grid(dev: &Device, planes: usize, hw: usize) -> [u32; 3] {
-    let max = dev.limits().max_compute_workgroups_per_dimension.max(1) as usize;
-    let gx = hw.div_ceil(PLANE_WG as usize * E);
-    let gy = planes.min(max);
-    let gz = planes.div_ceil(gy.max(1));
-    [gx as u32, gy as u32, gz as u32]
-}
-
-/// `y = (x - mean) * invstd * gamma + beta` (then ReLU), by runs of images.
-#[allow(clippy::too_many_arguments)]
-fn apply(
-    op: &'static str,
-    x: &Tensor,
+/// Per-channel records `(mean, invstd * gamma, beta, invstd)` of `apply`,
+/// from batch statistics or (`eval`) running statistics.
+fn records(
     mean: &Tensor,
     scale: &Tensor,
     gamma: &Tensor,
     beta: &Tensor,
+    c: usize,
     eps: f32,
     eval: bool,
-    relu: bool,
 ) -> Result<Tensor> {
+    let dev = mean.device();
+    let rec = Tensor::uninit(dev, &[4 * c], DType::F32)?;
+    let p = BnParams {
+        eps,
+        ..params(1, c, 1, 1, 1)
+    };
+    dev.launch(
+        &RECORDS,
+        &[("WG", 64.0), ("EVAL", f64::from(u8::from(eval)))],
+        &p,
+        &[rec.arg(), mean.arg(), scale.arg(), gamma.arg(), beta.arg()],
+        dev.grid_1d(c as u64, 64)?,
+    )?;
+    Ok(rec)
+}
+
+/// `y = (x - mean) * k + beta` (then ReLU) from per-channel records, by runs
+/// of images.
+fn apply(op: &'static str, x: &Tensor, rec: &Tensor, relu: bool) -> Result<Tensor> {
     let (n, c, hw) = dims(x, op)?;
     let dev = x.device();
     let y = Tensor::uninit(dev, x.shape(), DType::F32)?;
+    let wg = dev.elementwise_workgroup();
+    let (rec_arg, _) = window_vec4(rec, 0, rec.numel())?;
     for (i0, i1) in unit_runs(dev, op, n, c * hw)? {
-        let (xa, x_base) = window(x, i0 * c * hw, i1 * c * hw);
+        let (xa, x_base) = window_vec4(x, i0 * c * hw, i1 * c * hw)?;
         let (ya, y_base) = window(&y, i0 * c * hw, i1 * c * hw);
+        let v = if x_base.is_multiple_of(4) && y_base.is_multiple_of(4) {
+            vec_width(hw)
+        } else {
+            1
+        };
         let p = BnParams {
             x_base,
             y_base,
-            eps,
-            ..params(i1 - i0, c, hw, n * hw)
+            ..params(i1 - i0, c, hw, n * hw, v)
         };
         dev.launch(
-            &APPLY,
+            if v >= 4 { &APPLY4 } else { &APPLY },
             &[
-                ("WG", f64::from(PLANE_WG)),
+                ("WG", f64::from(wg)),
+                ("V", v as f64),
                 ("RELU", f64::from(u8::from(relu))),
-                ("EVAL", f64::from(u8::from(eval))),
             ],
             &p,
-            &[xa, ya, mean.arg(), scale.arg(), gamma.arg(), beta.arg()],
-            plane_grid(dev, (i1 - i0) * c, hw),
+            &[xa, ya, rec_arg],
+            dev.grid_1d(u64::from(p.items), wg)?,
         )?;
     }
     Ok(y)
@@ -214,7 +252,7 @@ fn train(
             ),
         );
     }
-    if !(eps.is_finite() && eps >= 0.0) || !momentum.is_finite() {
+    if !(eps.is_finite() && eps >= 0.0 && momentum.is_finite()) {
         return shape_err(
             op,
             format!("eps must be finite and >= 0 and momentum finite, got eps {eps} momentum {momentum}"),
@@ -228,18 +266,26 @@ fn train(
     let acc = Tensor::uninit(dev, &[2 * c], DType::F32)?;
     let last = runs.len() - 1;
     for (r, &(i0, i1)) in runs.iter().enumerate() {
-        let (xa, x_base) = window(x, i0 * c * hw, i1 * c * hw);
+        let (xa, x_base) = window_vec4(x, i0 * c * hw, i1 * c * hw)?;
+        let v = if x_base.is_multiple_of(4) {
+            vec_width(hw)
+        } else {
+            1
+        };
         let p = BnParams {
             x_base,
             n_done: i0 as u32,
             last: u32::from(r == last),
             momentum,
             eps,
-            ..params(i1 - i0, c, hw, n * hw)
+            ..params(i1 - i0, c, hw, n * hw, v)
         };
         dev.launch(
             &STATS,
-            &[("WG", f64::from(REDUCE_WG))],
+            &[
+                ("WG", f64::from(reduce_wg((i1 - i0) * hw / v))),
+                ("V", v as f64),
+            ],
             &p,
             &[
                 xa,
@@ -253,7 +299,8 @@ fn train(
             fold(dev, c),
         )?;
     }
-    let y = apply(op, x, &mean, &invstd, gamma, beta, eps, false, relu)?;
+    let rec = records(&mean, &invstd, gamma, beta, c, eps, false)?;
+    let y = apply(op, x, &rec, relu)?;
     Ok((y, BatchNormSaved { mean, invstd }))
 }
 
@@ -314,6 +361,7 @@ pub fn batch_norm_train_relu(
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn eval(
     op: &'static str,
     x: &Tensor,
@@ -336,17 +384,8 @@ fn eval(
     if !(eps.is_finite() && eps >= 0.0) {
         return shape_err(op, format!("eps must be finite and >= 0, got {eps}"));
     }
-    apply(
-        op,
-        x,
-        running_mean,
-        running_var,
-        gamma,
-        beta,
-        eps,
-        true,
-        relu,
-    )
+    let rec = records(running_mean, running_var, gamma, beta, c, eps, true)?;
+    apply(op, x, &rec, relu)
 }
 
 /// Eval-mode batch norm: `y = (x - running_mean) / sqrt(running_var + eps)
@@ -422,24 +461,33 @@ fn backward(
         per_channel(t, op, name, c)?;
     }
     let dev = x.device();
-    // [sum(g) (C) | sum(g*xhat) (C) | C records of REC floats for dx_main].
-    let work = Tensor::uninit(dev, &[2 * c + REC * c], DType::F32)?;
+    // [C records of REC floats for dx | sum(g) (C) | sum(g*xhat) (C)].
+    let work = Tensor::uninit(dev, &[REC * c + 2 * c], DType::F32)?;
     let runs = unit_runs(dev, op, n, c * hw)?;
     let relu_c = ("RELU", f64::from(u8::from(relu)));
     let last = runs.len() - 1;
     for (r, &(i0, i1)) in runs.iter().enumerate() {
-        let (xa, x_base) = window(x, i0 * c * hw, i1 * c * hw);
-        let (da, y_base) = window(dy, i0 * c * hw, i1 * c * hw);
+        let (xa, x_base) = window_vec4(x, i0 * c * hw, i1 * c * hw)?;
+        let (da, y_base) = window_vec4(dy, i0 * c * hw, i1 * c * hw)?;
+        let v = if x_base.is_multiple_of(4) && y_base.is_multiple_of(4) {
+            vec_width(hw)
+        } else {
+            1
+        };
         let p = BnParams {
             x_base,
             y_base,
             n_done: i0 as u32,
             last: u32::from(r == last),
-            ..params(i1 - i0, c, hw, n * hw)
+            ..params(i1 - i0, c, hw, n * hw, v)
         };
         dev.launch(
             &REDUCE_GRAD,
-            &[("WG", f64::from(REDUCE_WG)), relu_c],
+            &[
+                ("WG", f64::from(reduce_wg((i1 - i0) * hw / v))),
+                ("V", v as f64),
+                relu_c,
+            ],
             &p,
             &[
                 xa,
@@ -454,29 +502,38 @@ fn backward(
         )?;
     }
     let dx = Tensor::uninit(dev, x.shape(), DType::F32)?;
+    let wg = dev.elementwise_workgroup();
+    let (rec_arg, _) = window_vec4(&work, 0, work.numel())?;
     for &(i0, i1) in &runs {
-        let (xa, x_base) = window(x, i0 * c * hw, i1 * c * hw);
-        let (da, y_base) = window(dy, i0 * c * hw, i1 * c * hw);
+        let (xa, x_base) = window_vec4(x, i0 * c * hw, i1 * c * hw)?;
+        let (da, y_base) = window_vec4(dy, i0 * c * hw, i1 * c * hw)?;
         let (oa, z_base) = window(&dx, i0 * c * hw, i1 * c * hw);
+        let v = if x_base.is_multiple_of(4) && y_base.is_multiple_of(4) && z_base.is_multiple_of(4)
+        {
+            vec_width(hw)
+        } else {
+            1
+        };
         let p = BnParams {
             x_base,
             y_base,
             z_base,
-            ..params(i1 - i0, c, hw, n * hw)
+            ..params(i1 - i0, c, hw, n * hw, v)
         };
         dev.launch(
-            &DX,
-            &[("WG", f64::from(PLANE_WG)), relu_c],
+            if v >= 4 { &DX4 } else { &DX },
+            &[("WG", f64::from(wg)), ("V", v as f64), relu_c],
             &p,
-            &[xa, da, work.arg(), oa],
-            plane_grid(dev, (i1 - i0) * c, hw),
+            &[xa, da, rec_arg, oa],
+            dev.grid_1d(u64::from(p.items), wg)?,
         )?;
     }
     let dgamma = Tensor::uninit(dev, &[c], DType::F32)?;
     let dbeta = Tensor::uninit(dev, &[c], DType::F32)?;
     let bytes = (c * 4) as u64;
-    dev.copy_bytes(work.buffer(), 0, dbeta.buffer(), 0, bytes);
-    dev.copy_bytes(work.buffer(), bytes, dgamma.buffer(), 0, bytes);
+    let sums = (REC * c * 4) as u64;
+    dev.copy_bytes(work.buffer(), sums, dbeta.buffer(), 0, bytes);
+    dev.copy_bytes(work.buffer(), sums + bytes, dgamma.buffer(), 0, bytes);
     Ok((dx, dgamma, dbeta))
 }
 

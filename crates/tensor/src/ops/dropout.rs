@@ -113,11 +113,7 @@ pub fn dropout_backward(dy: &Tensor, mask: &Tensor) -> Result<Tensor> {
     if dy.shape() != mask.shape() {
         return shape_err(
             op,
-            format!(
-                "dy has shape {:?}, the mask {:?}",
-                dy.shape(),
-                mask.shape()
-            ),
+            format!("dy has shape {:?}, the mask {:?}", dy.shape(), mask.shape()),
         );
     }
     let dev = dy.device();
@@ -156,7 +152,7 @@ pub fn copy(x: &Tensor, vec4: bool) -> Result<Tensor> {
     let dev = x.device();
     let y = Tensor::uninit(dev, x.shape(), x.dtype())?;
     let n = x.numel();
-    let vec4 = vec4 && n % 4 == 0;
+    let vec4 = vec4 && n.is_multiple_of(4);
     let item = if vec4 { 4 } else { 1 };
     // Runs start at multiples of the offset alignment, so windows need no base.
     let align = ((dev.storage_offset_align() / 4).max(1) as usize).max(item);

@@ -20,6 +20,8 @@ const MAX_FWD_2X2: Kernel = crate::kernel!("max_pool2d", "main2x2");
 const MAX_BWD_2X2: Kernel = crate::kernel!("max_pool2d", "backward2x2");
 const AVG_FWD: Kernel = crate::kernel!("avg_pool2d");
 const AVG_BWD: Kernel = crate::kernel!("avg_pool2d", "backward");
+const AVG_FWD_2X2: Kernel = crate::kernel!("avg_pool2d", "main2x2");
+const AVG_BWD_2X2: Kernel = crate::kernel!("avg_pool2d", "backward2x2");
 const ADAPTIVE_FWD: Kernel = crate::kernel!("avg_pool2d", "adaptive");
 const ADAPTIVE_BWD: Kernel = crate::kernel!("avg_pool2d", "adaptive_backward");
 
@@ -67,7 +69,8 @@ pub(crate) fn unit_runs(
 ) -> Result<Vec<(usize, usize)>> {
     let limit = binding_limit(dev);
     let max_elems = (limit / 4) as usize;
-    let slack = align_elems(dev) - 1;
+    // Room to start the window aligned, and to round a vec4 view up.
+    let slack = align_elems(dev) + 3;
     let per_run = max_elems.saturating_sub(slack) / unit_elems.max(1);
     if per_run == 0 {
         return Err(Error::Limit {
@@ -93,6 +96,27 @@ pub(crate) fn window(t: &Tensor, start: usize, end: usize) -> (Arg<'_>, u32) {
     let s = start / a * a;
     let arg = Arg::window(t.buffer(), (s * 4) as u64, ((end - s).max(1) * 4) as u64);
     (arg, (start - s) as u32)
+}
+
+/// Like [`window`], for a read-only `array<vec4<f32>>` view: the size is
+/// rounded up to whole vec4s (pooled buffers are larger than their tensors'
+/// data, in multiples of 64 bytes, so the rounded window stays inside).
+pub(crate) fn window_vec4(t: &Tensor, start: usize, end: usize) -> Result<(Arg<'_>, u32)> {
+    let a = align_elems(t.device());
+    let s = start / a * a;
+    let want = (((end - s).max(1) * 4) as u64).div_ceil(16) * 16;
+    let room = t.buffer().size().saturating_sub((s * 4) as u64) / 16 * 16;
+    if want > room {
+        return Err(Error::Limit {
+            what: "bytes of a vec4 view past the end of its buffer".into(),
+            requested: want,
+            limit: room,
+        });
+    }
+    Ok((
+        Arg::window(t.buffer(), (s * 4) as u64, want),
+        (start - s) as u32,
+    ))
 }
 
 fn inv(v: usize) -> f32 {
@@ -160,6 +184,20 @@ impl Pool2dConfig {
     pub fn with_ceil_mode(mut self, ceil_mode: bool) -> Self {
         self.ceil_mode = ceil_mode;
         self
+    }
+
+    /// Which kernel max / average pooling of an `h x w` input runs:
+    /// `"2x2_vec4"` (the vectorized 2x2 stride-2 kernels; the backward also
+    /// needs the windows to tile the input exactly) or `"generic"`.
+    pub fn kernel_variant(&self, h: usize, w: usize, backward: bool) -> &'static str {
+        match self.output_size("kernel_variant", h, w) {
+            Ok((ho, wo))
+                if is_2x2(self, h, w, ho, wo) && (!backward || (h == 2 * ho && w == 2 * wo)) =>
+            {
+                "2x2_vec4"
+            }
+            _ => "generic",
+        }
     }
 
     /// Output size `(h_out, w_out)` for an `h x w` input per PyTorch's
@@ -285,7 +323,7 @@ fn is_2x2(cfg: &Pool2dConfig, h: usize, w: usize, ho: usize, wo: usize) -> bool 
         && cfg.dilation == [1, 1]
         && 2 * ho <= h
         && 2 * wo <= w
-        && w % 4 == 0
+        && w.is_multiple_of(4)
 }
 
 impl MaxParams {
@@ -341,8 +379,11 @@ pub fn max_pool2d(x: &Tensor, cfg: &Pool2dConfig) -> Result<(Tensor, Tensor)> {
         let (xa, x_base) = window(x, p0 * h * w, p1 * h * w);
         let (ya, y_base) = window(&y, p0 * ho * wo, p1 * ho * wo);
         let (ia, i_base) = window(&indices, p0 * ho * wo, p1 * ho * wo);
-        // Vec4 rows need a vec4-aligned plane start (always so when w % 4 == 0).
-        let use_tile = tile && x_base % 4 == 0;
+        // Vec4 rows and vec2 outputs need aligned starts (always so when w % 4 == 0).
+        let use_tile = tile
+            && x_base.is_multiple_of(4)
+            && y_base.is_multiple_of(2)
+            && i_base.is_multiple_of(2);
         let params = MaxParams {
             planes: (p1 - p0) as u32,
             x_base,
@@ -391,8 +432,11 @@ pub fn max_pool2d_backward(
         let (da, y_base) = window(dy, p0 * ho * wo, p1 * ho * wo);
         let (ia, i_base) = window(indices, p0 * ho * wo, p1 * ho * wo);
         let (xa, x_base) = window(&dx, p0 * h * w, p1 * h * w);
-        // Vec4 rows need a vec4-aligned plane start (always so when w % 4 == 0).
-        let use_tile = tile && x_base % 4 == 0;
+        // Vec4 rows and vec2 outputs need aligned starts (always so when w % 4 == 0).
+        let use_tile = tile
+            && x_base.is_multiple_of(4)
+            && y_base.is_multiple_of(2)
+            && i_base.is_multiple_of(2);
         let params = MaxParams {
             planes: (p1 - p0) as u32,
             x_base,
@@ -481,9 +525,21 @@ fn avg_launch(
     [ho, wo]: [usize; 2],
     rule: AvgRule,
     backward: bool,
+    tile_kernel: Option<&Kernel>,
 ) -> Result<()> {
     let dev = src.device();
     let wg = dev.elementwise_workgroup();
+    // The vectorized 2x2 kernels (a forward or backward kernel was passed in).
+    let cfg = Pool2dConfig {
+        kernel: rule.kernel,
+        stride: rule.stride,
+        padding: rule.padding,
+        dilation: [1, 1],
+        ceil_mode: false,
+    };
+    let tile = tile_kernel.is_some()
+        && is_2x2(&cfg, h, w, ho, wo)
+        && (!backward || (h == 2 * ho && w == 2 * wo));
     let base = AvgParams {
         planes: 0,
         h: h as u32,
@@ -521,13 +577,25 @@ fn avg_launch(
             let (ya, y_base) = window(dst, p0 * ho * wo, p1 * ho * wo);
             (xa, ya, x_base, y_base)
         };
+        let use_tile = tile && x_base.is_multiple_of(4) && y_base.is_multiple_of(2);
         let params = AvgParams {
             planes: (p1 - p0) as u32,
             x_base,
             y_base,
             ..base
         };
-        let per_plane = if backward { h * w } else { ho * wo };
+        let (kernel, params, per_plane) = match tile_kernel {
+            Some(k) if use_tile => (
+                k,
+                AvgParams {
+                    inv_wo: inv(wo / 2),
+                    inv_plane_out: inv(ho * wo / 2),
+                    ..params
+                },
+                ho * wo / 2,
+            ),
+            _ => (kernel, params, if backward { h * w } else { ho * wo }),
+        };
         dev.launch(
             kernel,
             &[("WG", f64::from(wg))],
@@ -587,7 +655,17 @@ pub fn avg_pool2d(
     let rule = avg_rule(op, cfg, count_include_pad, divisor_override)?;
     let (ho, wo) = cfg.output_size(op, dims[2], dims[3])?;
     let y = Tensor::uninit(x.device(), &[dims[0], dims[1], ho, wo], DType::F32)?;
-    avg_launch(op, &AVG_FWD, x, &y, dims, [ho, wo], rule, false)?;
+    avg_launch(
+        op,
+        &AVG_FWD,
+        x,
+        &y,
+        dims,
+        [ho, wo],
+        rule,
+        false,
+        Some(&AVG_FWD_2X2),
+    )?;
     Ok(y)
 }
 
@@ -607,7 +685,17 @@ pub fn avg_pool2d_backward(
     let (ho, wo) = cfg.output_size(op, dims[2], dims[3])?;
     expect_shape(dy, op, "dy", &[dims[0], dims[1], ho, wo])?;
     let dx = Tensor::uninit(dy.device(), x_shape, DType::F32)?;
-    avg_launch(op, &AVG_BWD, dy, &dx, dims, [ho, wo], rule, true)?;
+    avg_launch(
+        op,
+        &AVG_BWD,
+        dy,
+        &dx,
+        dims,
+        [ho, wo],
+        rule,
+        true,
+        Some(&AVG_BWD_2X2),
+    )?;
     Ok(dx)
 }
 
@@ -633,6 +721,7 @@ pub fn adaptive_avg_pool2d(x: &Tensor, out_h: usize, out_w: usize) -> Result<Ten
         [out_h, out_w],
         ADAPTIVE_RULE,
         false,
+        None,
     )?;
     Ok(y)
 }
@@ -654,6 +743,7 @@ pub fn adaptive_avg_pool2d_backward(dy: &Tensor, x_shape: &[usize]) -> Result<Te
         [oh, ow],
         ADAPTIVE_RULE,
         true,
+        None,
     )?;
     Ok(dx)
 }

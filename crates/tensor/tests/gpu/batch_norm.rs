@@ -43,7 +43,15 @@ struct Case {
 
 impl Case {
     /// Channel `ch` has mean `offset[ch]` and std `spread[ch]`.
-    fn new(rng: &mut Rng, n: usize, c: usize, h: usize, w: usize, offset: f64, spread: f64) -> Case {
+    fn new(
+        rng: &mut Rng,
+        n: usize,
+        c: usize,
+        h: usize,
+        w: usize,
+        offset: f64,
+        spread: f64,
+    ) -> Case {
         let hw = h * w;
         let means = rng.vec_normal(c);
         let stds = rng.vec_uniform(c, 0.5, 2.0);
@@ -101,7 +109,14 @@ impl Gpu {
             ops::batch_norm_train
         };
         f(
-            &self.x, &self.gamma, &self.beta, &self.rm, &self.rv, &self.nbt, MOMENTUM, EPS,
+            &self.x,
+            &self.gamma,
+            &self.beta,
+            &self.rm,
+            &self.rv,
+            &self.nbt,
+            MOMENTUM,
+            EPS,
         )
         .unwrap()
     }
@@ -119,7 +134,12 @@ fn check(k: &Case, ctx: &str) {
     let want = reference::batch_norm_train(&k.x, &k.gamma, &k.beta, n, c, hw, f64::from(EPS));
     let (y, saved) = g.train(false);
     assert_eq!(y.shape(), k.shape.as_slice(), "{ctx}");
-    assert_close(&download(&saved.mean), &want.mean, FWD, &format!("{ctx} mean"));
+    assert_close(
+        &download(&saved.mean),
+        &want.mean,
+        FWD,
+        &format!("{ctx} mean"),
+    );
     assert_close(
         &download(&saved.invstd),
         &want.invstd,
@@ -133,12 +153,30 @@ fn check(k: &Case, ctx: &str) {
     reference::running_update(&mut rm, &mut rv, &want.mean, &want.var_biased, k.count(), m);
     assert_close(&download(&g.rm), &rm, FWD, &format!("{ctx} running_mean"));
     assert_close(&download(&g.rv), &rv, FWD, &format!("{ctx} running_var"));
-    assert_eq!(g.nbt.to_vec_u32().unwrap(), vec![8], "{ctx} num_batches_tracked");
+    assert_eq!(
+        g.nbt.to_vec_u32().unwrap(),
+        vec![8],
+        "{ctx} num_batches_tracked"
+    );
     let (y_relu, saved_relu) = g.train(true);
     reference::running_update(&mut rm, &mut rv, &want.mean, &want.var_biased, k.count(), m);
-    assert_close(&download(&g.rm), &rm, FWD, &format!("{ctx} running_mean, 2 steps"));
-    assert_close(&download(&g.rv), &rv, FWD, &format!("{ctx} running_var, 2 steps"));
-    assert_eq!(g.nbt.to_vec_u32().unwrap(), vec![9], "{ctx} num_batches_tracked");
+    assert_close(
+        &download(&g.rm),
+        &rm,
+        FWD,
+        &format!("{ctx} running_mean, 2 steps"),
+    );
+    assert_close(
+        &download(&g.rv),
+        &rv,
+        FWD,
+        &format!("{ctx} running_var, 2 steps"),
+    );
+    assert_eq!(
+        g.nbt.to_vec_u32().unwrap(),
+        vec![9],
+        "{ctx} num_batches_tracked"
+    );
     let y_relu = download(&y_relu);
     assert_close(&y_relu, &relu(&want.y), FWD, &format!("{ctx} y relu"));
     // Backward.
@@ -150,12 +188,11 @@ fn check(k: &Case, ctx: &str) {
     assert_close(&download(&dgamma), &wdg, BWD, &format!("{ctx} dgamma"));
     assert_close(&download(&dx), &wdx, BWD, &format!("{ctx} dx"));
     // Fused ReLU backward: the mask must be the forward's own y > 0.
-    let masked: Vec<f64> = k
-        .dy
-        .iter()
-        .zip(&y_relu)
-        .map(|(&d, &yv)| if yv > 0.0 { d } else { 0.0 })
-        .collect();
+    let masked: Vec<f64> =
+        k.dy.iter()
+            .zip(&y_relu)
+            .map(|(&d, &yv)| if yv > 0.0 { d } else { 0.0 })
+            .collect();
     let (dx, dgamma, dbeta) =
         ops::batch_norm_relu_backward(&g.x, &g.gamma, &g.beta, &saved_relu, &g.dy).unwrap();
     let (wdx, wdg, wdb) =
@@ -165,11 +202,26 @@ fn check(k: &Case, ctx: &str) {
     assert_close(&download(&dx), &wdx, BWD, &format!("{ctx} relu dx"));
     // Eval with the (original) running statistics.
     let g = Gpu::new(k);
-    let want = reference::batch_norm_eval(&k.x, &k.gamma, &k.beta, &k.rm, &k.rv, n, c, hw, f64::from(EPS));
+    let want = reference::batch_norm_eval(
+        &k.x,
+        &k.gamma,
+        &k.beta,
+        &k.rm,
+        &k.rv,
+        n,
+        c,
+        hw,
+        f64::from(EPS),
+    );
     let y = ops::batch_norm_eval(&g.x, &g.gamma, &g.beta, &g.rm, &g.rv, EPS).unwrap();
     assert_close(&download(&y), &want, FWD, &format!("{ctx} eval"));
     let y = ops::batch_norm_eval_relu(&g.x, &g.gamma, &g.beta, &g.rm, &g.rv, EPS).unwrap();
-    assert_close(&download(&y), &relu(&want), FWD, &format!("{ctx} eval relu"));
+    assert_close(
+        &download(&y),
+        &relu(&want),
+        FWD,
+        &format!("{ctx} eval relu"),
+    );
 }
 
 #[test]
@@ -187,6 +239,10 @@ fn batch_norm_matches_reference_on_odd_shapes() {
         (1, 17, 33, 33),
         (3, 3, 33, 1),
         (7, 5, 3, 3),
+        // H·W a multiple of 4: the vec4 kernels.
+        (3, 5, 2, 2),
+        (1, 17, 4, 3),
+        (2, 3, 12, 12),
     ] {
         let k = Case::new(&mut rng, n, c, h, w, 0.5, 1.0);
         check(&k, &format!("[{n}, {c}, {h}, {w}]"));
@@ -219,8 +275,20 @@ fn batch_norm_statistics_are_stable_for_large_means() {
         "invstd at mean 100",
     );
     let (mut rm, mut rv) = (k.rm.clone(), k.rv.clone());
-    reference::running_update(&mut rm, &mut rv, &want.mean, &want.var_biased, k.count(), 0.1);
-    assert_close(&download(&g.rv), &rv, Tol::new(1e-5, 1e-4), "running_var at mean 100");
+    reference::running_update(
+        &mut rm,
+        &mut rv,
+        &want.mean,
+        &want.var_biased,
+        k.count(),
+        0.1,
+    );
+    assert_close(
+        &download(&g.rv),
+        &rv,
+        Tol::new(1e-5, 1e-4),
+        "running_var at mean 100",
+    );
     check(&k, "mean 100 std 0.1");
 }
 
@@ -256,6 +324,16 @@ fn split_launches_match_reference() {
     for limit in [500, 1000] {
         with_binding_limit(limit, || check(&k, &format!("binding limit {limit}")));
     }
+    // The vec4 kernels (16 and 4 elements per item): 3*4*4*4 = 192 and 3*2*6*4 =
+    // 144 bytes per image, one or two per launch.
+    for (h, w) in [(4, 4), (2, 6)] {
+        let k4 = Case::new(&mut rng, 5, 3, h, w, 2.0, 1.0);
+        for limit in [300, 500] {
+            with_binding_limit(limit, || {
+                check(&k4, &format!("{h}x{w}, binding limit {limit}"))
+            });
+        }
+    }
     let g = Gpu::new(&k);
     let r = with_binding_limit(256, || {
         ops::batch_norm_train(&g.x, &g.gamma, &g.beta, &g.rm, &g.rv, &g.nbt, 0.1, EPS)
@@ -273,26 +351,83 @@ fn pytorch_fixture() {
         let (x, shape) = get("x");
         let c = shape[1];
         let t = |role: &str| upload(&get(role).0, &get(role).1);
-        let (xt, gamma, beta, rm, rv, dy) = (t("x"), t("gamma"), t("beta"), t("running_mean"), t("running_var"), t("dy"));
+        let (xt, gamma, beta, rm, rv, dy) = (
+            t("x"),
+            t("gamma"),
+            t("beta"),
+            t("running_mean"),
+            t("running_var"),
+            t("dy"),
+        );
         let eps = fx.param(case, "eps").as_f64().unwrap() as f32;
         let momentum = fx.param(case, "momentum").as_f64().unwrap() as f32;
         let nbt = Tensor::from_u32(device(), &[0], &[1]).unwrap();
         let tol = |out: &str, d: Tol| fx.tol(case, out, d);
         // Eval first: it reads the running statistics the training step overwrites.
         let y_eval = ops::batch_norm_eval(&xt, &gamma, &beta, &rm, &rv, eps).unwrap();
-        assert_close(&download(&y_eval), &get("y_eval").0, tol("y_eval", FWD), &format!("{case} y_eval"));
-        let (y, saved) = ops::batch_norm_train(&xt, &gamma, &beta, &rm, &rv, &nbt, momentum, eps).unwrap();
-        assert_close(&download(&y), &get("y").0, tol("y", FWD), &format!("{case} y"));
-        assert_close(&download(&saved.mean), &get("batch_mean").0, tol("batch_mean", FWD), &format!("{case} mean"));
-        let want_invstd: Vec<f64> = get("batch_var").0.iter().map(|v| 1.0 / (v + f64::from(eps)).sqrt()).collect();
-        assert_close(&download(&saved.invstd), &want_invstd, Tol::new(0.0, 1e-4), &format!("{case} invstd"));
-        assert_close(&download(&rm), &get("new_running_mean").0, tol("new_running_mean", FWD), &format!("{case} running_mean"));
-        assert_close(&download(&rv), &get("new_running_var").0, tol("new_running_var", FWD), &format!("{case} running_var"));
+        assert_close(
+            &download(&y_eval),
+            &get("y_eval").0,
+            tol("y_eval", FWD),
+            &format!("{case} y_eval"),
+        );
+        let (y, saved) =
+            ops::batch_norm_train(&xt, &gamma, &beta, &rm, &rv, &nbt, momentum, eps).unwrap();
+        assert_close(
+            &download(&y),
+            &get("y").0,
+            tol("y", FWD),
+            &format!("{case} y"),
+        );
+        assert_close(
+            &download(&saved.mean),
+            &get("batch_mean").0,
+            tol("batch_mean", FWD),
+            &format!("{case} mean"),
+        );
+        let want_invstd: Vec<f64> = get("batch_var")
+            .0
+            .iter()
+            .map(|v| 1.0 / (v + f64::from(eps)).sqrt())
+            .collect();
+        assert_close(
+            &download(&saved.invstd),
+            &want_invstd,
+            Tol::new(0.0, 1e-4),
+            &format!("{case} invstd"),
+        );
+        assert_close(
+            &download(&rm),
+            &get("new_running_mean").0,
+            tol("new_running_mean", FWD),
+            &format!("{case} running_mean"),
+        );
+        assert_close(
+            &download(&rv),
+            &get("new_running_var").0,
+            tol("new_running_var", FWD),
+            &format!("{case} running_var"),
+        );
         assert_eq!(nbt.to_vec_u32().unwrap(), vec![1]);
         let (dx, dgamma, dbeta) = ops::batch_norm_backward(&xt, &gamma, &saved, &dy).unwrap();
-        assert_close(&download(&dx), &get("dx").0, tol("dx", BWD), &format!("{case} dx"));
-        assert_close(&download(&dgamma), &get("dgamma").0, tol("dgamma", BWD), &format!("{case} dgamma"));
-        assert_close(&download(&dbeta), &get("dbeta").0, tol("dbeta", BWD), &format!("{case} dbeta"));
+        assert_close(
+            &download(&dx),
+            &get("dx").0,
+            tol("dx", BWD),
+            &format!("{case} dx"),
+        );
+        assert_close(
+            &download(&dgamma),
+            &get("dgamma").0,
+            tol("dgamma", BWD),
+            &format!("{case} dgamma"),
+        );
+        assert_close(
+            &download(&dbeta),
+            &get("dbeta").0,
+            tol("dbeta", BWD),
+            &format!("{case} dbeta"),
+        );
         assert_eq!(x.len(), shape.iter().product::<usize>());
         assert_eq!(dgamma.shape(), [c].as_slice());
         cases += 1;
@@ -319,17 +454,28 @@ fn bad_inputs_are_typed_errors() {
     // One value per channel in training mode (PyTorch refuses it too); eval is fine.
     let one = upload(&[1.0, 2.0, 3.0], &[1, 3, 1, 1]);
     let m = shape_message(train(&one, &g.gamma, &g.nbt, EPS));
-    assert!(m.contains("more than 1 value per channel") && m.contains("[1, 3, 1, 1]"), "{m}");
+    assert!(
+        m.contains("more than 1 value per channel") && m.contains("[1, 3, 1, 1]"),
+        "{m}"
+    );
     assert!(ops::batch_norm_eval(&one, &g.gamma, &g.beta, &g.rm, &g.rv, EPS).is_ok());
     // Per-channel vectors of the wrong length.
     let gamma4 = upload(&[1.0; 4], &[4]);
     let m = shape_message(train(&g.x, &gamma4, &g.nbt, EPS));
-    assert!(m.contains("gamma") && m.contains("[4]") && m.contains("[3]"), "{m}");
-    let m = shape_message(ops::batch_norm_eval(&g.x, &g.gamma, &g.beta, &gamma4, &g.rv, EPS));
+    assert!(
+        m.contains("gamma") && m.contains("[4]") && m.contains("[3]"),
+        "{m}"
+    );
+    let m = shape_message(ops::batch_norm_eval(
+        &g.x, &g.gamma, &g.beta, &gamma4, &g.rv, EPS,
+    ));
     assert!(m.contains("running_mean"), "{m}");
     // num_batches_tracked: U32 with one element.
     let nbt_f = upload(&[0.0], &[1]);
-    assert!(matches!(train(&g.x, &g.gamma, &nbt_f, EPS), Err(Error::DType { .. })));
+    assert!(matches!(
+        train(&g.x, &g.gamma, &nbt_f, EPS),
+        Err(Error::DType { .. })
+    ));
     let nbt2 = Tensor::from_u32(device(), &[0, 0], &[2]).unwrap();
     assert!(shape_message(train(&g.x, &g.gamma, &nbt2, EPS)).contains("num_batches_tracked"));
     // Bad eps, rank, zero size, dtype.
@@ -339,15 +485,23 @@ fn bad_inputs_are_typed_errors() {
     let empty = Tensor::zeros(device(), &[0, 3, 2, 2], DType::F32).unwrap();
     assert!(shape_message(train(&empty, &g.gamma, &g.nbt, EPS)).contains("zero"));
     let ints = Tensor::from_u32(device(), &[0; 24], &[2, 3, 2, 2]).unwrap();
-    assert!(matches!(train(&ints, &g.gamma, &g.nbt, EPS), Err(Error::DType { .. })));
+    assert!(matches!(
+        train(&ints, &g.gamma, &g.nbt, EPS),
+        Err(Error::DType { .. })
+    ));
     // Backward: dy of another shape, saved statistics of another size.
     let (_, saved) = g.train(false);
     let dy = upload(&[0.0; 12], &[1, 3, 2, 2]);
     let m = shape_message(ops::batch_norm_backward(&g.x, &g.gamma, &saved, &dy));
-    assert!(m.contains("[1, 3, 2, 2]") && m.contains("[2, 3, 2, 2]"), "{m}");
+    assert!(
+        m.contains("[1, 3, 2, 2]") && m.contains("[2, 3, 2, 2]"),
+        "{m}"
+    );
     let bad = BatchNormSaved {
         mean: gamma4.clone(),
         invstd: saved.invstd.clone(),
     };
-    assert!(shape_message(ops::batch_norm_backward(&g.x, &g.gamma, &bad, &g.dy)).contains("saved mean"));
+    assert!(
+        shape_message(ops::batch_norm_backward(&g.x, &g.gamma, &bad, &g.dy)).contains("saved mean")
+    );
 }

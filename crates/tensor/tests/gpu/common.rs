@@ -18,7 +18,7 @@ pub fn device() -> &'static Device {
         }
         let selector = std::env::var("SHADERNET_DEVICE").ok();
         Device::new(selector.as_deref()).unwrap_or_else(|e| {
-            panic!("GPU tests need an adapter ({e}); build with RUSTFLAGS="--cfg skip_gpu_tests" to mark them ignored")
+            panic!("GPU tests need an adapter ({e}); build with RUSTFLAGS=\"--cfg skip_gpu_tests\" to mark them ignored")
         })
     })
 }

@@ -50,7 +50,11 @@ fn mask_follows_the_hash_and_scaling_is_exact() {
         let (_, other) = ops::dropout(&xt, p, seed ^ 1, true).unwrap();
         let other = download(&other.unwrap());
         let differ = other.iter().zip(&mask).filter(|(a, b)| a != b).count();
-        assert!(differ > n / 20, "seed {seed} vs {}: only {differ} differ", seed ^ 1);
+        assert!(
+            differ > n / 20,
+            "seed {seed} vs {}: only {differ} differ",
+            seed ^ 1
+        );
     }
 }
 
@@ -62,7 +66,10 @@ fn keep_fraction_is_one_minus_p() {
     for (k, &p) in [0.05f32, 0.2, 0.5, 0.8, 0.95].iter().enumerate() {
         for seed in [k as u32, 1000 + k as u32] {
             let (_, mask) = ops::dropout(&xt, p, seed, true).unwrap();
-            let keep = download(&mask.unwrap()).iter().filter(|&&m| m != 0.0).count();
+            let keep = download(&mask.unwrap())
+                .iter()
+                .filter(|&&m| m != 0.0)
+                .count();
             let frac = keep as f64 / n as f64;
             let q = 1.0 - f64::from(p);
             // 5 standard deviations of a binomial proportion.
@@ -153,7 +160,11 @@ fn copy_kernel_copies() {
     for n in [1, 7, 8, 1001, 65_536 * 4 + 12] {
         let (x, xt) = input(n, n as u64);
         for vec4 in [false, true] {
-            assert_eq!(download(&ops::copy(&xt, vec4).unwrap()), x, "n {n} vec4 {vec4}");
+            assert_eq!(
+                download(&ops::copy(&xt, vec4).unwrap()),
+                x,
+                "n {n} vec4 {vec4}"
+            );
             let split = with_binding_limit(4096, || ops::copy(&xt, vec4).unwrap());
             assert_eq!(download(&split), x, "n {n} vec4 {vec4} split");
         }

@@ -30,6 +30,9 @@ const SHAPES: &[[usize; 4]] = &[
     [1, 5, 13, 33],
     [3, 1, 1, 13],
     [1, 3, 12, 9],
+    // Rows of a multiple of 4: the vectorized 2x2 kernels (exact tiling, odd height).
+    [3, 5, 8, 12],
+    [1, 3, 7, 16],
 ];
 
 fn params(s: [usize; 4], cfg: &Pool2dConfig) -> Pool2dParams {
@@ -155,7 +158,10 @@ fn max_pool2d_sweep_matches_reference() {
             }
         }
     }
-    assert!(checked > 300 && refused > 20, "{checked} checked, {refused} refused");
+    assert!(
+        checked > 350 && refused > 20,
+        "{checked} checked, {refused} refused"
+    );
 }
 
 #[test]
@@ -164,7 +170,12 @@ fn max_pool2d_ties_nan_and_padding_follow_pytorch() {
     let mut rng = Rng::new(12);
     // Few distinct values: ties everywhere, with overlapping and dilated windows.
     for (s, cfg) in [
-        ([1, 2, 9, 9], Pool2dConfig::square(3).with_stride([1, 1]).with_padding([1, 1])),
+        (
+            [1, 2, 9, 9],
+            Pool2dConfig::square(3)
+                .with_stride([1, 1])
+                .with_padding([1, 1]),
+        ),
         ([3, 3, 8, 8], Pool2dConfig::square(2)),
         (
             [1, 3, 13, 11],
@@ -182,10 +193,18 @@ fn max_pool2d_ties_nan_and_padding_follow_pytorch() {
     // The explicit tie: [[0, 5], [5, 2]] -> the first 5 in scan order (index 1).
     let cfg = Pool2dConfig::square(2);
     let (y, i) = ops::max_pool2d(&upload(&[0.0, 5.0, 5.0, 2.0], &[1, 1, 2, 2]), &cfg).unwrap();
-    assert_eq!((download(&y), i.to_vec_u32().unwrap()), (vec![5.0], vec![1]));
+    assert_eq!(
+        (download(&y), i.to_vec_u32().unwrap()),
+        (vec![5.0], vec![1])
+    );
     // NaN propagates with the index of the last NaN; all -inf keeps the first position;
     // padding never wins over negative values.
-    check_max([1, 1, 2, 2], &cfg, &[1.0, f64::NAN, 3.0, f64::NAN], &mut rng);
+    check_max(
+        [1, 1, 2, 2],
+        &cfg,
+        &[1.0, f64::NAN, 3.0, f64::NAN],
+        &mut rng,
+    );
     check_max([1, 1, 2, 2], &cfg, &[f64::NEG_INFINITY; 4], &mut rng);
     check_max(
         [1, 1, 2, 2],
@@ -193,10 +212,14 @@ fn max_pool2d_ties_nan_and_padding_follow_pytorch() {
         &[-5.0, -3.0, -4.0, -6.0],
         &mut rng,
     );
-    let x: Vec<f64> = (0..75).map(|i| if i % 7 == 3 { f64::NAN } else { -(i as f64) }).collect();
+    let x: Vec<f64> = (0..75)
+        .map(|i| if i % 7 == 3 { f64::NAN } else { -(i as f64) })
+        .collect();
     check_max(
         [1, 3, 5, 5],
-        &Pool2dConfig::square(3).with_stride([1, 1]).with_padding([1, 1]),
+        &Pool2dConfig::square(3)
+            .with_stride([1, 1])
+            .with_padding([1, 1]),
         &x,
         &mut rng,
     );
@@ -206,7 +229,7 @@ fn max_pool2d_ties_nan_and_padding_follow_pytorch() {
 #[cfg_attr(skip_gpu_tests, ignore)]
 fn avg_pool2d_sweep_matches_reference() {
     let mut rng = Rng::new(13);
-    let mut checked = 0;
+    let mut checked = 0usize;
     for &s in SHAPES {
         for cfg in windows(&[1]) {
             let p = params(s, &cfg);
@@ -217,7 +240,11 @@ fn avg_pool2d_sweep_matches_reference() {
             let x = round32(&rng.vec_normal(p.x_len()));
             let dy = round32(&rng.vec_normal(p.y_len()));
             let (xt, dyt) = (upload(&x, &s), upload(&dy, &out_shape));
-            for (cip, ovr) in [(true, None), (false, None), (checked % 2 == 0, Some(5))] {
+            for (cip, ovr) in [
+                (true, None),
+                (false, None),
+                (checked.is_multiple_of(2), Some(5)),
+            ] {
                 let ctx = format!("avg_pool2d {s:?} {cfg:?} cip={cip} ovr={ovr:?}");
                 let want = reference::avg_pool2d(&x, &p, cip, ovr);
                 let y = ops::avg_pool2d(&xt, &cfg, cip, ovr).unwrap();
@@ -261,7 +288,12 @@ fn adaptive_and_global_avg_pool_match_reference() {
         let dy = round32(&rng.vec_normal(n * c));
         let want = reference::global_avg_pool_backward(&dy, n, c, h, w);
         let dx = ops::global_avg_pool2d_backward(&upload(&dy, &[n, c]), &[n, c, h, w]).unwrap();
-        assert_close(&download(&dx), &want, Tol::BACKWARD, "global_avg_pool2d_backward");
+        assert_close(
+            &download(&dx),
+            &want,
+            Tol::BACKWARD,
+            "global_avg_pool2d_backward",
+        );
     }
 }
 
@@ -296,6 +328,36 @@ fn split_launches_match_single_launches() {
         )
     };
     let whole = run();
+    // The vectorized 2x2 kernels, split the same way.
+    let k2 = Pool2dConfig::square(2);
+    assert_eq!(k2.kernel_variant(8, 12, true), "2x2_vec4");
+    assert_eq!(k2.kernel_variant(7, 16, false), "2x2_vec4");
+    assert_eq!(k2.kernel_variant(7, 16, true), "generic");
+    assert_eq!(k2.kernel_variant(8, 10, false), "generic");
+    assert_eq!(
+        k2.with_ceil_mode(true).kernel_variant(7, 16, false),
+        "generic"
+    );
+    let x2 = upload(
+        &round32(&rng.vec_distinct(3 * 5 * 8 * 12, 0.01)),
+        &[3, 5, 8, 12],
+    );
+    let dy2 = upload(&round32(&rng.vec_normal(3 * 5 * 4 * 6)), &[3, 5, 4, 6]);
+    let run2 = || {
+        let (y, i) = ops::max_pool2d(&x2, &k2).unwrap();
+        let dx = ops::max_pool2d_backward(&dy2, &i, &[3, 5, 8, 12], &k2).unwrap();
+        let ya = ops::avg_pool2d(&x2, &k2, true, Some(3)).unwrap();
+        let dxa = ops::avg_pool2d_backward(&dy2, &[3, 5, 8, 12], &k2, false, None).unwrap();
+        (
+            download(&y),
+            i.to_vec_u32().unwrap(),
+            download(&dx),
+            download(&ya),
+            download(&dxa),
+        )
+    };
+    let whole2 = run2();
+    assert!(ops::with_binding_limit(1000, run2) == whole2, "2x2 split");
     // 13*11*4 = 572 bytes per plane: 1000 bytes holds one plane, 3000 bytes four.
     for limit in [1000, 3000] {
         let split = ops::with_binding_limit(limit, run);
@@ -324,7 +386,10 @@ fn pytorch_fixture() {
         let s = [xs[0], xs[1], xs[2], xs[3]];
         let pair = |k: &str| {
             let v = fx.param(case, k).as_array().unwrap();
-            [v[0].as_u64().unwrap() as usize, v[1].as_u64().unwrap() as usize]
+            [
+                v[0].as_u64().unwrap() as usize,
+                v[1].as_u64().unwrap() as usize,
+            ]
         };
         let (xt, dyt) = (upload(&x, &xs), upload(&dy, &dys));
         let ctx = format!("{case} ({op})");
@@ -355,7 +420,10 @@ fn pytorch_fixture() {
                     .with_padding(pair("padding"))
                     .with_ceil_mode(fx.bool(case, "ceil_mode"));
                 let cip = fx.bool(case, "count_include_pad");
-                let ovr = fx.param(case, "divisor_override").as_u64().map(|d| d as usize);
+                let ovr = fx
+                    .param(case, "divisor_override")
+                    .as_u64()
+                    .map(|d| d as usize);
                 let y = ops::avg_pool2d(&xt, &cfg, cip, ovr).unwrap();
                 let dx = ops::avg_pool2d_backward(&dyt, &s, &cfg, cip, ovr).unwrap();
                 (y, dx)
@@ -370,7 +438,12 @@ fn pytorch_fixture() {
             other => panic!("{case}: unknown op {other}"),
         };
         assert_eq!(y.shape(), dys.as_slice(), "{ctx}");
-        assert_close(&download(&y), &want_y, fx.tol(case, "y", Tol::FORWARD), &ctx);
+        assert_close(
+            &download(&y),
+            &want_y,
+            fx.tol(case, "y", Tol::FORWARD),
+            &ctx,
+        );
         assert_close(
             &download(&dx),
             &want_dx,
@@ -397,7 +470,12 @@ fn bad_inputs_are_typed_errors() {
     // Padding above half the window.
     let m = shape_message(ops::max_pool2d(&x, &k3.with_padding([2, 1])));
     assert!(m.contains("[2, 1]") && m.contains("[3, 3]"), "{m}");
-    let m = shape_message(ops::avg_pool2d(&x, &Pool2dConfig::square(2).with_padding([0, 2]), true, None));
+    let m = shape_message(ops::avg_pool2d(
+        &x,
+        &Pool2dConfig::square(2).with_padding([0, 2]),
+        true,
+        None,
+    ));
     assert!(m.contains("[0, 2]"), "{m}");
     // Zero kernel, stride, dilation.
     for cfg in [
@@ -410,7 +488,10 @@ fn bad_inputs_are_typed_errors() {
     }
     // Output smaller than 1x1: 5x5 input, 3x3 window with dilation 3 (extent 7).
     let m = shape_message(ops::max_pool2d(&x, &k3.with_dilation([3, 3])));
-    assert!(m.contains("5x5") && m.contains("too small") && m.contains("0x0"), "{m}");
+    assert!(
+        m.contains("5x5") && m.contains("too small") && m.contains("0x0"),
+        "{m}"
+    );
     let small = upload(&[0.0; 4], &[1, 1, 2, 2]);
     let m = shape_message(ops::avg_pool2d(&small, &k3, true, None));
     assert!(m.contains("2x2") && m.contains("0x0"), "{m}");
@@ -420,7 +501,10 @@ fn bad_inputs_are_typed_errors() {
     let rank3 = upload(&[0.0; 75], &[3, 5, 5]);
     assert!(shape_message(ops::avg_pool2d(&rank3, &k3, true, None)).contains("[3, 5, 5]"));
     let ints = Tensor::from_u32(device(), &[0; 25], &[1, 1, 5, 5]).unwrap();
-    assert!(matches!(ops::max_pool2d(&ints, &k3), Err(Error::DType { .. })));
+    assert!(matches!(
+        ops::max_pool2d(&ints, &k3),
+        Err(Error::DType { .. })
+    ));
     // Average pooling: dilation, divisor_override 0.
     let m = shape_message(ops::avg_pool2d(&x, &k3.with_dilation([2, 2]), true, None));
     assert!(m.contains("dilation"), "{m}");
@@ -434,14 +518,26 @@ fn bad_inputs_are_typed_errors() {
     let (y, idx) = ops::max_pool2d(&x, &cfg).unwrap();
     let wrong = upload(&[0.0; 2 * 3 * 3 * 3], &[2, 3, 3, 3]);
     let m = shape_message(ops::max_pool2d_backward(&wrong, &idx, &[2, 3, 5, 5], &cfg));
-    assert!(m.contains("[2, 3, 3, 3]") && m.contains("[2, 3, 2, 2]"), "{m}");
+    assert!(
+        m.contains("[2, 3, 3, 3]") && m.contains("[2, 3, 2, 2]"),
+        "{m}"
+    );
     assert!(matches!(
         ops::max_pool2d_backward(&y, &y, &[2, 3, 5, 5], &cfg),
         Err(Error::DType { .. })
     ));
     let bad_idx = upload_u32(&[0; 3], &[3]);
-    assert!(shape_message(ops::max_pool2d_backward(&y, &bad_idx, &[2, 3, 5, 5], &cfg)).contains("indices"));
-    let m = shape_message(ops::avg_pool2d_backward(&wrong, &[2, 3, 5, 5], &cfg, true, None));
+    assert!(
+        shape_message(ops::max_pool2d_backward(&y, &bad_idx, &[2, 3, 5, 5], &cfg))
+            .contains("indices")
+    );
+    let m = shape_message(ops::avg_pool2d_backward(
+        &wrong,
+        &[2, 3, 5, 5],
+        &cfg,
+        true,
+        None,
+    ));
     assert!(m.contains("[2, 3, 3, 3]"), "{m}");
     let m = shape_message(ops::adaptive_avg_pool2d_backward(&wrong, &[2, 4, 5, 5]));
     assert!(m.contains("[2, 4, 3, 3]"), "{m}");
