@@ -51,7 +51,7 @@ pub fn run(selector: Option<&str>, json: bool) -> anyhow::Result<()> {
     println!("  max buffer size               {}", mib(l.max_buffer_size));
     println!(
         "  max storage binding           {}",
-        mib(u64::from(l.max_storage_buffer_binding_size))
+        mib(l.max_storage_buffer_binding_size)
     );
     println!(
         "  workgroup storage             {} KiB",

@@ -15,11 +15,8 @@ pub fn conv(dev: &Device, rng: &mut Rng, c_in: usize, c_out: usize, k: usize, st
 }
 
 /// torchvision's `Conv2dNormActivation`: `0` conv (no bias), `1` BN, `2` activation.
-pub fn conv_bn_act(dev: &Device, rng: &mut Rng, c_in: usize, c_out: usize, k: usize, stride: usize, groups: usize, act: Layer) -> Result<Sequential> {
-    Ok(Sequential::new()
-        .push(conv(dev, rng, c_in, c_out, k, stride, groups)?)
-        .push(BatchNorm2d::new(dev, c_out)?)
-        .push(act))
+pub fn conv_bn_act(conv: Conv2d, bn: BatchNorm2d, act: Layer) -> Sequential {
+    Sequential::new().push(conv).push(bn).push(act)
 }
 
 /// The projection shortcut: `0` conv 1×1 with stride, `1` BN.
@@ -147,9 +144,13 @@ impl InvertedResidual {
         let hidden = inp * expand_ratio;
         let mut conv = Sequential::new();
         if expand_ratio != 1 {
-            conv.add(conv_bn_act(dev, rng, inp, hidden, 1, 1, 1, Layer::Relu6)?);
+            conv.add(conv_bn_act(self::conv(dev, rng, inp, hidden, 1, 1, 1)?, BatchNorm2d::new(dev, hidden)?, Layer::Relu6));
         }
-        conv.add(conv_bn_act(dev, rng, hidden, hidden, 3, stride, hidden, Layer::Relu6)?);
+        conv.add(conv_bn_act(
+            self::conv(dev, rng, hidden, hidden, 3, stride, hidden)?,
+            BatchNorm2d::new(dev, hidden)?,
+            Layer::Relu6,
+        ));
         conv.add(self::conv(dev, rng, hidden, oup, 1, 1, 1)?);
         conv.add(BatchNorm2d::new(dev, oup)?);
         Ok(InvertedResidual {

@@ -311,7 +311,7 @@ fn resnet_bottleneck(d: &Device, rng: &mut Rng, name: &str, spec: ModelSpec, gro
 }
 
 fn mobilenet_v2(d: &Device, rng: &mut Rng, spec: ModelSpec) -> Result<Model> {
-    let mut features = Sequential::new().push(conv_bn_act(d, rng, spec.in_channels, 32, 3, 2, 1, Layer::Relu6)?);
+    let mut features = Sequential::new().push(conv_bn_act(conv(d, rng, spec.in_channels, 32, 3, 2, 1)?, BatchNorm2d::new(d, 32)?, Layer::Relu6));
     let mut c = 32;
     for (t, out, n, s) in [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)] {
         for i in 0..n {
@@ -319,7 +319,7 @@ fn mobilenet_v2(d: &Device, rng: &mut Rng, spec: ModelSpec) -> Result<Model> {
             c = out;
         }
     }
-    features.add(conv_bn_act(d, rng, c, 1280, 1, 1, 1, Layer::Relu6)?);
+    features.add(conv_bn_act(conv(d, rng, c, 1280, 1, 1, 1)?, BatchNorm2d::new(d, 1280)?, Layer::Relu6));
     let classifier = Sequential::new()
         .push(Layer::Dropout(0.2))
         .push(Linear::new(d, rng, 1280, spec.num_classes, true)?);

@@ -943,7 +943,7 @@ fn parse(bytes: &[u8], origin: &str) -> Result<StateDict> {
     }
 
     // Coverage: the tensors tile the data section, without gap or overlap.
-    entries.sort_by(|a, b| (a.start, a.end).cmp(&(b.start, b.end)));
+    entries.sort_by_key(|a| (a.start, a.end));
     let mut pos = 0usize;
     let mut prev: Option<&str> = None;
     for e in &entries {

@@ -365,7 +365,7 @@ impl Device {
 
     /// Largest number of bytes one storage binding may cover.
     pub fn max_binding_bytes(&self) -> u64 {
-        u64::from(self.inner.limits.max_storage_buffer_binding_size)
+        self.inner.limits.max_storage_buffer_binding_size
     }
 
     /// Alignment of a storage binding's offset.

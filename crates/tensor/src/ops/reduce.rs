@@ -24,7 +24,10 @@ struct ReduceParams {
 /// Merges adjacent dimensions of a contiguous shape that are both kept or both
 /// reduced, drops size-1 dimensions, and returns `(kept, reduced)` lists of
 /// `(size, stride)`, outermost first.
-fn split_dims(shape: &[usize], reduced: &[bool]) -> (Vec<(usize, usize)>, Vec<(usize, usize)>) {
+/// `(size, stride)` of merged dimensions, outermost first.
+type Dims = Vec<(usize, usize)>;
+
+fn split_dims(shape: &[usize], reduced: &[bool]) -> (Dims, Dims) {
     let mut strides = vec![1usize; shape.len()];
     for d in (0..shape.len().saturating_sub(1)).rev() {
         strides[d] = strides[d + 1] * shape[d + 1];
