@@ -130,16 +130,29 @@ fn save_then_load_round_trips_exactly() {
         "special",
         HostTensor::f32(
             vec![6],
-            vec![f32::NAN, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::MIN_POSITIVE, 1e-45],
+            vec![
+                f32::NAN,
+                -0.0,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                f32::MIN_POSITIVE,
+                1e-45,
+            ],
         ),
     );
     sd.insert("empty", HostTensor::f32(vec![0, 4], vec![]));
-    sd.insert("ints", HostTensor::i64(vec![2, 2], vec![i64::MIN, -1, 0, i64::MAX]));
+    sd.insert(
+        "ints",
+        HostTensor::i64(vec![2, 2], vec![i64::MIN, -1, 0, i64::MAX]),
+    );
     sd.save(&path).unwrap();
     let loaded = StateDict::load(&path).unwrap();
 
     assert_eq!(loaded.len(), sd.len());
-    assert_eq!(loaded.keys().collect::<Vec<_>>(), sd.keys().collect::<Vec<_>>());
+    assert_eq!(
+        loaded.keys().collect::<Vec<_>>(),
+        sd.keys().collect::<Vec<_>>()
+    );
     for (name, t) in sd.iter() {
         let l = loaded.get(name).unwrap();
         assert_eq!(l.shape, t.shape, "{name}");
@@ -161,7 +174,12 @@ fn save_then_load_round_trips_exactly() {
     // The file is exactly to_bytes(), which is deterministic.
     assert_eq!(fs::read(&path).unwrap(), sd.to_bytes().unwrap());
     assert_eq!(sd.to_bytes().unwrap(), sd.clone().to_bytes().unwrap());
-    assert_eq!(StateDict::from_bytes(&sd.to_bytes().unwrap()).unwrap().len(), sd.len());
+    assert_eq!(
+        StateDict::from_bytes(&sd.to_bytes().unwrap())
+            .unwrap()
+            .len(),
+        sd.len()
+    );
     // No temporary files were left behind.
     assert_eq!(dir_entries(&dir), vec!["model.safetensors".to_string()]);
     fs::remove_dir_all(&dir).unwrap();
@@ -183,15 +201,25 @@ fn written_files_read_with_the_reference_crate() {
     let w = st.tensor("conv1.weight").unwrap();
     assert_eq!(w.dtype(), Dtype::F32);
     assert_eq!(w.shape(), &[16, 3, 3, 3]);
-    let expected = le_bytes(sd.get("conv1.weight").unwrap().as_f32().unwrap(), f32::to_le_bytes);
+    let expected = le_bytes(
+        sd.get("conv1.weight").unwrap().as_f32().unwrap(),
+        f32::to_le_bytes,
+    );
     assert_eq!(w.data(), expected.as_slice());
     let (_, meta) = SafeTensors::read_metadata(&bytes).unwrap();
     assert_eq!(
-        meta.metadata().as_ref().unwrap().get("format").map(String::as_str),
+        meta.metadata()
+            .as_ref()
+            .unwrap()
+            .get("format")
+            .map(String::as_str),
         Some("pt")
     );
     // I64 data is laid out first, so it is 8-byte aligned.
-    assert_eq!(meta.info("bn1.num_batches_tracked").unwrap().data_offsets.0, 0);
+    assert_eq!(
+        meta.info("bn1.num_batches_tracked").unwrap().data_offsets.0,
+        0
+    );
 }
 
 #[test]
@@ -200,7 +228,12 @@ fn load_converts_every_supported_dtype() {
     let bf16_vals = [0.1f32, -2.5, 3.0e38, 1.0];
     let f64_vals = [0.1f64, -2.5, 1e300, 1e-300];
     let file = reference_file(&[
-        ("f32", Dtype::F32, vec![2], le_bytes(&[1.5f32, -0.1], f32::to_le_bytes)),
+        (
+            "f32",
+            Dtype::F32,
+            vec![2],
+            le_bytes(&[1.5f32, -0.1], f32::to_le_bytes),
+        ),
         (
             "f16",
             Dtype::F16,
@@ -213,16 +246,56 @@ fn load_converts_every_supported_dtype() {
             vec![4],
             le_bytes(&bf16_vals, |x| bf16::from_f32(x).to_le_bytes()),
         ),
-        ("f64", Dtype::F64, vec![4], le_bytes(&f64_vals, f64::to_le_bytes)),
-        ("i64", Dtype::I64, vec![], le_bytes(&[-5i64], i64::to_le_bytes)),
-        ("i32", Dtype::I32, vec![3], le_bytes(&[i32::MIN, -1, i32::MAX], i32::to_le_bytes)),
-        ("i16", Dtype::I16, vec![2], le_bytes(&[i16::MIN, i16::MAX], i16::to_le_bytes)),
-        ("i8", Dtype::I8, vec![2], le_bytes(&[i8::MIN, 5], i8::to_le_bytes)),
-        ("u32", Dtype::U32, vec![1], le_bytes(&[u32::MAX], u32::to_le_bytes)),
-        ("u16", Dtype::U16, vec![1], le_bytes(&[u16::MAX], u16::to_le_bytes)),
+        (
+            "f64",
+            Dtype::F64,
+            vec![4],
+            le_bytes(&f64_vals, f64::to_le_bytes),
+        ),
+        (
+            "i64",
+            Dtype::I64,
+            vec![],
+            le_bytes(&[-5i64], i64::to_le_bytes),
+        ),
+        (
+            "i32",
+            Dtype::I32,
+            vec![3],
+            le_bytes(&[i32::MIN, -1, i32::MAX], i32::to_le_bytes),
+        ),
+        (
+            "i16",
+            Dtype::I16,
+            vec![2],
+            le_bytes(&[i16::MIN, i16::MAX], i16::to_le_bytes),
+        ),
+        (
+            "i8",
+            Dtype::I8,
+            vec![2],
+            le_bytes(&[i8::MIN, 5], i8::to_le_bytes),
+        ),
+        (
+            "u32",
+            Dtype::U32,
+            vec![1],
+            le_bytes(&[u32::MAX], u32::to_le_bytes),
+        ),
+        (
+            "u16",
+            Dtype::U16,
+            vec![1],
+            le_bytes(&[u16::MAX], u16::to_le_bytes),
+        ),
         ("u8", Dtype::U8, vec![3], vec![0, 7, 255]),
         ("bool", Dtype::BOOL, vec![3], vec![0, 1, 2]),
-        ("u64", Dtype::U64, vec![2], le_bytes(&[0u64, i64::MAX as u64], u64::to_le_bytes)),
+        (
+            "u64",
+            Dtype::U64,
+            vec![2],
+            le_bytes(&[0u64, i64::MAX as u64], u64::to_le_bytes),
+        ),
     ]);
     let sd = StateDict::from_bytes(&file).unwrap();
 
@@ -275,7 +348,10 @@ fn unsupported_dtypes_are_errors_naming_tensor_and_dtype() {
         ]);
         match StateDict::from_bytes(&file) {
             Err(e @ StateDictError::UnsupportedDtype { .. }) => {
-                let StateDictError::UnsupportedDtype { name: n, dtype: d, .. } = &e else {
+                let StateDictError::UnsupportedDtype {
+                    name: n, dtype: d, ..
+                } = &e
+                else {
                     unreachable!()
                 };
                 assert_eq!(n, "layer.q");
@@ -287,17 +363,26 @@ fn unsupported_dtypes_are_errors_naming_tensor_and_dtype() {
         }
     }
     // A dtype the format does not define (complex) is reported the same way.
-    let file = raw_file(r#"{"z":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}"#, &[0; 8]);
+    let file = raw_file(
+        r#"{"z":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}"#,
+        &[0; 8],
+    );
     match StateDict::from_bytes(&file) {
         Err(StateDictError::UnsupportedDtype { name, dtype, path }) => {
-            assert_eq!((name.as_str(), dtype.as_str(), path.as_str()), ("z", "C64", "<bytes>"));
+            assert_eq!(
+                (name.as_str(), dtype.as_str(), path.as_str()),
+                ("z", "C64", "<bytes>")
+            );
         }
         other => panic!("{other:?}"),
     }
     // U64 beyond the i64 range.
     let file = reference_file(&[("big", Dtype::U64, vec![1], u64::MAX.to_le_bytes().to_vec())]);
     let msg = parse_message(StateDict::from_bytes(&file));
-    assert!(msg.contains("big") && msg.contains("18446744073709551615"), "{msg}");
+    assert!(
+        msg.contains("big") && msg.contains("18446744073709551615"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -346,7 +431,10 @@ fn map_operations() {
     assert!(sd.contains_key("a"));
     sd.get_mut("b").unwrap().data = HostData::F32(vec![4.0]);
     assert_eq!(sd.get("b").unwrap().as_f32(), Some(&[4.0f32][..]));
-    assert_eq!(sd.iter().map(|(k, t)| (k, t.numel())).collect::<Vec<_>>(), vec![("a", 1), ("b", 1)]);
+    assert_eq!(
+        sd.iter().map(|(k, t)| (k, t.numel())).collect::<Vec<_>>(),
+        vec![("a", 1), ("b", 1)]
+    );
     assert!(sd.remove("a").is_some());
     assert!(sd.remove("a").is_none());
     let owned: Vec<(String, HostTensor)> = sd.clone().into_iter().collect();
@@ -358,7 +446,10 @@ fn map_operations() {
     assert!(t.is_consistent() && t.is_f32());
     assert_eq!(t.shape_numel(), Some(6));
     assert!(!HostTensor::f32(vec![2, 2], vec![0.0; 3]).is_consistent());
-    assert_eq!(HostTensor::f32(vec![usize::MAX, 2], vec![]).shape_numel(), None);
+    assert_eq!(
+        HostTensor::f32(vec![usize::MAX, 2], vec![]).shape_numel(),
+        None
+    );
     assert_eq!(HostTensor::scalar_i64(3).to_f32_vec(), vec![3.0]);
     assert_eq!(HostTensor::scalar_f32(391.0).to_i64_vec(), Some(vec![391]));
     assert_eq!(HostTensor::scalar_f32(0.5).to_i64_vec(), None);
@@ -380,10 +471,16 @@ fn invalid_tensor_is_refused_before_touching_the_target() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(matches!(sd.to_bytes(), Err(StateDictError::InvalidTensor { .. })));
+    assert!(matches!(
+        sd.to_bytes(),
+        Err(StateDictError::InvalidTensor { .. })
+    ));
     let mut reserved = StateDict::new();
     reserved.insert("__metadata__", HostTensor::scalar_f32(0.0));
-    assert!(matches!(reserved.save(&path), Err(StateDictError::InvalidTensor { .. })));
+    assert!(matches!(
+        reserved.save(&path),
+        Err(StateDictError::InvalidTensor { .. })
+    ));
     assert_eq!(fs::read(&path).unwrap(), b"precious");
     assert_eq!(dir_entries(&dir), vec!["w.safetensors".to_string()]);
     fs::remove_dir_all(&dir).unwrap();
@@ -422,7 +519,10 @@ fn unwritable_paths_are_errors_naming_them() {
     fs::write(&file, b"x").unwrap();
     let under_file = file.join("w.safetensors");
     let err = sample_dict().save(&under_file).unwrap_err();
-    assert!(err.to_string().contains(&under_file.display().to_string()), "{err}");
+    assert!(
+        err.to_string().contains(&under_file.display().to_string()),
+        "{err}"
+    );
     // Loading a missing file.
     match StateDict::load(dir.join("absent.safetensors")) {
         Err(e @ StateDictError::Io { .. }) => {
@@ -486,7 +586,10 @@ fn save_replaces_an_existing_file_and_keeps_relative_paths_working() {
     assert_eq!(StateDict::load(&path).unwrap(), sd2);
     assert_eq!(dir_entries(&dir), vec!["w.safetensors".to_string()]);
     // A path with no file name is refused.
-    assert!(matches!(sd.save(dir.join("..")), Err(StateDictError::Io { .. })));
+    assert!(matches!(
+        sd.save(dir.join("..")),
+        Err(StateDictError::Io { .. })
+    ));
     fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -515,7 +618,10 @@ fn check_accepts_a_fitting_dict_with_or_without_num_batches_tracked() {
     // Kind is not checked: a float num_batches_tracked passes and converts.
     sd.insert("bn1.num_batches_tracked", HostTensor::scalar_f32(12.0));
     sd.check("resnet20", &resnet_like_expected()).unwrap();
-    assert_eq!(sd.get("bn1.num_batches_tracked").unwrap().to_i64_vec(), Some(vec![12]));
+    assert_eq!(
+        sd.get("bn1.num_batches_tracked").unwrap().to_i64_vec(),
+        Some(vec![12])
+    );
     // A name listed twice counts once.
     let mut twice = resnet_like_expected();
     twice.push(Expected::new("fc.bias", vec![10]));
@@ -525,11 +631,17 @@ fn check_accepts_a_fitting_dict_with_or_without_num_batches_tracked() {
 #[test]
 fn check_reports_every_problem_at_once() {
     let mut sd = StateDict::new();
-    sd.insert("conv1.weight", HostTensor::f32(vec![64, 3, 7, 7], vec![0.0; 64 * 3 * 49]));
+    sd.insert(
+        "conv1.weight",
+        HostTensor::f32(vec![64, 3, 7, 7], vec![0.0; 64 * 3 * 49]),
+    );
     for k in ["weight", "bias", "running_mean", "running_var"] {
         sd.insert(format!("bn1.{k}"), HostTensor::f32(vec![16], vec![0.0; 16]));
     }
-    sd.insert("classifier.weight", HostTensor::f32(vec![10, 64], vec![0.0; 640]));
+    sd.insert(
+        "classifier.weight",
+        HostTensor::f32(vec![10, 64], vec![0.0; 640]),
+    );
     let err = sd.check("resnet20", &resnet_like_expected()).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -537,7 +649,13 @@ fn check_reports_every_problem_at_once() {
          1 unexpected (classifier.weight), \
          1 mis-shaped (conv1.weight: expected [16, 3, 3, 3], got [64, 3, 7, 7])"
     );
-    let StateDictError::Mismatch { model, missing, unexpected, misshaped } = err else {
+    let StateDictError::Mismatch {
+        model,
+        missing,
+        unexpected,
+        misshaped,
+    } = err
+    else {
         panic!("not a Mismatch");
     };
     assert_eq!(model, "resnet20");
@@ -566,12 +684,24 @@ fn check_reports_misshaped_optional_keys_and_truncates_long_lists() {
     }
     let mut expected = resnet_like_expected();
     for i in 0..25 {
-        expected.push(Expected::new(format!("layer1.{i}.conv1.weight"), vec![16, 16, 3, 3]));
+        expected.push(Expected::new(
+            format!("layer1.{i}.conv1.weight"),
+            vec![16, 16, 3, 3],
+        ));
     }
     let msg = sd.check("resnet56", &expected).unwrap_err().to_string();
-    assert!(msg.starts_with("weights do not fit model resnet56: 25 missing ("), "{msg}");
-    assert!(msg.contains("layer1.0.conv1.weight [16, 16, 3, 3]"), "{msg}");
-    assert!(msg.contains("... and 17 more), 30 unexpected (module.extra00"), "{msg}");
+    assert!(
+        msg.starts_with("weights do not fit model resnet56: 25 missing ("),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("layer1.0.conv1.weight [16, 16, 3, 3]"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("... and 17 more), 30 unexpected (module.extra00"),
+        "{msg}"
+    );
     assert!(msg.contains("... and 22 more)"), "{msg}");
     assert!(!msg.contains("layer1.24."), "{msg}");
     assert!(
@@ -589,45 +719,123 @@ fn malformed_files_give_parse_errors_naming_the_problem() {
         (vec![], "too short"),
         (vec![1, 2, 3], "too short"),
         (u64::MAX.to_le_bytes().to_vec(), "header length"),
-        ({
-            let mut v = 1000u64.to_le_bytes().to_vec();
-            v.extend_from_slice(b"{}");
-            v
-        }, "exceeds the 2 bytes"),
+        (
+            {
+                let mut v = 1000u64.to_le_bytes().to_vec();
+                v.extend_from_slice(b"{}");
+                v
+            },
+            "exceeds the 2 bytes",
+        ),
         (raw_file("{\"a\":", &[]), "not valid JSON"),
         (raw_file("[1,2]", &[]), "not a JSON object"),
         (raw_file("\u{0}\u{0}", &[]), "not valid JSON"),
-        ({
-            let mut v = 2u64.to_le_bytes().to_vec();
-            v.extend_from_slice(&[0xff, 0xfe]);
-            v
-        }, "not UTF-8"),
-        (raw_file(r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, &[0; 4]), "beyond"),
-        (raw_file(r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#, &ok_data), "do not hold"),
-        (raw_file(r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#, &ok_data), "do not hold"),
-        (raw_file(r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, &ok_data), "cover only 4"),
-        (raw_file(r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, &ok_data), "unused bytes 0..4"),
-        (raw_file(
-            r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
-            &ok_data,
-        ), "overlaps"),
-        (raw_file(r#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,8]}}"#, &ok_data), "not a dimension"),
-        (raw_file(r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0]}}"#, &ok_data), "pair"),
-        (raw_file(r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8.5]}}"#, &ok_data), "pair"),
-        (raw_file(r#"{"a":{"shape":[2],"data_offsets":[0,8]}}"#, &ok_data), "dtype"),
-        (raw_file(r#"{"a":{"dtype":"F32","data_offsets":[0,8]}}"#, &ok_data), "shape"),
+        (
+            {
+                let mut v = 2u64.to_le_bytes().to_vec();
+                v.extend_from_slice(&[0xff, 0xfe]);
+                v
+            },
+            "not UTF-8",
+        ),
+        (
+            raw_file(
+                r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+                &[0; 4],
+            ),
+            "beyond",
+        ),
+        (
+            raw_file(
+                r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#,
+                &ok_data,
+            ),
+            "do not hold",
+        ),
+        (
+            raw_file(
+                r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#,
+                &ok_data,
+            ),
+            "do not hold",
+        ),
+        (
+            raw_file(
+                r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
+                &ok_data,
+            ),
+            "cover only 4",
+        ),
+        (
+            raw_file(
+                r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+                &ok_data,
+            ),
+            "unused bytes 0..4",
+        ),
+        (
+            raw_file(
+                r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+                &ok_data,
+            ),
+            "overlaps",
+        ),
+        (
+            raw_file(
+                r#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,8]}}"#,
+                &ok_data,
+            ),
+            "not a dimension",
+        ),
+        (
+            raw_file(
+                r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0]}}"#,
+                &ok_data,
+            ),
+            "pair",
+        ),
+        (
+            raw_file(
+                r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8.5]}}"#,
+                &ok_data,
+            ),
+            "pair",
+        ),
+        (
+            raw_file(r#"{"a":{"shape":[2],"data_offsets":[0,8]}}"#, &ok_data),
+            "dtype",
+        ),
+        (
+            raw_file(r#"{"a":{"dtype":"F32","data_offsets":[0,8]}}"#, &ok_data),
+            "shape",
+        ),
         (raw_file(r#"{"a":7}"#, &[]), "not a JSON object"),
-        (raw_file(r#"{"__metadata__":{"epoch":3}}"#, &[]), "not a string"),
+        (
+            raw_file(r#"{"__metadata__":{"epoch":3}}"#, &[]),
+            "not a string",
+        ),
         (raw_file(r#"{"__metadata__":[]}"#, &[]), "not a JSON object"),
-        (raw_file(
-            r#"{"a":{"dtype":"F32","shape":[4611686018427387904,8],"data_offsets":[0,8]}}"#,
-            &ok_data,
-        ), "address space"),
-        (raw_file(r#"{"a":{"dtype":"F4","shape":[3],"data_offsets":[0,2]}}"#, &[0; 2]), "whole number of bytes"),
+        (
+            raw_file(
+                r#"{"a":{"dtype":"F32","shape":[4611686018427387904,8],"data_offsets":[0,8]}}"#,
+                &ok_data,
+            ),
+            "address space",
+        ),
+        (
+            raw_file(
+                r#"{"a":{"dtype":"F4","shape":[3],"data_offsets":[0,2]}}"#,
+                &[0; 2],
+            ),
+            "whole number of bytes",
+        ),
     ];
     for (bytes, needle) in cases {
         let msg = parse_message(StateDict::from_bytes(&bytes));
-        assert!(msg.starts_with("<bytes> is not a valid safetensors file: "), "{msg}");
+        assert!(
+            msg.starts_with("<bytes> is not a valid safetensors file: "),
+            "{msg}"
+        );
         assert!(msg.contains(needle), "expected {needle:?} in {msg:?}");
     }
     // Well-formed edge cases are accepted: an empty header, trailing padding,
@@ -635,8 +843,14 @@ fn malformed_files_give_parse_errors_naming_the_problem() {
     for (header, data) in [
         ("{}", &[][..]),
         ("{}      ", &[][..]),
-        (r#"{"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"b":{"dtype":"I64","shape":[0,3],"data_offsets":[0,0]}}"#, &[][..]),
-        (r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"extra":1}}"#, &ok_data[..]),
+        (
+            r#"{"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"b":{"dtype":"I64","shape":[0,3],"data_offsets":[0,0]}}"#,
+            &[][..],
+        ),
+        (
+            r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"extra":1}}"#,
+            &ok_data[..],
+        ),
     ] {
         StateDict::from_bytes(&raw_file(header, data)).unwrap();
     }
@@ -663,16 +877,31 @@ fn offsets_near_usize_max_are_an_error_not_a_panic() {
     let file = raw_file(&header, &[]);
     let msg = parse_message(StateDict::from_bytes(&file));
     assert!(msg.contains("beyond the 0-byte data section"), "{msg}");
+    // The reference crate refuses it too, by panicking ("attempt to add with
+    // overflow") where overflow checks are on, as in this test profile.
     let reference = std::panic::catch_unwind(|| SafeTensors::deserialize(&file).is_ok());
     assert!(!matches!(reference, Ok(true)));
+    if cfg!(debug_assertions) {
+        assert!(reference.is_err(), "safetensors no longer panics here");
+    }
 }
 
+/// Tensors as the reference crate reads them: name, dtype, shape, bytes.
+type RefTensors = Vec<(String, Dtype, Vec<usize>, Vec<u8>)>;
+
 /// The result of parsing with the reference crate, `None` if it panicked.
-fn reference_parse(bytes: &[u8]) -> Option<Result<Vec<(String, Dtype, Vec<usize>, Vec<u8>)>, ()>> {
+fn reference_parse(bytes: &[u8]) -> Option<Result<RefTensors, ()>> {
     std::panic::catch_unwind(|| match SafeTensors::deserialize(bytes) {
         Ok(st) => Ok(st
             .iter()
-            .map(|(n, t)| (n.to_string(), t.dtype(), t.shape().to_vec(), t.data().to_vec()))
+            .map(|(n, t)| {
+                (
+                    n.to_string(),
+                    t.dtype(),
+                    t.shape().to_vec(),
+                    t.data().to_vec(),
+                )
+            })
             .collect()),
         Err(_) => Err(()),
     })
@@ -684,7 +913,10 @@ fn fuzz_one(bytes: &[u8], stats: &mut [usize; 2]) {
     let ours = StateDict::from_bytes(bytes);
     stats[usize::from(ours.is_ok())] += 1;
     let Some(reference) = reference_parse(bytes) else {
-        assert!(ours.is_err(), "reference panicked but we accepted {bytes:?}");
+        assert!(
+            ours.is_err(),
+            "reference panicked but we accepted {bytes:?}"
+        );
         return;
     };
     match (&ours, &reference) {
@@ -764,7 +996,9 @@ fn mutate_header(rng: &mut Rng, file: &[u8]) -> Vec<u8> {
                 }
             }
             3 => {
-                let dtypes = ["F32", "I64", "F16", "U8", "BOOL", "F4", "F8_E4M3", "C64", "f32"];
+                let dtypes = [
+                    "F32", "I64", "F16", "U8", "BOOL", "F4", "F8_E4M3", "C64", "f32",
+                ];
                 entry["dtype"] = dtypes[rng.below(dtypes.len())].into();
             }
             4 => {
@@ -796,7 +1030,7 @@ fn fuzz_from_bytes_never_panics_and_agrees_with_the_reference() {
     ]));
 
     // Random byte strings, some with a plausible header length.
-    for i in 0..4000 {
+    for i in 0..40_000 {
         let len = rng.below(if i % 2 == 0 { 24 } else { 400 });
         let mut bytes = rng.bytes(len);
         if i % 3 == 0 && len >= 8 {
@@ -838,7 +1072,7 @@ fn fuzz_from_bytes_never_panics_and_agrees_with_the_reference() {
     }
 
     // Bit flips, byte overwrites, insertions and deletions of valid files.
-    for i in 0..6000 {
+    for i in 0..60_000 {
         let mut bytes = files[i % files.len()].clone();
         for _ in 0..1 + rng.below(4) {
             match rng.below(4) {
@@ -866,7 +1100,7 @@ fn fuzz_from_bytes_never_panics_and_agrees_with_the_reference() {
     }
 
     // Structured edits of the JSON header (offsets, shapes, dtypes, data size).
-    for i in 0..4000 {
+    for i in 0..40_000 {
         let bytes = mutate_header(&mut rng, &files[i % files.len()]);
         fuzz_one(&bytes, &mut stats);
     }
@@ -876,6 +1110,9 @@ fn fuzz_from_bytes_never_panics_and_agrees_with_the_reference() {
         "fuzz: {refused} refused, {accepted} accepted in {:.2?}",
         start.elapsed()
     );
-    assert!(accepted > 100, "the mutations should leave some files valid ({accepted})");
-    assert!(refused > 10_000);
+    assert!(
+        accepted > 1000,
+        "the mutations should leave some files valid ({accepted})"
+    );
+    assert!(refused > 100_000);
 }
