@@ -13,6 +13,7 @@ pub mod optim;
 pub mod param;
 pub mod schedule;
 pub mod state_dict;
+pub mod synthetic;
 
 pub use autograd::{Backward, Grads, Tape, Var};
 pub use module::Module;
