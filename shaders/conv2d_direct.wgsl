@@ -32,13 +32,13 @@ struct Params {
     cog: u32,
     total: u32,
     chunk: u32,
+    flags: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 override WG: u32 = 64u;
-// Epilogue of `forward`: add bias[k]; then 0 = none, 1 = relu, 2 = relu6; then add res.
-override HAS_BIAS: bool = false;
-override ACT: u32 = 0u;
-override HAS_RES: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 
@@ -59,11 +59,22 @@ override HAS_RES: bool = false;
 @group(0) @binding(2) var<storage, read> wx: array<f32>;
 @group(0) @binding(3) var<storage, read_write> wpart: array<f32>;
 
-fn activate(v: f32) -> f32 {
-    if (ACT == 1u) {
-        return max(v, 0.0);
-    } else if (ACT == 2u) {
-        return clamp(v, 0.0, 6.0);
+// Epilogue flags (p.flags): bit 0 add fbias[k]; bits 2..3 activation (0 none, 1 relu,
+// 2 relu6); bit 1 add fres[i] after the activation. A runtime uniform, not an override:
+// it runs once per output, and every specialization costs a shader compilation.
+fn epilogue(v0: f32, k: u32, i: u32) -> f32 {
+    var v = v0;
+    if ((p.flags & 1u) != 0u) {
+        v += fbias[k];
+    }
+    let act = (p.flags >> 2u) & 3u;
+    if (act == 1u) {
+        v = max(v, 0.0);
+    } else if (act == 2u) {
+        v = clamp(v, 0.0, 6.0);
+    }
+    if ((p.flags & 2u) != 0u) {
+        v += fres[i];
     }
     return v;
 }
@@ -99,14 +110,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
             }
         }
     }
-    if (HAS_BIAS) {
-        acc += fbias[k];
-    }
-    acc = activate(acc);
-    if (HAS_RES) {
-        acc += fres[i];
-    }
-    fy[i] = acc;
+    fy[i] = epilogue(acc, k, i);
 }
 
 @compute @workgroup_size(WG)

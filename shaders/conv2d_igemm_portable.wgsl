@@ -25,7 +25,7 @@ struct Params {
     kv: u32,
     jv: u32,
     chunk: u32,
-    _pad0: u32,
+    flags: u32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -33,9 +33,6 @@ struct Params {
 override KB: u32 = 16u;
 override PB: u32 = 8u;
 override WG: u32 = 64u;
-override HAS_BIAS: bool = false;
-override ACT: u32 = 0u;
-override HAS_RES: bool = false;
 
 // Register-array capacities; the launcher keeps KB*PB <= MAX_ACC, PB <= MAX_PB.
 const MAX_ACC: u32 = 512u;
@@ -55,11 +52,22 @@ const MAX_ACC4: u32 = 128u;
 @group(0) @binding(2) var<storage, read> gx: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> gpart: array<vec4<f32>>;
 
-fn activate(v: f32) -> f32 {
-    if (ACT == 1u) {
-        return max(v, 0.0);
-    } else if (ACT == 2u) {
-        return clamp(v, 0.0, 6.0);
+// Epilogue flags (p.flags): bit 0 add bias[k]; bits 2..3 activation (0 none, 1 relu,
+// 2 relu6); bit 1 add res[i] after the activation. A runtime uniform, not an override:
+// it runs once per output, and every specialization costs a shader compilation.
+fn epilogue(v0: f32, k: u32, i: u32) -> f32 {
+    var v = v0;
+    if ((p.flags & 1u) != 0u) {
+        v += bias[k];
+    }
+    let act = (p.flags >> 2u) & 3u;
+    if (act == 1u) {
+        v = max(v, 0.0);
+    } else if (act == 2u) {
+        v = clamp(v, 0.0, 6.0);
+    }
+    if ((p.flags & 2u) != 0u) {
+        v += res[i];
     }
     return v;
 }
@@ -114,16 +122,8 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
             if (k >= p.k) {
                 break;
             }
-            var v = acc[kk * PB + q];
-            if (HAS_BIAS) {
-                v += bias[k];
-            }
-            v = activate(v);
             let yi = ybase + k * p.pq;
-            if (HAS_RES) {
-                v += res[yi];
-            }
-            y[yi] = v;
+            y[yi] = epilogue(acc[kk * PB + q], k, yi);
         }
     }
 }

@@ -1,10 +1,15 @@
-// matmul (portable path): C[b] = op(A[b]) * op(B[b]) for b in 0..batch, where op(A) is
-// A [m, k] or, with TRANS_A, the transpose of A stored as [k, m]; op(B) is B [k, n] or,
-// with TRANS_B, the transpose of B stored as [n, k]. C is [m, ldc] and this launch
-// writes columns n_offset .. n_offset + n (the launcher splits a B that exceeds one
-// storage binding into column windows).
-// Thread mapping: an 8x8 workgroup; each invocation owns a TM x TN register block of C,
-// so a workgroup covers (8 TM) x (8 TN); grid = (ceil(n / 8TN), ceil(m / 8TM), batch).
+// matmul (portable path): C[b] = op(A[b]) * op(B[b]) for b in 0..batch. op(A) is A [m, k]
+// or, with TRANS_A, the transpose of A stored as [k, m]; op(B) is B [k, n] or, with
+// TRANS_B, the transpose of B stored as [n, k]; a 2-d operand shared by all batches has
+// batch stride 0. C is [m, ldc]; this launch writes columns n_offset .. n_offset + n (the
+// launcher splits a B larger than one storage binding into column windows).
+// Thread mapping: an 8x8 workgroup; each invocation owns a 16x16 register block of C
+// (16 rows x 16 columns, as 4x4 mat4x4 accumulators), so a workgroup covers
+// 128x128; grid = (ceil(n / 128), ceil(m / 128), batch). Per step of 4 k an invocation
+// loads 16 + 16 vec4s (4 scalars each: any layout, any k) and does 256 4x4x4 products.
+// The block is unrolled by hand: every private-array index must be a constant (a
+// dynamically indexed private array becomes memory on lavapipe), and there the
+// per-invocation loads, not the FMAs, set the speed (shadernet LAVAPIPE.md).
 // No subgroup operations and no workgroup memory: runs on every adapter.
 // Launcher: crates/tensor/src/ops/matmul.rs   Reference: crates/reference/src/matmul.rs
 struct Params {
@@ -24,69 +29,271 @@ struct Params {
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
-const TM: u32 = 4u;
-const TN: u32 = 4u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
-fn a_at(base: u32, i: u32, kk: u32) -> f32 {
-    if (TRANS_A) {
-        return a[base + kk * p.m + i];
-    }
-    return a[base + i * p.k + kk];
+// Element (i, kk) of op(A) is a[base + i * sa_i + kk * sa_k]; element (kk, j) of op(B)
+// is b[base + j * sb_j + kk * sb_k].
+fn a_strides() -> vec2<u32> {
+    return select(vec2<u32>(p.k, 1u), vec2<u32>(1u, p.m), TRANS_A);
 }
 
-fn b_at(base: u32, kk: u32, j: u32) -> f32 {
-    if (TRANS_B) {
-        return b[base + j * p.k + kk];
+fn b_strides() -> vec2<u32> {
+    return select(vec2<u32>(1u, p.n), vec2<u32>(p.k, 1u), TRANS_B);
+}
+
+// Four consecutive k of one row of op(A) (or column of op(B)): `o` holds the offsets
+// of k0 .. k0 + 3 (clamped to k - 1); components at k >= p.k are zero, so a partial
+// last step adds nothing (even where the clamped element is not finite).
+fn load_a(base: u32, o: vec4<u32>, ok: vec4<bool>) -> vec4<f32> {
+    let v = vec4<f32>(a[base + o.x], a[base + o.y], a[base + o.z], a[base + o.w]);
+    return select(vec4<f32>(0.0), v, ok);
+}
+
+fn load_b(base: u32, o: vec4<u32>, ok: vec4<bool>) -> vec4<f32> {
+    let v = vec4<f32>(b[base + o.x], b[base + o.y], b[base + o.z], b[base + o.w]);
+    return select(vec4<f32>(0.0), v, ok);
+}
+
+// Stores up to four consecutive columns col .. col + 3 of one row of C.
+fn store4(row_base: u32, col: u32, v: vec4<f32>) {
+    if (col + 3u < p.n) {
+        c[row_base + col] = v.x;
+        c[row_base + col + 1u] = v.y;
+        c[row_base + col + 2u] = v.z;
+        c[row_base + col + 3u] = v.w;
+    } else {
+        for (var e = 0u; e < 4u; e++) {
+            if (col + e < p.n) {
+                c[row_base + col + e] = v[e];
+            }
+        }
     }
-    return b[base + kk * p.n + j];
 }
 
 @compute @workgroup_size(8, 8, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let row0 = gid.y * TM;
-    let col0 = gid.x * TN;
-    let batch = gid.z;
+    let row0 = gid.y * 16u;
+    let col0 = gid.x * 16u;
     if (row0 >= p.m || col0 >= p.n) {
         return;
     }
-    let a_base = batch * p.a_batch_stride;
-    let b_base = batch * p.b_batch_stride;
-    // Clamp indices at the edges; the stores below are masked.
-    var rows: array<u32, TM>;
-    var cols: array<u32, TN>;
-    for (var i = 0u; i < TM; i++) {
-        rows[i] = min(row0 + i, p.m - 1u);
+    let sa = a_strides();
+    let sb = b_strides();
+    let a_base = gid.z * p.a_batch_stride;
+    let b_base = gid.z * p.b_batch_stride;
+    // Rows and columns past the edge are clamped for the loads; their results are not stored.
+    let ar0 = a_base + min(row0 + 0u, p.m - 1u) * sa.x;
+    let ar1 = a_base + min(row0 + 1u, p.m - 1u) * sa.x;
+    let ar2 = a_base + min(row0 + 2u, p.m - 1u) * sa.x;
+    let ar3 = a_base + min(row0 + 3u, p.m - 1u) * sa.x;
+    let ar4 = a_base + min(row0 + 4u, p.m - 1u) * sa.x;
+    let ar5 = a_base + min(row0 + 5u, p.m - 1u) * sa.x;
+    let ar6 = a_base + min(row0 + 6u, p.m - 1u) * sa.x;
+    let ar7 = a_base + min(row0 + 7u, p.m - 1u) * sa.x;
+    let ar8 = a_base + min(row0 + 8u, p.m - 1u) * sa.x;
+    let ar9 = a_base + min(row0 + 9u, p.m - 1u) * sa.x;
+    let ar10 = a_base + min(row0 + 10u, p.m - 1u) * sa.x;
+    let ar11 = a_base + min(row0 + 11u, p.m - 1u) * sa.x;
+    let ar12 = a_base + min(row0 + 12u, p.m - 1u) * sa.x;
+    let ar13 = a_base + min(row0 + 13u, p.m - 1u) * sa.x;
+    let ar14 = a_base + min(row0 + 14u, p.m - 1u) * sa.x;
+    let ar15 = a_base + min(row0 + 15u, p.m - 1u) * sa.x;
+    let bc0 = b_base + min(col0 + 0u, p.n - 1u) * sb.x;
+    let bc1 = b_base + min(col0 + 1u, p.n - 1u) * sb.x;
+    let bc2 = b_base + min(col0 + 2u, p.n - 1u) * sb.x;
+    let bc3 = b_base + min(col0 + 3u, p.n - 1u) * sb.x;
+    let bc4 = b_base + min(col0 + 4u, p.n - 1u) * sb.x;
+    let bc5 = b_base + min(col0 + 5u, p.n - 1u) * sb.x;
+    let bc6 = b_base + min(col0 + 6u, p.n - 1u) * sb.x;
+    let bc7 = b_base + min(col0 + 7u, p.n - 1u) * sb.x;
+    let bc8 = b_base + min(col0 + 8u, p.n - 1u) * sb.x;
+    let bc9 = b_base + min(col0 + 9u, p.n - 1u) * sb.x;
+    let bc10 = b_base + min(col0 + 10u, p.n - 1u) * sb.x;
+    let bc11 = b_base + min(col0 + 11u, p.n - 1u) * sb.x;
+    let bc12 = b_base + min(col0 + 12u, p.n - 1u) * sb.x;
+    let bc13 = b_base + min(col0 + 13u, p.n - 1u) * sb.x;
+    let bc14 = b_base + min(col0 + 14u, p.n - 1u) * sb.x;
+    let bc15 = b_base + min(col0 + 15u, p.n - 1u) * sb.x;
+    // acc[h * 4 + q] = rows 4h .. 4h + 3 (matrix rows) x columns 4q .. 4q + 3 (matrix columns).
+    var acc: array<mat4x4<f32>, 16>;
+    let kmax = p.k - 1u;
+    for (var k0 = 0u; k0 < p.k; k0 += 4u) {
+        let ok = vec4<bool>(true, k0 + 1u < p.k, k0 + 2u < p.k, k0 + 3u < p.k);
+        let kq = vec4<u32>(k0, min(k0 + 1u, kmax), min(k0 + 2u, kmax), min(k0 + 3u, kmax));
+        let oa = kq * sa.y;
+        let ob = kq * sb.y;
+        let a0 = load_a(ar0, oa, ok);
+        let a1 = load_a(ar1, oa, ok);
+        let a2 = load_a(ar2, oa, ok);
+        let a3 = load_a(ar3, oa, ok);
+        let a4 = load_a(ar4, oa, ok);
+        let a5 = load_a(ar5, oa, ok);
+        let a6 = load_a(ar6, oa, ok);
+        let a7 = load_a(ar7, oa, ok);
+        let a8 = load_a(ar8, oa, ok);
+        let a9 = load_a(ar9, oa, ok);
+        let a10 = load_a(ar10, oa, ok);
+        let a11 = load_a(ar11, oa, ok);
+        let a12 = load_a(ar12, oa, ok);
+        let a13 = load_a(ar13, oa, ok);
+        let a14 = load_a(ar14, oa, ok);
+        let a15 = load_a(ar15, oa, ok);
+        let b0 = load_b(bc0, ob, ok);
+        let b1 = load_b(bc1, ob, ok);
+        let b2 = load_b(bc2, ob, ok);
+        let b3 = load_b(bc3, ob, ok);
+        let b4 = load_b(bc4, ob, ok);
+        let b5 = load_b(bc5, ob, ok);
+        let b6 = load_b(bc6, ob, ok);
+        let b7 = load_b(bc7, ob, ok);
+        let b8 = load_b(bc8, ob, ok);
+        let b9 = load_b(bc9, ob, ok);
+        let b10 = load_b(bc10, ob, ok);
+        let b11 = load_b(bc11, ob, ok);
+        let b12 = load_b(bc12, ob, ok);
+        let b13 = load_b(bc13, ob, ok);
+        let b14 = load_b(bc14, ob, ok);
+        let b15 = load_b(bc15, ob, ok);
+        let at0 = transpose(mat4x4<f32>(a0, a1, a2, a3));
+        let at1 = transpose(mat4x4<f32>(a4, a5, a6, a7));
+        let at2 = transpose(mat4x4<f32>(a8, a9, a10, a11));
+        let at3 = transpose(mat4x4<f32>(a12, a13, a14, a15));
+        let bm0 = mat4x4<f32>(b0, b1, b2, b3);
+        acc[0] += at0 * bm0;
+        acc[4] += at1 * bm0;
+        acc[8] += at2 * bm0;
+        acc[12] += at3 * bm0;
+        let bm1 = mat4x4<f32>(b4, b5, b6, b7);
+        acc[1] += at0 * bm1;
+        acc[5] += at1 * bm1;
+        acc[9] += at2 * bm1;
+        acc[13] += at3 * bm1;
+        let bm2 = mat4x4<f32>(b8, b9, b10, b11);
+        acc[2] += at0 * bm2;
+        acc[6] += at1 * bm2;
+        acc[10] += at2 * bm2;
+        acc[14] += at3 * bm2;
+        let bm3 = mat4x4<f32>(b12, b13, b14, b15);
+        acc[3] += at0 * bm3;
+        acc[7] += at1 * bm3;
+        acc[11] += at2 * bm3;
+        acc[15] += at3 * bm3;
     }
-    for (var j = 0u; j < TN; j++) {
-        cols[j] = min(col0 + j, p.n - 1u);
+    let c_base = gid.z * p.c_batch_stride + p.n_offset;
+    if (row0 + 0u < p.m) {
+        let cr = c_base + (row0 + 0u) * p.ldc;
+        store4(cr, col0 + 0u, transpose(acc[0])[0]);
+        store4(cr, col0 + 4u, transpose(acc[1])[0]);
+        store4(cr, col0 + 8u, transpose(acc[2])[0]);
+        store4(cr, col0 + 12u, transpose(acc[3])[0]);
     }
-    var acc: array<f32, 16>;
-    for (var kk = 0u; kk < p.k; kk++) {
-        var av: array<f32, TM>;
-        var bv: array<f32, TN>;
-        for (var i = 0u; i < TM; i++) {
-            av[i] = a_at(a_base, rows[i], kk);
-        }
-        for (var j = 0u; j < TN; j++) {
-            bv[j] = b_at(b_base, kk, cols[j]);
-        }
-        for (var i = 0u; i < TM; i++) {
-            for (var j = 0u; j < TN; j++) {
-                acc[i * TN + j] = fma(av[i], bv[j], acc[i * TN + j]);
-            }
-        }
+    if (row0 + 1u < p.m) {
+        let cr = c_base + (row0 + 1u) * p.ldc;
+        store4(cr, col0 + 0u, transpose(acc[0])[1]);
+        store4(cr, col0 + 4u, transpose(acc[1])[1]);
+        store4(cr, col0 + 8u, transpose(acc[2])[1]);
+        store4(cr, col0 + 12u, transpose(acc[3])[1]);
     }
-    let c_base = batch * p.c_batch_stride + p.n_offset;
-    for (var i = 0u; i < TM; i++) {
-        for (var j = 0u; j < TN; j++) {
-            if (row0 + i < p.m && col0 + j < p.n) {
-                c[c_base + (row0 + i) * p.ldc + col0 + j] = acc[i * TN + j];
-            }
-        }
+    if (row0 + 2u < p.m) {
+        let cr = c_base + (row0 + 2u) * p.ldc;
+        store4(cr, col0 + 0u, transpose(acc[0])[2]);
+        store4(cr, col0 + 4u, transpose(acc[1])[2]);
+        store4(cr, col0 + 8u, transpose(acc[2])[2]);
+        store4(cr, col0 + 12u, transpose(acc[3])[2]);
+    }
+    if (row0 + 3u < p.m) {
+        let cr = c_base + (row0 + 3u) * p.ldc;
+        store4(cr, col0 + 0u, transpose(acc[0])[3]);
+        store4(cr, col0 + 4u, transpose(acc[1])[3]);
+        store4(cr, col0 + 8u, transpose(acc[2])[3]);
+        store4(cr, col0 + 12u, transpose(acc[3])[3]);
+    }
+    if (row0 + 4u < p.m) {
+        let cr = c_base + (row0 + 4u) * p.ldc;
+        store4(cr, col0 + 0u, transpose(acc[4])[0]);
+        store4(cr, col0 + 4u, transpose(acc[5])[0]);
+        store4(cr, col0 + 8u, transpose(acc[6])[0]);
+        store4(cr, col0 + 12u, transpose(acc[7])[0]);
+    }
+    if (row0 + 5u < p.m) {
+        let cr = c_base + (row0 + 5u) * p.ldc;
+        store4(cr, col0 + 0u, transpose(acc[4])[1]);
+        store4(cr, col0 + 4u, transpose(acc[5])[1]);
+        store4(cr, col0 + 8u, transpose(acc[6])[1]);
+        store4(cr, col0 + 12u, transpose(acc[7])[1]);
+    }
+    if (row0 + 6u < p.m) {
+        let cr = c_base + (row0 + 6u) * p.ldc;
+        store4(cr, col0 + 0u, transpose(acc[4])[2]);
+        store4(cr, col0 + 4u, transpose(acc[5])[2]);
+        store4(cr, col0 + 8u, transpose(acc[6])[2]);
+        store4(cr, col0 + 12u, transpose(acc[7])[2]);
+    }
+    if (row0 + 7u < p.m) {
+        let cr = c_base + (row0 + 7u) * p.ldc;
+        store4(cr, col0 + 0u, transpose(acc[4])[3]);
+        store4(cr, col0 + 4u, transpose(acc[5])[3]);
+        store4(cr, col0 + 8u, transpose(acc[6])[3]);
+        store4(cr, col0 + 12u, transpose(acc[7])[3]);
+    }
+    if (row0 + 8u < p.m) {
+        let cr = c_base + (row0 + 8u) * p.ldc;
+        store4(cr, col0 + 0u, transpose(acc[8])[0]);
+        store4(cr, col0 + 4u, transpose(acc[9])[0]);
+        store4(cr, col0 + 8u, transpose(acc[10])[0]);
+        store4(cr, col0 + 12u, transpose(acc[11])[0]);
+    }
+    if (row0 + 9u < p.m) {
+        let cr = c_base + (row0 + 9u) * p.ldc;
+        store4(cr, col0 + 0u, transpose(acc[8])[1]);
+        store4(cr, col0 + 4u, transpose(acc[9])[1]);
+        store4(cr, col0 + 8u, transpose(acc[10])[1]);
+        store4(cr, col0 + 12u, transpose(acc[11])[1]);
+    }
+    if (row0 + 10u < p.m) {
+        let cr = c_base + (row0 + 10u) * p.ldc;
+        store4(cr, col0 + 0u, transpose(acc[8])[2]);
+        store4(cr, col0 + 4u, transpose(acc[9])[2]);
+        store4(cr, col0 + 8u, transpose(acc[10])[2]);
+        store4(cr, col0 + 12u, transpose(acc[11])[2]);
+    }
+    if (row0 + 11u < p.m) {
+        let cr = c_base + (row0 + 11u) * p.ldc;
+        store4(cr, col0 + 0u, transpose(acc[8])[3]);
+        store4(cr, col0 + 4u, transpose(acc[9])[3]);
+        store4(cr, col0 + 8u, transpose(acc[10])[3]);
+        store4(cr, col0 + 12u, transpose(acc[11])[3]);
+    }
+    if (row0 + 12u < p.m) {
+        let cr = c_base + (row0 + 12u) * p.ldc;
+        store4(cr, col0 + 0u, transpose(acc[12])[0]);
+        store4(cr, col0 + 4u, transpose(acc[13])[0]);
+        store4(cr, col0 + 8u, transpose(acc[14])[0]);
+        store4(cr, col0 + 12u, transpose(acc[15])[0]);
+    }
+    if (row0 + 13u < p.m) {
+        let cr = c_base + (row0 + 13u) * p.ldc;
+        store4(cr, col0 + 0u, transpose(acc[12])[1]);
+        store4(cr, col0 + 4u, transpose(acc[13])[1]);
+        store4(cr, col0 + 8u, transpose(acc[14])[1]);
+        store4(cr, col0 + 12u, transpose(acc[15])[1]);
+    }
+    if (row0 + 14u < p.m) {
+        let cr = c_base + (row0 + 14u) * p.ldc;
+        store4(cr, col0 + 0u, transpose(acc[12])[2]);
+        store4(cr, col0 + 4u, transpose(acc[13])[2]);
+        store4(cr, col0 + 8u, transpose(acc[14])[2]);
+        store4(cr, col0 + 12u, transpose(acc[15])[2]);
+    }
+    if (row0 + 15u < p.m) {
+        let cr = c_base + (row0 + 15u) * p.ldc;
+        store4(cr, col0 + 0u, transpose(acc[12])[3]);
+        store4(cr, col0 + 4u, transpose(acc[13])[3]);
+        store4(cr, col0 + 8u, transpose(acc[14])[3]);
+        store4(cr, col0 + 12u, transpose(acc[15])[3]);
     }
 }

@@ -162,6 +162,10 @@ pub fn run(
             &mut out,
         );
     }
+    // Convolutions: dense (implicit GEMM), depthwise and grouped; forward, dX, dW.
+    if CONV_OPS.iter().any(|op| wanted(op)) {
+        conv2d_benches(device, budget_s, &wanted, &mut |r| push(r, &mut out))?;
+    }
     // Pooling, batch norm and the copy kernel they are measured against.
     if POOL_BN_OPS.iter().any(|op| wanted(op)) {
         for r in pool_and_batch_norm(device, budget_s, &wanted)? {
@@ -214,7 +218,13 @@ fn pool_and_batch_norm(
     let numel = big.numel() as f64;
     for (variant, vec4) in [("scalar", false), ("vec4", true)] {
         let ms = time_gpu(device, budget_s, || dropout::copy(&big, vec4).map(drop))?;
-        out.push(result("copy", variant, [128, 64, 32, 32, 0, 0, 0], ms, 8.0 * numel));
+        out.push(result(
+            "copy",
+            variant,
+            [128, 64, 32, 32, 0, 0, 0],
+            ms,
+            8.0 * numel,
+        ));
     }
     // (n, c, h, w, window, stride, pad): VGG-CIFAR pools, and ResNet's ImageNet stem.
     let pools: &[[usize; 7]] = &[
@@ -233,20 +243,38 @@ fn pool_and_batch_norm(
         let (x_len, y_len) = ((n * c * h * w) as f64, (n * c * ho * wo) as f64);
         if wanted("maxpool_fwd") {
             let ms = time_gpu(device, budget_s, || pool::max_pool2d(&x, &cfg).map(drop))?;
-            out.push(result("maxpool_fwd", "gather", s, ms, 4.0 * (x_len + 2.0 * y_len)));
+            out.push(result(
+                "maxpool_fwd",
+                cfg.kernel_variant(h, w, false),
+                s,
+                ms,
+                4.0 * (x_len + 2.0 * y_len),
+            ));
         }
         if wanted("maxpool_bwd") {
             let (y, idx) = pool::max_pool2d(&x, &cfg)?;
             let ms = time_gpu(device, budget_s, || {
                 pool::max_pool2d_backward(&y, &idx, &[n, c, h, w], &cfg).map(drop)
             })?;
-            out.push(result("maxpool_bwd", "gather", s, ms, 4.0 * (x_len + 2.0 * y_len)));
+            out.push(result(
+                "maxpool_bwd",
+                cfg.kernel_variant(h, w, true),
+                s,
+                ms,
+                4.0 * (x_len + 2.0 * y_len),
+            ));
         }
         if wanted("avgpool_fwd") && pd == 0 {
             let ms = time_gpu(device, budget_s, || {
                 pool::avg_pool2d(&x, &cfg, true, None).map(drop)
             })?;
-            out.push(result("avgpool_fwd", "window", s, ms, 4.0 * (x_len + y_len)));
+            out.push(result(
+                "avgpool_fwd",
+                cfg.kernel_variant(h, w, false),
+                s,
+                ms,
+                4.0 * (x_len + y_len),
+            ));
         }
     }
     if wanted("avgpool_fwd") {
@@ -254,7 +282,13 @@ fn pool_and_batch_norm(
         let s = [128, 64, 8, 8, 8, 8, 0];
         let x = filled(device, &[128, 64, 8, 8])?;
         let ms = time_gpu(device, budget_s, || pool::global_avg_pool2d(&x).map(drop))?;
-        out.push(result("avgpool_fwd", "global", s, ms, 4.0 * (128.0 * 64.0 * 65.0)));
+        out.push(result(
+            "avgpool_fwd",
+            "global",
+            s,
+            ms,
+            4.0 * (128.0 * 64.0 * 65.0),
+        ));
     }
     // ResNet-20's three stages at batch 128.
     for &(n, c, h, w) in &[(128, 16, 32, 32), (128, 32, 16, 16), (128, 64, 8, 8)] {
@@ -291,4 +325,131 @@ fn pool_and_batch_norm(
         }
     }
     Ok(out)
+}
+
+/// Op names of [`conv2d_benches`].
+const CONV_OPS: &[&str] = &[
+    "conv2d_fwd",
+    "conv2d_dx",
+    "conv2d_dw",
+    "depthwise_fwd",
+    "depthwise_dx",
+    "depthwise_dw",
+    "grouped_fwd",
+    "grouped_dx",
+    "grouped_dw",
+];
+
+/// Convolution shapes `(n, c, h, w, k, r, stride, pad, groups)`: ResNet-20's three
+/// stages and its stride-2 transitions at batch 128, the headline N128 C64 32×32
+/// K64, VGG's 3×3 layers, MobileNetV2's depthwise 3×3 layers, ResNeXt's 32-group 3×3.
+pub const CONV_SHAPES: &[[usize; 9]] = &[
+    [128, 16, 32, 32, 16, 3, 1, 1, 1],
+    [128, 32, 16, 16, 32, 3, 1, 1, 1],
+    [128, 64, 8, 8, 64, 3, 1, 1, 1],
+    [128, 16, 32, 32, 32, 3, 2, 1, 1],
+    [128, 16, 32, 32, 32, 1, 2, 0, 1],
+    [128, 64, 32, 32, 64, 3, 1, 1, 1],
+    [128, 128, 16, 16, 128, 3, 1, 1, 1],
+    [128, 256, 8, 8, 256, 3, 1, 1, 1],
+    [128, 144, 16, 16, 144, 3, 1, 1, 144],
+    [128, 144, 16, 16, 144, 3, 2, 1, 144],
+    [128, 96, 32, 32, 96, 3, 2, 1, 96],
+    [32, 128, 28, 28, 128, 3, 1, 1, 32],
+];
+
+/// Times forward, dX and dW of every shape in [`CONV_SHAPES`] with the variant
+/// the automatic choice takes (and, for the headline shape, the portable
+/// implicit GEMM too). `gflops` counts 2·N·K·OH·OW·(C/groups)·R·S; `gbs` counts
+/// compulsory bytes (each operand read once, the result written once).
+fn conv2d_benches(
+    device: &Device,
+    budget_s: f64,
+    wanted: &dyn Fn(&str) -> bool,
+    push: &mut dyn FnMut(BenchResult),
+) -> Result<()> {
+    use shadernet_tensor::ops::conv2d::{self as conv, Conv2dConfig, Conv2dOptions, Conv2dPass, Conv2dVariant};
+    for &s in CONV_SHAPES {
+        let [n, c, h, w, k, r, st, pd, groups] = s;
+        let family = if groups == 1 {
+            "conv2d"
+        } else if groups == c {
+            "depthwise"
+        } else {
+            "grouped"
+        };
+        let cfg = Conv2dConfig::new(st, pd).with_groups(groups);
+        let xs = [n, c, h, w];
+        let ws = [k, c / groups, r, r];
+        let ys = cfg.output_size(xs, ws)?;
+        let macs = (n * k * ys[2] * ys[3] * (c / groups) * r * r) as f64;
+        let (xe, we, ye) = (
+            (n * c * h * w) as f64,
+            (k * (c / groups) * r * r) as f64,
+            ys.iter().product::<usize>() as f64,
+        );
+        let shape = vec![
+            ("n", n),
+            ("c", c),
+            ("h", h),
+            ("w", w),
+            ("k", k),
+            ("r", r),
+            ("stride", st),
+            ("pad", pd),
+            ("groups", groups),
+        ];
+        let headline = s == [128, 64, 32, 32, 64, 3, 1, 1, 1];
+        let result = |op: String, variant: Conv2dVariant, ms: f64, bytes: f64| BenchResult {
+            op,
+            variant: variant.name().into(),
+            shape: shape.clone(),
+            ms,
+            gflops: 2.0 * macs / ms / 1e6,
+            gbs: 4.0 * bytes / ms / 1e6,
+        };
+        let variants = |pass| -> Result<Vec<Conv2dVariant>> {
+            let auto = conv::conv2d_variant(device, xs, ws, &cfg, pass)?;
+            let mut v = vec![auto];
+            if headline && auto != Conv2dVariant::IgemmPortable {
+                v.push(Conv2dVariant::IgemmPortable);
+            }
+            Ok(v)
+        };
+        let x = filled(device, &xs)?;
+        let wt = filled(device, &ws)?;
+        let dy = filled(device, &ys)?;
+        let op = format!("{family}_fwd");
+        if wanted(&op) {
+            for v in variants(Conv2dPass::Forward)? {
+                let opts = Conv2dOptions {
+                    variant: Some(v),
+                    ..Default::default()
+                };
+                let ms = time_gpu(device, budget_s, || {
+                    conv::conv2d_with(&x, &wt, None, &cfg, &opts).map(drop)
+                })?;
+                push(result(op.clone(), v, ms, xe + we + ye));
+            }
+        }
+        let op = format!("{family}_dx");
+        if wanted(&op) {
+            for v in variants(Conv2dPass::BackwardInput)? {
+                let ms = time_gpu(device, budget_s, || {
+                    conv::conv2d_backward_input_with(&wt, &dy, &cfg, xs, Some(v)).map(drop)
+                })?;
+                push(result(op.clone(), v, ms, ye + we + xe));
+            }
+        }
+        let op = format!("{family}_dw");
+        if wanted(&op) {
+            for v in variants(Conv2dPass::BackwardWeight)? {
+                let ms = time_gpu(device, budget_s, || {
+                    conv::conv2d_backward_weight_with(&x, &dy, &cfg, ws, Some(v)).map(drop)
+                })?;
+                push(result(op.clone(), v, ms, xe + ye + we));
+            }
+        }
+    }
+    Ok(())
 }

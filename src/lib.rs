@@ -7,6 +7,9 @@ pub use shadernet_tensor as tensor;
 pub use shadernet_tensor::{ops, DType, Device, Error, Tensor};
 
 pub mod bench;
+pub mod checkpoint;
+pub mod metrics;
+pub mod plot;
 pub mod train;
 
 pub use shadernet_data as data;

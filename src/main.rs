@@ -30,6 +30,8 @@ enum Command {
     Eval(cli::eval::EvalArgs),
     /// Run a model on an input tensor and write its logits.
     Infer(cli::infer::InferArgs),
+    /// Per-kernel GPU time of a forward pass or training step (timestamp queries).
+    Profile(cli::profile::ProfileArgs),
     /// Time each kernel family on a fixed list of shapes (GFLOP/s, GB/s).
     Bench {
         /// Only kernel families whose op name contains this.
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Train(a) => cli::train::run(a),
         Command::Eval(a) => cli::eval::run(a),
         Command::Infer(a) => cli::infer::run(a),
+        Command::Profile(a) => cli::profile::run(a),
         Command::Bench {
             filter,
             device,

@@ -2,10 +2,12 @@
 
 use std::path::PathBuf;
 
+use shadernet::checkpoint;
 use shadernet::data::{Loader, LoaderConfig, Split};
+use shadernet::models;
 use shadernet::train::evaluate;
 
-use super::common::{build_model, load_dataset, load_weights, open_device, read_weights, tensor_error, user};
+use super::common::{build_model, load_dataset, load_weights, open_device, read_weights, tensor_error, user, DATASETS};
 
 /// The arguments of `eval`.
 #[derive(clap::Args, Debug)]
@@ -13,13 +15,14 @@ pub struct EvalArgs {
     /// Model name (see spec/models.md).
     #[arg(long)]
     pub model: String,
-    /// Weights (safetensors, PyTorch key names).
+    /// Weights (safetensors, PyTorch key names), or a `train` checkpoint.
     #[arg(long)]
     pub weights: PathBuf,
     /// cifar10, fashion-mnist, mnist, or tensors.
     #[arg(long)]
     pub dataset: String,
-    /// Data directory (a safetensors file for `--dataset tensors`).
+    /// Data directory (a safetensors file for `--dataset tensors`, whose
+    /// images are all evaluated).
     #[arg(long)]
     pub data: PathBuf,
     /// Images per batch.
@@ -28,7 +31,8 @@ pub struct EvalArgs {
     /// Adapter: index or name substring.
     #[arg(long)]
     pub device: Option<String>,
-    /// Print one JSON object on the last line.
+    /// Print one JSON object on the last line:
+    /// {"accuracy":..,"loss":..,"images":..}.
     #[arg(long)]
     pub json: bool,
 }
@@ -38,7 +42,13 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
     if a.batch == 0 {
         return Err(user("--batch must be at least 1"));
     }
-    let sd = read_weights(&a.weights)?;
+    if !models::MODEL_NAMES.contains(&a.model.as_str()) {
+        return Err(user(format!("unknown model `{}`; known models: {}", a.model, models::MODEL_NAMES.join(", "))));
+    }
+    if !DATASETS.contains(&a.dataset.as_str()) {
+        return Err(user(format!("unknown data set `{}`; use one of {}", a.dataset, DATASETS.join(", "))));
+    }
+    let sd = checkpoint::model_weights(read_weights(&a.weights)?);
     // The test split, or all of a tensors file.
     let data = match load_dataset(&a.dataset, &a.data, Split::Test)? {
         Some(d) => d,

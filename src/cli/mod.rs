@@ -6,4 +6,5 @@ pub mod common;
 pub mod eval;
 pub mod info;
 pub mod infer;
+pub mod profile;
 pub mod train;

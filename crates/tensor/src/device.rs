@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::error::{Error, Result};
 use crate::kernel::{Kernel, PipelineKey};
 use crate::pool::{BufferPool, PooledBuffer};
+use crate::profile::{now_ns, Profiler, Timing};
 
 /// How many bytes of uniform params one batch can hold before it is submitted.
 const PARAMS_ARENA_BYTES: u64 = 256 * 1024;
@@ -134,6 +135,7 @@ pub(crate) struct Counters {
     pub readbacks: AtomicU64,
     pub uploads: AtomicU64,
     pub dispatches: AtomicU64,
+    pub timestamp_queries: AtomicU64,
 }
 
 /// A copy of the counters at one moment. Subtract two to measure a workload.
@@ -155,6 +157,8 @@ pub struct CounterSnapshot {
     pub uploads: u64,
     /// Dispatches recorded.
     pub dispatches: u64,
+    /// Timestamp queries written (by the profiler only).
+    pub timestamp_queries: u64,
 }
 
 impl std::ops::Sub for CounterSnapshot {
@@ -169,6 +173,7 @@ impl std::ops::Sub for CounterSnapshot {
             readbacks: self.readbacks - o.readbacks,
             uploads: self.uploads - o.uploads,
             dispatches: self.dispatches - o.dispatches,
+            timestamp_queries: self.timestamp_queries - o.timestamp_queries,
         }
     }
 }
@@ -199,6 +204,7 @@ pub(crate) struct Inner {
     params_align: u64,
     pub counters: Counters,
     error: Arc<Mutex<Option<String>>>,
+    pub profiler: Profiler,
 }
 
 /// A GPU device: cheap to clone, shared by every tensor created on it.
@@ -329,6 +335,7 @@ impl Device {
                 params_align,
                 counters: Counters::default(),
                 error,
+                profiler: Profiler::new(),
             }),
         })
     }
@@ -385,6 +392,7 @@ impl Device {
             readbacks: c.readbacks.load(Ordering::Relaxed),
             uploads: c.uploads.load(Ordering::Relaxed),
             dispatches: c.dispatches.load(Ordering::Relaxed),
+            timestamp_queries: c.timestamp_queries.load(Ordering::Relaxed),
         }
     }
 
@@ -464,6 +472,7 @@ impl Device {
         args: &[Arg<'_>],
         workgroups: [u32; 3],
     ) -> Result<()> {
+        let prof_t0 = self.inner.profiler.now_if_on();
         let max_wg = self.inner.limits.max_compute_workgroups_per_dimension;
         if let Some(&w) = workgroups.iter().find(|&&w| w > max_wg) {
             return Err(Error::Limit {
@@ -486,6 +495,11 @@ impl Device {
             return Ok(());
         }
         let pipeline = self.pipeline(kernel, constants)?;
+        let wall_clock = prof_t0.is_some() && self.inner.profiler.mode() == Timing::WallClock;
+        if wall_clock {
+            // Profiler fallback: earlier work must not count as this dispatch's.
+            self.sync()?;
+        }
         let bytes = bytemuck::bytes_of(params);
         let mut batch = lock(&self.inner.batch);
         let align = self.inner.params_align;
@@ -531,10 +545,20 @@ impl Device {
                     label: Some("shadernet batch"),
                 })
         });
+        let queries = match prof_t0 {
+            Some(_) => self.inner.profiler.reserve_queries(&self.inner.device),
+            None => None,
+        };
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some(kernel.name),
-                timestamp_writes: None,
+                timestamp_writes: queries.as_ref().map(|(set, q)| {
+                    wgpu::ComputePassTimestampWrites {
+                        query_set: set,
+                        beginning_of_pass_write_index: Some(*q),
+                        end_of_pass_write_index: Some(*q + 1),
+                    }
+                }),
             });
             pass.set_pipeline(&pipeline.pipeline);
             pass.set_bind_group(0, &bind_group, &[]);
@@ -545,17 +569,73 @@ impl Device {
             .counters
             .dispatches
             .fetch_add(1, Ordering::Relaxed);
+        if let Some(t0) = prof_t0 {
+            if queries.is_some() {
+                self.inner
+                    .counters
+                    .timestamp_queries
+                    .fetch_add(2, Ordering::Relaxed);
+            }
+            let p = &self.inner.profiler;
+            p.record_dispatch(
+                kernel,
+                constants,
+                bytes,
+                args,
+                workgroups,
+                t0,
+                queries.map(|(_, q)| q),
+            );
+            if wall_clock {
+                let start = now_ns();
+                self.submit_locked(&mut batch);
+                drop(batch);
+                let waited = self.poll_wait();
+                p.time_last(start, now_ns());
+                waited?;
+            }
+        }
         Ok(())
     }
 
+    /// Waits for all submitted work.
+    fn poll_wait(&self) -> Result<()> {
+        self.inner
+            .device
+            .poll(wgpu::PollType::Wait {
+                submission_index: None,
+                timeout: None,
+            })
+            .map(drop)
+            .map_err(|e| Error::Gpu(e.to_string()))
+    }
+
+    /// Submits the open batch, then runs `f` before any other thread can record.
+    pub(crate) fn flush_for_profiler<T>(&self, f: impl FnOnce() -> T) -> T {
+        let mut batch = lock(&self.inner.batch);
+        self.submit_locked(&mut batch);
+        f()
+    }
+
     fn submit_locked(&self, batch: &mut Batch) {
-        if let Some(encoder) = batch.encoder.take() {
+        if let Some(mut encoder) = batch.encoder.take() {
+            let prof_t0 = self.inner.profiler.now_if_on();
+            if prof_t0.is_some() {
+                self.inner
+                    .profiler
+                    .resolve(&self.inner.device, &mut encoder);
+            }
             if !batch.params.is_empty() {
                 self.inner
                     .queue
                     .write_buffer(&self.inner.params_buffer, 0, &batch.params);
             }
-            self.inner.queue.submit([encoder.finish()]);
+            let commands = encoder.finish();
+            let queued = prof_t0.map(|_| now_ns());
+            self.inner.queue.submit([commands]);
+            if let (Some(t0), Some(queued)) = (prof_t0, queued) {
+                self.inner.profiler.submitted(t0, queued);
+            }
             self.inner.counters.submits.fetch_add(1, Ordering::Relaxed);
         }
         batch.params.clear();
@@ -577,13 +657,11 @@ impl Device {
     /// asynchronous GPU error raised since the last check.
     pub fn sync(&self) -> Result<()> {
         self.flush();
-        self.inner
-            .device
-            .poll(wgpu::PollType::Wait {
-                submission_index: None,
-                timeout: None,
-            })
-            .map_err(|e| Error::Gpu(e.to_string()))?;
+        let prof_t0 = self.inner.profiler.now_if_on();
+        self.poll_wait()?;
+        if let Some(t0) = prof_t0 {
+            self.inner.profiler.waited(t0);
+        }
         self.take_error()
     }
 
@@ -625,6 +703,7 @@ impl Device {
             // The receiver lives until `recv` below returns.
             let _ = tx.send(r);
         });
+        let prof_t0 = self.inner.profiler.now_if_on();
         self.inner
             .device
             .poll(wgpu::PollType::Wait {
@@ -632,6 +711,9 @@ impl Device {
                 timeout: None,
             })
             .map_err(|e| Error::Readback(e.to_string()))?;
+        if let Some(t0) = prof_t0 {
+            self.inner.profiler.waited(t0);
+        }
         self.take_error()?;
         match rx.recv() {
             Ok(Ok(())) => {}

@@ -13,10 +13,12 @@ mod error;
 mod kernel;
 pub mod ops;
 mod pool;
+pub mod profile;
 mod tensor;
 
 pub use device::{list_adapters, AdapterSummary, Arg, CounterSnapshot, Device};
 pub use error::{Error, Result};
 pub use kernel::Kernel;
+pub use profile::{Profile, ProfileOptions, Timing};
 pub use tensor::{DType, Tensor};
 pub use wgpu;

@@ -251,11 +251,20 @@ impl Tensor {
         if src.dtype != self.dtype || offset + src.numel() > self.numel() {
             return shape_err(
                 "copy_into_at",
-                format!("{:?} {:?} does not fit at element {offset} of {:?} {:?}", src.shape, src.dtype, self.shape, self.dtype),
+                format!(
+                    "{:?} {:?} does not fit at element {offset} of {:?} {:?}",
+                    src.shape, src.dtype, self.shape, self.dtype
+                ),
             );
         }
         let size = self.dtype.size() as u64;
-        self.device.copy_bytes(src.buffer(), 0, self.buffer(), offset as u64 * size, src.byte_size());
+        self.device.copy_bytes(
+            src.buffer(),
+            0,
+            self.buffer(),
+            offset as u64 * size,
+            src.byte_size(),
+        );
         Ok(())
     }
 

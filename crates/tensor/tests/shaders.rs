@@ -13,15 +13,15 @@ fn override_values(name: &str) -> Option<Vec<f64>> {
         "OP" => (0..6).map(f64::from).collect(),
         "WG" => vec![8.0, 64.0, 256.0],
         "TRANS_A" | "TRANS_B" | "NESTEROV" | "DECOUPLED" => vec![0.0, 1.0],
-        // conv2d_*.wgsl: fused epilogue (bias, activation 0 none / 1 relu / 2 relu6, residual).
-        "HAS_BIAS" | "HAS_RES" => vec![0.0, 1.0],
-        "ACT" => vec![0.0, 1.0, 2.0],
-        // batch_norm.wgsl: fused ReLU, eval-mode statistics.
+        // batch_norm.wgsl: fused ReLU, eval-mode statistics, elements per item.
         "RELU" | "EVAL" => vec![0.0, 1.0],
+        "V" => vec![1.0, 4.0, 16.0],
         // conv2d_igemm*.wgsl: subgroup size, output channels and pixels per lane.
         "SG" => vec![8.0, 32.0],
         "KB" => vec![16.0, 32.0, 64.0],
         "PB" => vec![4.0, 8.0, 16.0],
+        // matmul_subgroup.wgsl: the adapter's (fixed) subgroup size.
+        "SUBGROUP_SIZE" => vec![8.0, 16.0, 32.0, 64.0],
         _ => return None,
     })
 }

@@ -28,7 +28,7 @@
 //! the adapter is an error, never a silent fallback, so a test that forces a
 //! variant knows that variant ran.
 
-use crate::device::{Arg, Device};
+use crate::device::Device;
 use crate::error::{shape_err, Error, Result};
 use crate::kernel::Kernel;
 use crate::ops::reduce;
@@ -37,6 +37,18 @@ use crate::tensor::{DType, Tensor};
 const DIRECT_FWD: Kernel = crate::kernel!("conv2d_direct", "forward");
 const DIRECT_DX: Kernel = crate::kernel!("conv2d_direct", "backward_input");
 const DIRECT_DW: Kernel = crate::kernel!("conv2d_direct", "backward_weight");
+const TO_NHWC: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc");
+const TO_KRSC: Kernel = crate::kernel!("conv2d_layout", "weight_to_krsc");
+const DW_FINISH: Kernel = crate::kernel!("conv2d_layout", "dw_finish");
+const IGEMM_FWD: Kernel = crate::kernel!("conv2d_igemm", "forward");
+const IGEMM_DW: Kernel = crate::kernel!("conv2d_igemm", "weight_grad");
+const PORTABLE_FWD: Kernel = crate::kernel!("conv2d_igemm_portable", "forward");
+const PORTABLE_DW: Kernel = crate::kernel!("conv2d_igemm_portable", "weight_grad");
+const DEPTHWISE_FWD: Kernel = crate::kernel!("conv2d_depthwise", "forward");
+const DEPTHWISE_DX: Kernel = crate::kernel!("conv2d_depthwise", "backward_input");
+const GROUPED_FWD: Kernel = crate::kernel!("conv2d_grouped", "forward");
+const GROUPED_DX: Kernel = crate::kernel!("conv2d_grouped", "backward_input");
+const GROUPED_DW: Kernel = crate::kernel!("conv2d_grouped", "backward_weight");
 
 const OP: &str = "conv2d";
 
@@ -254,7 +266,9 @@ impl Geom {
             if v == 0 {
                 return shape_err(
                     OP,
-                    format!("{name} must be at least 1 (input {input:?}, weight {weight:?}, {cfg:?})"),
+                    format!(
+                        "{name} must be at least 1 (input {input:?}, weight {weight:?}, {cfg:?})"
+                    ),
                 );
             }
         }
@@ -381,6 +395,8 @@ struct DirectParams {
     cog: u32,
     total: u32,
     chunk: u32,
+    flags: u32,
+    _pad: [u32; 3],
 }
 
 impl DirectParams {
@@ -406,30 +422,27 @@ impl DirectParams {
             cog: g.cog as u32,
             total: total as u32,
             chunk: chunk as u32,
+            flags: 0,
+            _pad: [0; 3],
         }
     }
 }
 
 const DIRECT_WG: u32 = 64;
 
-fn act_code(a: Activation) -> f64 {
+fn act_code(a: Activation) -> u32 {
     match a {
-        Activation::None => 0.0,
-        Activation::Relu => 1.0,
-        Activation::Relu6 => 2.0,
+        Activation::None => 0,
+        Activation::Relu => 1,
+        Activation::Relu6 => 2,
     }
 }
 
-/// Constants of the fused epilogue, shared by every forward kernel.
-fn epilogue_constants(
-    bias: Option<&Tensor>,
-    opts: &Conv2dOptions<'_>,
-) -> [(&'static str, f64); 3] {
-    [
-        ("HAS_BIAS", f64::from(u8::from(bias.is_some()))),
-        ("ACT", act_code(opts.activation)),
-        ("HAS_RES", f64::from(u8::from(opts.residual.is_some()))),
-    ]
+/// `flags` of the kernels' Params: bit 0 bias, bit 1 residual, bits 2..3 activation.
+fn epilogue_flags(bias: Option<&Tensor>, opts: &Conv2dOptions<'_>) -> u32 {
+    u32::from(bias.is_some())
+        | (u32::from(opts.residual.is_some()) << 1)
+        | (act_code(opts.activation) << 2)
 }
 
 fn direct_forward(
@@ -442,9 +455,11 @@ fn direct_forward(
 ) -> Result<()> {
     let dev = x.device();
     let total = y.numel();
-    let params = DirectParams::new(g, total, 0);
-    let ep = epilogue_constants(bias, opts);
-    let constants = [("WG", f64::from(DIRECT_WG)), ep[0], ep[1], ep[2]];
+    let params = DirectParams {
+        flags: epilogue_flags(bias, opts),
+        ..DirectParams::new(g, total, 0)
+    };
+    let constants = [("WG", f64::from(DIRECT_WG))];
     // Unused epilogue operands are bound to `w` (never read).
     let b_arg = bias.map_or(w.arg(), Tensor::arg);
     let r_arg = opts.residual.map_or(w.arg(), Tensor::arg);
@@ -502,12 +517,658 @@ fn direct_backward_weight(g: &Geom, x: &Tensor, dy: &Tensor) -> Result<Tensor> {
     dw.reshape(&g.w_shape())
 }
 
+// ---------------------------------------------------------------------------
+// Implicit GEMM (conv2d_igemm.wgsl, conv2d_igemm_portable.wgsl, conv2d_layout.wgsl)
+
+/// Mirrors `struct Params` in shaders/conv2d_igemm.wgsl and conv2d_igemm_portable.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct IgemmParams {
+    m: u32,
+    pq: u32,
+    ow: u32,
+    k: u32,
+    hp: u32,
+    wp: u32,
+    cv: u32,
+    kh: u32,
+    kw: u32,
+    stride_h: u32,
+    stride_w: u32,
+    dil_h: u32,
+    dil_w: u32,
+    wk_stride: u32,
+    kv: u32,
+    jv: u32,
+    chunk: u32,
+    flags: u32,
+    _pad: [u32; 2],
+}
+
+/// Mirrors `struct PadParams` in shaders/conv2d_layout.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+struct PadParams {
+    n: u32,
+    c: u32,
+    h: u32,
+    w: u32,
+    hp: u32,
+    wp: u32,
+    cv: u32,
+    off_h: u32,
+    off_w: u32,
+    ups_h: u32,
+    ups_w: u32,
+    total: u32,
+}
+
+/// Mirrors `struct WeightParams` in shaders/conv2d_layout.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+struct WeightParams {
+    k: u32,
+    c: u32,
+    kh: u32,
+    kw: u32,
+    kp: u32,
+    cv: u32,
+    flip: u32,
+    total: u32,
+}
+
+/// Mirrors `struct FinishParams` in shaders/conv2d_layout.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+struct FinishParams {
+    k: u32,
+    c: u32,
+    kh: u32,
+    kw: u32,
+    cp: u32,
+    splits: u32,
+    split_stride: u32,
+    total: u32,
+}
+
+const LAYOUT_WG: u32 = 64;
+/// Register capacities of conv2d_igemm*.wgsl (MAX_ACC, MAX_PB, MAX_WV).
+const MAX_ACC: usize = 512;
+const MAX_PB: usize = 16;
+const MAX_WV: usize = 8;
+/// vec4s of (r, s, c) per lane in `weight_grad` (JB in the shaders).
+const JB: usize = 2;
+
+/// The one subgroup size of the adapter, or why the subgroup kernels cannot run.
+fn subgroup_size(dev: &Device) -> Result<usize, String> {
+    if !dev.has_subgroups() {
+        return Err("the adapter has no subgroup operations".into());
+    }
+    let a = dev.adapter();
+    let (lo, hi) = (a.subgroup_min_size as usize, a.subgroup_max_size as usize);
+    if lo != hi || !matches!(lo, 8 | 16 | 32 | 64) {
+        return Err(format!(
+            "needs one fixed subgroup size of 8, 16, 32 or 64 lanes, the adapter reports {lo}..{hi}"
+        ));
+    }
+    Ok(lo)
+}
+
+/// Register block of the forward kernel: output channels and pixels per lane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Tile {
+    /// Subgroup size the kernel is specialized for (0 for the portable kernel).
+    sg: usize,
+    /// Output channels per lane (KB).
+    kb: usize,
+    /// Pixels per lane (PB).
+    pb: usize,
+    /// Invocations per workgroup.
+    wg: usize,
+}
+
+/// The default forward tile for `k_out` output channels.
+fn forward_tile(dev: &Device, variant: Conv2dVariant, k_out: usize) -> Tile {
+    match variant {
+        Conv2dVariant::Igemm => {
+            let sg = subgroup_size(dev).unwrap_or(8);
+            let mut kb = if k_out > 32 {
+                64
+            } else if k_out > 16 {
+                32
+            } else {
+                16
+            };
+            kb = kb.max(sg).min(MAX_WV * sg);
+            let pb = (MAX_ACC / kb).min(8).max(1);
+            Tile {
+                sg,
+                kb,
+                pb,
+                wg: 64usize.max(sg),
+            }
+        }
+        _ => {
+            let kb = if k_out > 8 { 16 } else { 8 };
+            Tile {
+                sg: 0,
+                kb,
+                pb: 8,
+                wg: 64,
+            }
+        }
+    }
+}
+
+fn round_up(v: usize, m: usize) -> usize {
+    v.div_ceil(m) * m
+}
+
+/// Copies an NCHW tensor into a zero-padded NHWC vec4 buffer `[n][hp][wp][cv]`
+/// (see `to_padded_nhwc` in conv2d_layout.wgsl).
+#[allow(clippy::too_many_arguments)]
+fn to_padded_nhwc(
+    src: &Tensor,
+    [n, c, h, w]: [usize; 4],
+    hp: usize,
+    wp: usize,
+    cv: usize,
+    off: [i64; 2],
+    ups: [usize; 2],
+) -> Result<Tensor> {
+    let dev = src.device();
+    let total = n * hp * wp * cv;
+    let dst = Tensor::uninit(dev, &[n, hp, wp, cv * 4], DType::F32)?;
+    let params = PadParams {
+        n: n as u32,
+        c: c as u32,
+        h: h as u32,
+        w: w as u32,
+        hp: hp as u32,
+        wp: wp as u32,
+        cv: cv as u32,
+        off_h: off[0] as i32 as u32,
+        off_w: off[1] as i32 as u32,
+        ups_h: ups[0] as u32,
+        ups_w: ups[1] as u32,
+        total: total as u32,
+    };
+    dev.launch(
+        &TO_NHWC,
+        &[("WG", f64::from(LAYOUT_WG))],
+        &params,
+        &[src.arg(), dst.arg()],
+        dev.grid_1d(total as u64, LAYOUT_WG)?,
+    )?;
+    Ok(dst)
+}
+
+/// OIHW weights as `[kp][kh][kw][cv]` vec4s; with `flip` the dX weights
+/// `[c][kh][kw][k]` rotated by 180°.
+fn weight_to_krsc(w: &Tensor, g: &Geom, kp: usize, cv: usize, flip: bool) -> Result<Tensor> {
+    let dev = w.device();
+    let total = kp * g.kh * g.kw * cv;
+    let dst = Tensor::uninit(dev, &[total * 4], DType::F32)?;
+    let params = WeightParams {
+        k: g.k as u32,
+        c: g.cig as u32,
+        kh: g.kh as u32,
+        kw: g.kw as u32,
+        kp: kp as u32,
+        cv: cv as u32,
+        flip: u32::from(flip),
+        total: total as u32,
+    };
+    dev.launch(
+        &TO_KRSC,
+        &[("WG", f64::from(LAYOUT_WG))],
+        &params,
+        &[w.arg(), dst.arg()],
+        dev.grid_1d(total as u64, LAYOUT_WG)?,
+    )?;
+    Ok(dst)
+}
+
+/// Runs the implicit-GEMM forward kernel over a prepared padded NHWC input.
+#[allow(clippy::too_many_arguments)]
+fn igemm_launch(
+    variant: Conv2dVariant,
+    tile: Tile,
+    params: &IgemmParams,
+    xp: &Tensor,
+    wt: &Tensor,
+    bias: Option<&Tensor>,
+    opts: &Conv2dOptions<'_>,
+    y: &Tensor,
+) -> Result<()> {
+    let dev = y.device();
+    let params = &IgemmParams {
+        flags: epilogue_flags(bias, opts),
+        ..*params
+    };
+    let b_arg = bias.map_or(wt.arg(), Tensor::arg);
+    let r_arg = opts.residual.map_or(wt.arg(), Tensor::arg);
+    let m = params.m as usize;
+    let kblocks = (params.k as usize).div_ceil(tile.kb) as u32;
+    let args = [xp.arg(), wt.arg(), b_arg, r_arg, y.arg()];
+    if variant == Conv2dVariant::Igemm {
+        let blocks = m.div_ceil(tile.sg * tile.pb);
+        let wgs = blocks.div_ceil(tile.wg / tile.sg);
+        let mut grid = dev.grid_1d(wgs as u64, 1)?;
+        grid[2] = kblocks;
+        let constants = [
+            ("SG", tile.sg as f64),
+            ("KB", tile.kb as f64),
+            ("PB", tile.pb as f64),
+            ("WG", tile.wg as f64),
+        ];
+        dev.launch(&IGEMM_FWD, &constants, params, &args, grid)
+    } else {
+        let wgs = m.div_ceil(tile.wg * tile.pb);
+        let mut grid = dev.grid_1d(wgs as u64, 1)?;
+        grid[2] = kblocks;
+        let constants = [
+            ("KB", tile.kb as f64),
+            ("PB", tile.pb as f64),
+            ("WG", tile.wg as f64),
+        ];
+        dev.launch(&PORTABLE_FWD, &constants, params, &args, grid)
+    }
+}
+
+fn igemm_forward(
+    g: &Geom,
+    variant: Conv2dVariant,
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    opts: &Conv2dOptions<'_>,
+    y: &Tensor,
+) -> Result<()> {
+    let tile = forward_tile(x.device(), variant, g.k);
+    let cv = g.c.div_ceil(4);
+    let (hp, wp) = (g.h + g.pt + g.pb, g.w + g.pl + g.pr);
+    let xp = to_padded_nhwc(
+        x,
+        g.x_shape(),
+        hp,
+        wp,
+        cv,
+        [g.pt as i64, g.pl as i64],
+        [1, 1],
+    )?;
+    let wt = weight_to_krsc(w, g, round_up(g.k, tile.kb), cv, false)?;
+    let params = IgemmParams {
+        m: (g.n * g.oh * g.ow) as u32,
+        pq: (g.oh * g.ow) as u32,
+        ow: g.ow as u32,
+        k: g.k as u32,
+        hp: hp as u32,
+        wp: wp as u32,
+        cv: cv as u32,
+        kh: g.kh as u32,
+        kw: g.kw as u32,
+        stride_h: g.sh as u32,
+        stride_w: g.sw as u32,
+        dil_h: g.dh as u32,
+        dil_w: g.dw as u32,
+        wk_stride: (g.kh * g.kw * cv) as u32,
+        ..Default::default()
+    };
+    igemm_launch(variant, tile, &params, &xp, &wt, bias, opts, y)
+}
+
+/// dX as a stride-1 convolution of the zero-inserted, padded dY with the
+/// flipped, transposed weights (see docs/ops/conv2d.md).
+fn igemm_backward_input(
+    g: &Geom,
+    variant: Conv2dVariant,
+    w: &Tensor,
+    dy: &Tensor,
+    dx: &Tensor,
+) -> Result<()> {
+    let tile = forward_tile(w.device(), variant, g.c);
+    let kv = g.k.div_ceil(4);
+    let (eh, ew) = (g.dh * (g.kh - 1), g.dw * (g.kw - 1));
+    let (hp, wp) = (g.h + eh, g.w + ew);
+    let dyp = to_padded_nhwc(
+        dy,
+        g.y_shape(),
+        hp,
+        wp,
+        kv,
+        [eh as i64 - g.pt as i64, ew as i64 - g.pl as i64],
+        [g.sh, g.sw],
+    )?;
+    let wt = weight_to_krsc(w, g, round_up(g.c, tile.kb), kv, true)?;
+    let params = IgemmParams {
+        m: (g.n * g.h * g.w) as u32,
+        pq: (g.h * g.w) as u32,
+        ow: g.w as u32,
+        k: g.c as u32,
+        hp: hp as u32,
+        wp: wp as u32,
+        cv: kv as u32,
+        kh: g.kh as u32,
+        kw: g.kw as u32,
+        stride_h: 1,
+        stride_w: 1,
+        dil_h: g.dh as u32,
+        dil_w: g.dw as u32,
+        wk_stride: (g.kh * g.kw * kv) as u32,
+        ..Default::default()
+    };
+    igemm_launch(
+        variant,
+        tile,
+        &params,
+        &dyp,
+        &wt,
+        None,
+        &Conv2dOptions::default(),
+        dx,
+    )
+}
+
+/// dW as a reduction over the N·H·W pixels, split for parallelism; the
+/// partial sums are added and put back in OIHW order by `dw_finish`.
+fn igemm_backward_weight(
+    g: &Geom,
+    variant: Conv2dVariant,
+    x: &Tensor,
+    dy: &Tensor,
+) -> Result<Tensor> {
+    let dev = x.device();
+    let cv = g.c.div_ceil(4);
+    let (hp, wp) = (g.h + g.pt + g.pb, g.w + g.pl + g.pr);
+    let (sg, kb, lanes) = match variant {
+        Conv2dVariant::Igemm => {
+            let sg = subgroup_size(dev).map_err(|m| Error::Shape { op: OP, message: m })?;
+            let kb = if g.k > 32 { 64 } else { 32 }.max(4 * sg);
+            (sg, kb, sg)
+        }
+        _ => (0, if g.k > 8 { 16 } else { 8 }, 64),
+    };
+    let kp = round_up(g.k, kb);
+    let xp = to_padded_nhwc(
+        x,
+        g.x_shape(),
+        hp,
+        wp,
+        cv,
+        [g.pt as i64, g.pl as i64],
+        [1, 1],
+    )?;
+    let dyk = to_padded_nhwc(dy, g.y_shape(), g.oh, g.ow, kp / 4, [0, 0], [1, 1])?;
+    let jv = g.kh * g.kw * cv;
+    let m = g.n * g.oh * g.ow;
+    let jblocks = jv.div_ceil(lanes * JB);
+    let kblocks = kp / kb;
+    let want = 256usize
+        .div_ceil(jblocks * kblocks)
+        .clamp(1, m.div_ceil(256).max(1));
+    let chunk = m.div_ceil(want);
+    let splits = m.div_ceil(chunk);
+    let part = Tensor::uninit(dev, &[splits * g.k * jv * 4], DType::F32)?;
+    let params = IgemmParams {
+        m: m as u32,
+        pq: (g.oh * g.ow) as u32,
+        ow: g.ow as u32,
+        k: g.k as u32,
+        hp: hp as u32,
+        wp: wp as u32,
+        cv: cv as u32,
+        kh: g.kh as u32,
+        kw: g.kw as u32,
+        stride_h: g.sh as u32,
+        stride_w: g.sw as u32,
+        dil_h: g.dh as u32,
+        dil_w: g.dw as u32,
+        kv: (kp / 4) as u32,
+        jv: jv as u32,
+        chunk: chunk as u32,
+        ..Default::default()
+    };
+    let grid = [jblocks as u32, kblocks as u32, splits as u32];
+    let args = [dyk.arg(), xp.arg(), part.arg()];
+    if variant == Conv2dVariant::Igemm {
+        dev.launch(
+            &IGEMM_DW,
+            &[("SG", sg as f64), ("KB", kb as f64)],
+            &params,
+            &args,
+            grid,
+        )?;
+    } else {
+        dev.launch(
+            &PORTABLE_DW,
+            &[("KB", kb as f64), ("WG", lanes as f64)],
+            &params,
+            &args,
+            grid,
+        )?;
+    }
+    let dw = Tensor::uninit(dev, &g.w_shape(), DType::F32)?;
+    let total = dw.numel();
+    let fin = FinishParams {
+        k: g.k as u32,
+        c: g.cig as u32,
+        kh: g.kh as u32,
+        kw: g.kw as u32,
+        cp: (cv * 4) as u32,
+        splits: splits as u32,
+        split_stride: (g.k * jv * 4) as u32,
+        total: total as u32,
+    };
+    dev.launch(
+        &DW_FINISH,
+        &[("WG", f64::from(LAYOUT_WG))],
+        &fin,
+        &[part.arg(), dw.arg()],
+        dev.grid_1d(total as u64, LAYOUT_WG)?,
+    )?;
+    Ok(dw)
+}
+
+// ---------------------------------------------------------------------------
+// Depthwise and grouped (conv2d_depthwise.wgsl, conv2d_grouped.wgsl)
+
+/// Mirrors `struct Params` in shaders/conv2d_depthwise.wgsl and conv2d_grouped.wgsl
+/// (`cblocks` is padding in the depthwise file).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct GroupedParams {
+    n: u32,
+    c: u32,
+    h: u32,
+    w: u32,
+    k: u32,
+    kh: u32,
+    kw: u32,
+    oh: u32,
+    ow: u32,
+    stride_h: u32,
+    stride_w: u32,
+    pad_t: u32,
+    pad_l: u32,
+    dil_h: u32,
+    dil_w: u32,
+    cig: u32,
+    cog: u32,
+    total: u32,
+    chunk: u32,
+    flags: u32,
+    strips: u32,
+    cblocks: u32,
+    _pad: [u32; 2],
+}
+
+const GROUPED_WG: u32 = 64;
+
+impl GroupedParams {
+    fn new(g: &Geom, total: usize, strips: usize, cblocks: usize) -> Self {
+        GroupedParams {
+            n: g.n as u32,
+            c: g.c as u32,
+            h: g.h as u32,
+            w: g.w as u32,
+            k: g.k as u32,
+            kh: g.kh as u32,
+            kw: g.kw as u32,
+            oh: g.oh as u32,
+            ow: g.ow as u32,
+            stride_h: g.sh as u32,
+            stride_w: g.sw as u32,
+            pad_t: g.pt as u32,
+            pad_l: g.pl as u32,
+            dil_h: g.dh as u32,
+            dil_w: g.dw as u32,
+            cig: g.cig as u32,
+            cog: g.cog as u32,
+            total: total as u32,
+            strips: strips as u32,
+            cblocks: cblocks as u32,
+            ..Default::default()
+        }
+    }
+}
+
+fn launch_1d(
+    dev: &Device,
+    kernel: &Kernel,
+    params: &GroupedParams,
+    args: &[crate::device::Arg<'_>],
+) -> Result<()> {
+    dev.launch(
+        kernel,
+        &[("WG", f64::from(GROUPED_WG))],
+        params,
+        args,
+        dev.grid_1d(u64::from(params.total), GROUPED_WG)?,
+    )
+}
+
+fn depthwise_forward(
+    g: &Geom,
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    opts: &Conv2dOptions<'_>,
+    y: &Tensor,
+) -> Result<()> {
+    let strips = g.ow.div_ceil(4);
+    let params = GroupedParams {
+        flags: epilogue_flags(bias, opts),
+        ..GroupedParams::new(g, g.n * g.k * g.oh * strips, strips, 0)
+    };
+    let b_arg = bias.map_or(w.arg(), Tensor::arg);
+    let r_arg = opts.residual.map_or(w.arg(), Tensor::arg);
+    launch_1d(
+        x.device(),
+        &DEPTHWISE_FWD,
+        &params,
+        &[x.arg(), w.arg(), b_arg, r_arg, y.arg()],
+    )
+}
+
+fn depthwise_backward_input(g: &Geom, w: &Tensor, dy: &Tensor, dx: &Tensor) -> Result<()> {
+    let strips = g.w.div_ceil(4);
+    let params = GroupedParams::new(g, g.n * g.c * g.h * strips, strips, 0);
+    launch_1d(w.device(), &DEPTHWISE_DX, &params, &[dy.arg(), w.arg(), dx.arg()])
+}
+
+fn grouped_forward(
+    g: &Geom,
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    opts: &Conv2dOptions<'_>,
+    y: &Tensor,
+) -> Result<()> {
+    let strips = g.ow.div_ceil(4);
+    let cblocks = g.groups * g.cog.div_ceil(4);
+    let params = GroupedParams {
+        flags: epilogue_flags(bias, opts),
+        ..GroupedParams::new(g, g.n * cblocks * g.oh * strips, strips, cblocks)
+    };
+    let b_arg = bias.map_or(w.arg(), Tensor::arg);
+    let r_arg = opts.residual.map_or(w.arg(), Tensor::arg);
+    launch_1d(
+        x.device(),
+        &GROUPED_FWD,
+        &params,
+        &[x.arg(), w.arg(), b_arg, r_arg, y.arg()],
+    )
+}
+
+fn grouped_backward_input(g: &Geom, w: &Tensor, dy: &Tensor, dx: &Tensor) -> Result<()> {
+    let strips = g.w.div_ceil(4);
+    let cblocks = g.groups * g.cig.div_ceil(4);
+    let params = GroupedParams::new(g, g.n * cblocks * g.h * strips, strips, cblocks);
+    launch_1d(w.device(), &GROUPED_DX, &params, &[dy.arg(), w.arg(), dx.arg()])
+}
+
+/// dW of depthwise and grouped convolutions: one invocation per weight element,
+/// split over images, the splits summed by `reduce::sum`.
+fn grouped_backward_weight(g: &Geom, x: &Tensor, dy: &Tensor) -> Result<Tensor> {
+    let dev = x.device();
+    let total = g.k * g.cig * g.kh * g.kw;
+    let (splits, chunk) = dw_split(total, g.n, 16384);
+    let part = Tensor::uninit(dev, &[splits, total], DType::F32)?;
+    let params = GroupedParams {
+        chunk: chunk as u32,
+        ..GroupedParams::new(g, total, 0, 0)
+    };
+    let mut grid = dev.grid_1d(total as u64, GROUPED_WG)?;
+    grid[2] = splits as u32;
+    dev.launch(
+        &GROUPED_DW,
+        &[("WG", f64::from(GROUPED_WG))],
+        &params,
+        &[dy.arg(), x.arg(), part.arg()],
+        grid,
+    )?;
+    let dw = if splits == 1 {
+        part
+    } else {
+        reduce::sum(&part, &[0], false)?
+    };
+    dw.reshape(&g.w_shape())
+}
+
 /// Whether `variant` can run `pass` of this problem on this device, and why not.
-fn applies(dev: &Device, g: &Geom, variant: Conv2dVariant, _pass: Conv2dPass) -> Result<(), String> {
-    let _ = dev;
+fn applies(dev: &Device, g: &Geom, variant: Conv2dVariant, pass: Conv2dPass) -> Result<(), String> {
     match variant {
         Conv2dVariant::Direct => Ok(()),
-        other => Err(format!("variant {other:?} is not implemented yet (groups {})", g.groups)),
+        Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable => {
+            if g.groups != 1 {
+                return Err(format!("needs groups = 1, got groups {}", g.groups));
+            }
+            if variant == Conv2dVariant::Igemm {
+                let sg = subgroup_size(dev)?;
+                if pass == Conv2dPass::BackwardWeight && 4 * sg > 64 {
+                    return Err(format!(
+                        "its weight gradient needs subgroups of at most 16 lanes, the adapter has {sg}"
+                    ));
+                }
+            }
+            Ok(())
+        }
+        Conv2dVariant::Depthwise => {
+            if g.cig != 1 {
+                return Err(format!(
+                    "needs groups = c_in (one input channel per group), got groups {} for c_in {}",
+                    g.groups, g.c
+                ));
+            }
+            Ok(())
+        }
+        Conv2dVariant::Grouped => {
+            if g.groups < 2 {
+                return Err(format!("needs groups > 1, got groups {}", g.groups));
+            }
+            Ok(())
+        }
     }
 }
 
@@ -545,12 +1206,20 @@ fn choose(dev: &Device, g: &Geom, pass: Conv2dPass) -> Conv2dVariant {
         .unwrap_or(Conv2dVariant::Direct)
 }
 
-fn resolve(dev: &Device, g: &Geom, pass: Conv2dPass, forced: Option<Conv2dVariant>) -> Result<Conv2dVariant> {
+fn resolve(
+    dev: &Device,
+    g: &Geom,
+    pass: Conv2dPass,
+    forced: Option<Conv2dVariant>,
+) -> Result<Conv2dVariant> {
     match forced {
         None => Ok(choose(dev, g, pass)),
         Some(v) => match applies(dev, g, v, pass) {
             Ok(()) => Ok(v),
-            Err(why) => shape_err(OP, format!("{pass:?} cannot run the {} variant: {why}", v.name())),
+            Err(why) => shape_err(
+                OP,
+                format!("{pass:?} cannot run the {} variant: {why}", v.name()),
+            ),
         },
     }
 }
@@ -584,17 +1253,15 @@ pub fn conv2d_with(
     let y = Tensor::uninit(dev, &g.y_shape(), DType::F32)?;
     match variant {
         Conv2dVariant::Direct => direct_forward(&g, x, w, bias, opts, &y)?,
-        other => return Err(not_implemented(other)),
+        Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable => {
+            igemm_forward(&g, variant, x, w, bias, opts, &y)?
+        }
+        Conv2dVariant::Depthwise => depthwise_forward(&g, x, w, bias, opts, &y)?,
+        Conv2dVariant::Grouped => grouped_forward(&g, x, w, bias, opts, &y)?,
     }
     Ok(y)
 }
 
-fn not_implemented(v: Conv2dVariant) -> Error {
-    Error::Shape {
-        op: OP,
-        message: format!("variant {v:?} is not implemented"),
-    }
-}
 
 /// Gradient of [`conv2d`] with respect to its input: `dx` of shape `x_shape`
 /// from the weight `w` and the output gradient `dy`.
@@ -622,7 +1289,11 @@ pub fn conv2d_backward_input_with(
     let dx = Tensor::uninit(dev, &g.x_shape(), DType::F32)?;
     match variant {
         Conv2dVariant::Direct => direct_backward_input(&g, w, dy, &dx)?,
-        other => return Err(not_implemented(other)),
+        Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable => {
+            igemm_backward_input(&g, variant, w, dy, &dx)?
+        }
+        Conv2dVariant::Depthwise => depthwise_backward_input(&g, w, dy, &dx)?,
+        Conv2dVariant::Grouped => grouped_backward_input(&g, w, dy, &dx)?,
     }
     Ok(dx)
 }
@@ -652,7 +1323,10 @@ pub fn conv2d_backward_weight_with(
     let variant = resolve(dev, &g, Conv2dPass::BackwardWeight, variant)?;
     match variant {
         Conv2dVariant::Direct => direct_backward_weight(&g, x, dy),
-        other => Err(not_implemented(other)),
+        Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable => {
+            igemm_backward_weight(&g, variant, x, dy)
+        }
+        Conv2dVariant::Depthwise | Conv2dVariant::Grouped => grouped_backward_weight(&g, x, dy),
     }
 }
 
@@ -661,6 +1335,3 @@ pub fn conv2d_backward_bias(dy: &Tensor) -> Result<Tensor> {
     shape4(dy, "dy")?;
     reduce::sum(dy, &[0, 2, 3], false)
 }
-
-#[allow(dead_code)]
-fn _unused(_: Arg<'_>) {}

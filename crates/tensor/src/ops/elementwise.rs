@@ -260,7 +260,11 @@ fn per_channel(x: &Tensor, v: &Tensor, op: BinaryOp, name: &'static str) -> Resu
     if x.rank() < 2 || v.shape() != [x.shape()[1]] {
         return shape_err(
             name,
-            format!("per-channel operand {:?} does not match the channels of {:?}", v.shape(), x.shape()),
+            format!(
+                "per-channel operand {:?} does not match the channels of {:?}",
+                v.shape(),
+                x.shape()
+            ),
         );
     }
     let mut v_shape = vec![1; x.rank()];

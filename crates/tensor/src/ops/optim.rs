@@ -68,7 +68,14 @@ fn check(op: &'static str, param: &Tensor, grad: &Tensor, states: &[&Tensor]) ->
     for t in [param, grad].into_iter().chain(states.iter().copied()) {
         t.expect_dtype(op, DType::F32)?;
         if t.shape() != param.shape() {
-            return shape_err(op, format!("tensor {:?} does not match the parameter {:?}", t.shape(), param.shape()));
+            return shape_err(
+                op,
+                format!(
+                    "tensor {:?} does not match the parameter {:?}",
+                    t.shape(),
+                    param.shape()
+                ),
+            );
         }
     }
     Ok(())
@@ -90,7 +97,10 @@ pub fn sgd_step(param: &Tensor, grad: &Tensor, momentum_buf: &Tensor, s: &SgdSte
     };
     dev.launch(
         &SGD,
-        &[("WG", f64::from(wg)), ("NESTEROV", f64::from(u8::from(s.nesterov)))],
+        &[
+            ("WG", f64::from(wg)),
+            ("NESTEROV", f64::from(u8::from(s.nesterov))),
+        ],
         &params,
         &[grad.arg(), param.arg(), momentum_buf.arg()],
         dev.grid_1d(param.numel() as u64, wg)?,
@@ -98,7 +108,13 @@ pub fn sgd_step(param: &Tensor, grad: &Tensor, momentum_buf: &Tensor, s: &SgdSte
 }
 
 /// One Adam or AdamW step on `param` in place with moment buffers `m` and `v`.
-pub fn adam_step(param: &Tensor, grad: &Tensor, m: &Tensor, v: &Tensor, s: &AdamStep) -> Result<()> {
+pub fn adam_step(
+    param: &Tensor,
+    grad: &Tensor,
+    m: &Tensor,
+    v: &Tensor,
+    s: &AdamStep,
+) -> Result<()> {
     check("adam_step", param, grad, &[m, v])?;
     if s.step == 0 {
         return shape_err("adam_step", "step counts from 1");
@@ -122,7 +138,10 @@ pub fn adam_step(param: &Tensor, grad: &Tensor, m: &Tensor, v: &Tensor, s: &Adam
     };
     dev.launch(
         &ADAM,
-        &[("WG", f64::from(wg)), ("DECOUPLED", f64::from(u8::from(s.decoupled)))],
+        &[
+            ("WG", f64::from(wg)),
+            ("DECOUPLED", f64::from(u8::from(s.decoupled))),
+        ],
         &params,
         &[grad.arg(), param.arg(), m.arg(), v.arg()],
         dev.grid_1d(param.numel() as u64, wg)?,
@@ -133,7 +152,13 @@ pub fn adam_step(param: &Tensor, grad: &Tensor, m: &Tensor, v: &Tensor, s: &Adam
 pub fn clip_coefficient(sum_sq: &Tensor, max_norm: f32) -> Result<Tensor> {
     sum_sq.expect_dtype("clip_coefficient", DType::F32)?;
     if sum_sq.numel() != 1 {
-        return shape_err("clip_coefficient", format!("expected a one-element sum of squares, got {:?}", sum_sq.shape()));
+        return shape_err(
+            "clip_coefficient",
+            format!(
+                "expected a one-element sum of squares, got {:?}",
+                sum_sq.shape()
+            ),
+        );
     }
     let dev = sum_sq.device();
     let coef = Tensor::uninit(dev, &[1], DType::F32)?;
@@ -142,6 +167,12 @@ pub fn clip_coefficient(sum_sq: &Tensor, max_norm: f32) -> Result<Tensor> {
         lr: max_norm,
         ..Default::default()
     };
-    dev.launch(&CLIP_COEF, &[], &params, &[sum_sq.arg(), coef.arg()], [1, 1, 1])?;
+    dev.launch(
+        &CLIP_COEF,
+        &[],
+        &params,
+        &[sum_sq.arg(), coef.arg()],
+        [1, 1, 1],
+    )?;
     Ok(coef)
 }

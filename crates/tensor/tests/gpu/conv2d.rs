@@ -193,20 +193,80 @@ fn dense_cases() -> Vec<Case> {
         case(3, 5, 9, 11, 7, 5, 5, c(1, 2), false),
         case(1, 17, 13, 13, 5, 5, 5, c(3, 2), true),
         case(1, 3, 2, 3, 4, 3, 3, c(1, 1), true),
-        case(3, 1, 1, 13, 2, 1, 3, c(1, 0).with_padding([0, 0, 1, 1]), true),
+        case(
+            3,
+            1,
+            1,
+            13,
+            2,
+            1,
+            3,
+            c(1, 0).with_padding([0, 0, 1, 1]),
+            true,
+        ),
         case(1, 5, 4, 4, 3, 5, 5, c(1, 3), false),
         case(1, 3, 13, 13, 4, 3, 3, c(1, 2).with_dilation(2), true),
-        case(3, 5, 13, 11, 3, 3, 3, c(1, 1).with_dilation(2).with_stride([2, 1]), false),
-        case(1, 3, 7, 7, 4, 3, 3, c(2, 0).with_padding([0, 1, 0, 1]), true),
-        case(3, 5, 13, 9, 3, 3, 3, c(2, 0).with_padding([1, 0, 2, 0]), true),
-        case(1, 1, 6, 5, 3, 4, 4, c(1, 0).with_padding([1, 2, 2, 1]), false),
+        case(
+            3,
+            5,
+            13,
+            11,
+            3,
+            3,
+            3,
+            c(1, 1).with_dilation(2).with_stride([2, 1]),
+            false,
+        ),
+        case(
+            1,
+            3,
+            7,
+            7,
+            4,
+            3,
+            3,
+            c(2, 0).with_padding([0, 1, 0, 1]),
+            true,
+        ),
+        case(
+            3,
+            5,
+            13,
+            9,
+            3,
+            3,
+            3,
+            c(2, 0).with_padding([1, 0, 2, 0]),
+            true,
+        ),
+        case(
+            1,
+            1,
+            6,
+            5,
+            3,
+            4,
+            4,
+            c(1, 0).with_padding([1, 2, 2, 1]),
+            false,
+        ),
         case(1, 3, 13, 13, 5, 3, 3, Conv2dConfig::same(3, 3, 1), true),
         case(3, 5, 7, 9, 3, 4, 4, Conv2dConfig::same(4, 4, 1), true),
         case(1, 3, 13, 11, 4, 3, 5, Conv2dConfig::same(3, 5, 2), false),
         case(1, 5, 13, 13, 7, 3, 3, c(4, 3).with_stride([4, 3]), true),
         case(3, 17, 33, 33, 17, 3, 3, c(1, 1), true),
         case(1, 17, 13, 13, 65, 3, 3, c(1, 1), false),
-        case(1, 3, 13, 13, 3, 5, 5, c(1, 0).with_dilation_hw([2, 3]), true),
+        case(
+            1,
+            3,
+            13,
+            13,
+            3,
+            5,
+            5,
+            c(1, 0).with_dilation_hw([2, 3]),
+            true,
+        ),
     ]
 }
 
@@ -216,11 +276,31 @@ fn grouped_cases() -> Vec<Case> {
     let c = Conv2dConfig::new;
     vec![
         case(1, 4, 9, 9, 6, 3, 3, c(1, 1).with_groups(2), true),
-        case(3, 6, 7, 13, 9, 3, 3, c(1, 1).with_stride([2, 1]).with_groups(3), true),
+        case(
+            3,
+            6,
+            7,
+            13,
+            9,
+            3,
+            3,
+            c(1, 1).with_stride([2, 1]).with_groups(3),
+            true,
+        ),
         case(1, 64, 5, 5, 64, 3, 3, c(1, 1).with_groups(32), true),
         case(3, 64, 3, 3, 64, 1, 1, c(1, 0).with_groups(32), false),
         case(3, 3, 9, 9, 6, 3, 3, c(1, 1).with_groups(3), true),
-        case(1, 6, 13, 11, 4, 5, 3, c(2, 2).with_groups(2).with_dilation(2), false),
+        case(
+            1,
+            6,
+            13,
+            11,
+            4,
+            5,
+            3,
+            c(2, 2).with_groups(2).with_dilation(2),
+            false,
+        ),
         case(3, 96, 7, 7, 96, 3, 3, c(2, 1).with_groups(32), true),
         // depthwise
         case(1, 3, 13, 13, 3, 3, 3, c(1, 1).with_groups(3), true),
@@ -228,11 +308,51 @@ fn grouped_cases() -> Vec<Case> {
         case(1, 5, 33, 33, 5, 3, 3, c(1, 1).with_groups(5), false),
         case(3, 5, 11, 9, 5, 5, 5, c(1, 2).with_groups(5), true),
         case(1, 32, 7, 7, 32, 3, 3, c(2, 1).with_groups(32), true),
-        case(1, 5, 13, 13, 5, 3, 3, c(1, 2).with_dilation(2).with_groups(5), true),
+        case(
+            1,
+            5,
+            13,
+            13,
+            5,
+            3,
+            3,
+            c(1, 2).with_dilation(2).with_groups(5),
+            true,
+        ),
         case(3, 5, 5, 5, 5, 7, 7, c(1, 3).with_groups(5), true),
-        case(1, 1, 13, 7, 1, 3, 3, c(3, 0).with_padding([2, 0, 1, 3]).with_groups(1), true),
-        case(1, 17, 13, 7, 34, 3, 3, c(1, 1).with_stride([2, 1]).with_groups(17), false),
-        case(3, 3, 12, 10, 6, 4, 4, Conv2dConfig::same(4, 4, 1).with_groups(3), true),
+        case(
+            1,
+            1,
+            13,
+            7,
+            1,
+            3,
+            3,
+            c(3, 0).with_padding([2, 0, 1, 3]).with_groups(1),
+            true,
+        ),
+        case(
+            1,
+            17,
+            13,
+            7,
+            34,
+            3,
+            3,
+            c(1, 1).with_stride([2, 1]).with_groups(17),
+            false,
+        ),
+        case(
+            3,
+            3,
+            12,
+            10,
+            6,
+            4,
+            4,
+            Conv2dConfig::same(4, 4, 1).with_groups(3),
+            true,
+        ),
         case(1, 5, 13, 13, 5, 11, 11, c(4, 3).with_groups(5), true),
     ]
 }
@@ -276,7 +396,10 @@ fn random_sweep_matches_reference() {
         let (h, w) = (sizes[rng.below(8)], sizes[rng.below(8)]);
         let (kh, kw) = (ks[rng.below(4)], ks[rng.below(4)]);
         let pad = [rng.below(4), rng.below(4), rng.below(4), rng.below(4)];
-        let dil = [1 + usize::from(rng.below(4) == 0), 1 + usize::from(rng.below(4) == 0)];
+        let dil = [
+            1 + usize::from(rng.below(4) == 0),
+            1 + usize::from(rng.below(4) == 0),
+        ];
         let cfg = Conv2dConfig::new(1, 0)
             .with_stride([1 + rng.below(4), 1 + rng.below(4)])
             .with_padding(pad)
@@ -392,8 +515,14 @@ fn forced_variants_run_or_refuse() {
             variant: Some(v),
             ..Default::default()
         };
-        let e = conv::conv2d_with(&x, &w, None, &Conv2dConfig::new(1, 1).with_groups(32), &opts)
-            .unwrap_err();
+        let e = conv::conv2d_with(
+            &x,
+            &w,
+            None,
+            &Conv2dConfig::new(1, 1).with_groups(32),
+            &opts,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains(v.name()), "{e}");
     }
 }
@@ -406,8 +535,28 @@ fn fused_epilogue_matches_reference() {
     let mut rng = Rng::new(505);
     for cs in [
         case(3, 5, 9, 7, 6, 3, 3, Conv2dConfig::new(1, 1), true),
-        case(1, 6, 9, 7, 6, 3, 3, Conv2dConfig::new(2, 1).with_groups(6), true),
-        case(1, 6, 9, 7, 6, 3, 3, Conv2dConfig::new(1, 1).with_groups(2), false),
+        case(
+            1,
+            6,
+            9,
+            7,
+            6,
+            3,
+            3,
+            Conv2dConfig::new(2, 1).with_groups(6),
+            true,
+        ),
+        case(
+            1,
+            6,
+            9,
+            7,
+            6,
+            3,
+            3,
+            Conv2dConfig::new(1, 1).with_groups(2),
+            false,
+        ),
     ] {
         let p = cs.params();
         let x = round32(&rng.vec_uniform(p.x_len(), -1.0, 1.0));
@@ -422,9 +571,14 @@ fn fused_epilogue_matches_reference() {
             upload(&b, &[p.c_out]),
             upload(&res, &ys),
         );
-        let variants =
-            conv::available_variants(dev, cs.x_shape(), cs.w_shape(), &cs.cfg, Conv2dPass::Forward)
-                .unwrap();
+        let variants = conv::available_variants(
+            dev,
+            cs.x_shape(),
+            cs.w_shape(),
+            &cs.cfg,
+            Conv2dPass::Forward,
+        )
+        .unwrap();
         for v in variants {
             for (act, f) in [
                 (Activation::Relu, (|v: f64| v.max(0.0)) as fn(f64) -> f64),
@@ -470,7 +624,10 @@ fn pytorch_fixture() {
     for case in fx.cases.keys() {
         let pair = |key: &str| -> [usize; 2] {
             let v = fx.param(case, key).as_array().unwrap();
-            [v[0].as_u64().unwrap() as usize, v[1].as_u64().unwrap() as usize]
+            [
+                v[0].as_u64().unwrap() as usize,
+                v[1].as_u64().unwrap() as usize,
+            ]
         };
         let pad = fx.param(case, "padding").as_array().unwrap();
         let padding = [0, 1, 2, 3].map(|i| pad[i].as_u64().unwrap() as usize);
@@ -509,14 +666,24 @@ fn pytorch_fixture() {
         let dx_tol = fx.tol(case, "dx", Tol::new(1e-4, 1e-4));
         for v in conv::available_variants(dev, xs4, ws4, &cfg, Conv2dPass::BackwardInput).unwrap() {
             let dx = conv::conv2d_backward_input_with(&wt, &dyt, &cfg, xs4, Some(v)).unwrap();
-            assert_close(&download(&dx), &want_dx, dx_tol, &format!("{case} dx {v:?}"));
+            assert_close(
+                &download(&dx),
+                &want_dx,
+                dx_tol,
+                &format!("{case} dx {v:?}"),
+            );
         }
         let (want_dw, _) = fx.get(case, "dw");
         let dw_tol = fx.tol(case, "dw", Tol::new(1e-4, 1e-4));
         for v in conv::available_variants(dev, xs4, ws4, &cfg, Conv2dPass::BackwardWeight).unwrap()
         {
             let dw = conv::conv2d_backward_weight_with(&xt, &dyt, &cfg, ws4, Some(v)).unwrap();
-            assert_close(&download(&dw), &want_dw, dw_tol, &format!("{case} dw {v:?}"));
+            assert_close(
+                &download(&dw),
+                &want_dw,
+                dw_tol,
+                &format!("{case} dw {v:?}"),
+            );
         }
         if fx.has(case, "db") {
             let (want_db, _) = fx.get(case, "db");
@@ -560,7 +727,12 @@ fn bad_configurations_are_typed_errors() {
         (c, [1, 3, 0, 8], [4, 3, 3, 3], "input height h"),
         (c, [1, 3, 8, 8], [4, 3, 3, 0], "kernel width kw"),
         (c, [1, 3, 8, 8], [0, 3, 3, 3], "c_out"),
-        (c.with_stride([1, 0]), [1, 3, 8, 8], [4, 3, 3, 3], "stride_w"),
+        (
+            c.with_stride([1, 0]),
+            [1, 3, 8, 8],
+            [4, 3, 3, 3],
+            "stride_w",
+        ),
         (c.with_dilation(0), [1, 3, 8, 8], [4, 3, 3, 3], "dilation_h"),
         (c.with_groups(0), [1, 3, 8, 8], [4, 3, 3, 3], "groups"),
     ] {
@@ -584,7 +756,10 @@ fn bad_configurations_are_typed_errors() {
     );
     // output sizes: floor division, asymmetric padding, dilation, same
     let out = |cfg: Conv2dConfig, x, w| cfg.output_size(x, w).unwrap();
-    assert_eq!(out(Conv2dConfig::new(2, 0), [1, 1, 5, 5], [1, 1, 2, 2]), [1, 1, 2, 2]);
+    assert_eq!(
+        out(Conv2dConfig::new(2, 0), [1, 1, 5, 5], [1, 1, 2, 2]),
+        [1, 1, 2, 2]
+    );
     assert_eq!(
         out(
             Conv2dConfig::new(2, 0).with_padding([1, 0, 0, 2]),
@@ -615,7 +790,10 @@ fn bad_tensors_are_typed_errors() {
         Some(&f(&[5])),
         &cfg,
     ));
-    assert!(m.contains("bias") && m.contains("[5]") && m.contains("[4]"), "{m}");
+    assert!(
+        m.contains("bias") && m.contains("[5]") && m.contains("[4]"),
+        "{m}"
+    );
     let m = shape_message(conv::conv2d_backward_input(
         &f(&[4, 3, 3, 3]),
         &f(&[1, 4, 7, 8]),

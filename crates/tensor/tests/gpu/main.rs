@@ -11,6 +11,7 @@ mod elementwise;
 mod matmul;
 mod optim;
 mod pool;
+mod profile;
 mod reduce;
 mod runtime;
 mod softmax;

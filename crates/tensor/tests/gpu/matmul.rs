@@ -4,11 +4,12 @@ use shadernet_reference::{
     tol::{assert_close, Tol},
 };
 use shadernet_tensor::ops::matmul::{self as ops, MatmulVariant};
-use shadernet_tensor::{DType, Tensor};
+use shadernet_tensor::{DType, Device, Tensor};
 
 use crate::common::{device, download, round32, upload, Fixture};
 
 /// Runs every variant this device offers on one problem and compares with the reference.
+#[allow(clippy::too_many_arguments)] // the problem's parameters, spelled out at each call
 fn check(
     batch: usize,
     m: usize,
@@ -170,6 +171,184 @@ fn matmul_matches_pytorch_fixtures() {
                 &format!("fixture {case} {variant:?}"),
             );
         }
-        let _ = MatmulVariant::Portable;
+    }
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn variants_follow_the_adapter_subgroups() {
+    let dev = device();
+    let info = dev.adapter();
+    let variants = ops::available_variants(dev);
+    assert!(variants.contains(&MatmulVariant::Portable));
+    let fixed = info.subgroup_min_size == info.subgroup_max_size
+        && [8, 16, 32, 64].contains(&info.subgroup_min_size);
+    let expect_subgroup = dev.has_subgroups() && fixed;
+    assert_eq!(
+        variants.contains(&MatmulVariant::Subgroup),
+        expect_subgroup,
+        "adapter {} subgroups {} sizes {}..{}: {variants:?}",
+        info.name,
+        dev.has_subgroups(),
+        info.subgroup_min_size,
+        info.subgroup_max_size
+    );
+    assert_eq!(ops::subgroup_size(dev).is_some(), expect_subgroup);
+    // The automatic choice is always a variant the device can run.
+    let a = upload(&[0.0; 64 * 8], &[64, 8]);
+    for n in [1, 16, 64, 1000] {
+        let s = ops::MatmulShape {
+            batch: 1,
+            m: 64,
+            n,
+            k: 8,
+        };
+        assert!(variants.contains(&ops::matmul_variant(&a, &s)));
+    }
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn matmul_shares_a_2d_a_across_batches() {
+    let mut rng = Rng::new(9);
+    let (batch, m, n, k) = (3, 13, 70, 9);
+    for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+        let a_shape = if ta { vec![k, m] } else { vec![m, k] };
+        let b_shape = if tb {
+            vec![batch, n, k]
+        } else {
+            vec![batch, k, n]
+        };
+        let a = round32(&rng.vec_uniform(m * k, -1.0, 1.0));
+        let b = round32(&rng.vec_uniform(batch * n * k, -1.0, 1.0));
+        let a_full: Vec<f64> = (0..batch).flat_map(|_| a.iter().copied()).collect();
+        let p = reference::MatmulParams {
+            batch,
+            m,
+            n,
+            k,
+            trans_a: ta,
+            trans_b: tb,
+        };
+        let want = reference::matmul(&a_full, &b, &p);
+        let (ta_t, tb_t) = (upload(&a, &a_shape), upload(&b, &b_shape));
+        for variant in ops::available_variants(device()) {
+            let c = Tensor::uninit(device(), &[batch, m, n], DType::F32).unwrap();
+            ops::matmul_into(&ta_t, &tb_t, ta, tb, &c, variant).unwrap();
+            let what = format!("shared A {variant:?} ta{ta} tb{tb}");
+            assert_close(&download(&c), &want, Tol::new(1e-5, 1e-4), &what);
+        }
+    }
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn matmul_k_tail_adds_exact_zeros() {
+    // k = 5: the last step of 4 has 3 padding lanes. They must contribute exact
+    // zeros even where the clamped element they would read is infinite.
+    let (m, n, k) = (9, 67, 5);
+    for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+        let mut a = vec![0.5; m * k];
+        let mut b = vec![0.25; k * n];
+        // Row 0 of op(A) has an infinity at its last k; column 3 of op(B) too.
+        a[if ta { (k - 1) * m } else { k - 1 }] = f64::INFINITY;
+        b[if tb { 3 * k + k - 1 } else { (k - 1) * n + 3 }] = f64::NEG_INFINITY;
+        let a_shape = if ta { [k, m] } else { [m, k] };
+        let b_shape = if tb { [n, k] } else { [k, n] };
+        let p = reference::MatmulParams {
+            batch: 1,
+            m,
+            n,
+            k,
+            trans_a: ta,
+            trans_b: tb,
+        };
+        let want = reference::matmul(&a, &b, &p);
+        let (at, bt) = (upload(&a, &a_shape), upload(&b, &b_shape));
+        for variant in ops::available_variants(device()) {
+            let c = Tensor::uninit(device(), &[m, n], DType::F32).unwrap();
+            ops::matmul_into(&at, &bt, ta, tb, &c, variant).unwrap();
+            for (i, (&g, &w)) in download(&c).iter().zip(&want).enumerate() {
+                let same = if w.is_finite() {
+                    (f64::from(g) - w).abs() < 1e-5
+                } else {
+                    w.is_nan() && g.is_nan() || f64::from(g) == w
+                };
+                assert!(
+                    same,
+                    "{variant:?} ta{ta} tb{tb} C[{}][{}] = {g}, want {w}",
+                    i / n,
+                    i % n
+                );
+            }
+        }
+    }
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn matmul_is_one_dispatch_and_allocates_nothing_in_steady_state() {
+    // Its own device: the shared one's counters move with the tests running beside.
+    let dev = Device::new(std::env::var("SHADERNET_DEVICE").ok().as_deref()).unwrap();
+    let (batch, m, n, k) = (2, 33, 65, 17);
+    for variant in ops::available_variants(&dev) {
+        for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+            let a_shape = if ta { [batch, k, m] } else { [batch, m, k] };
+            let b_shape = if tb { [n, k] } else { [k, n] };
+            let a = Tensor::zeros(&dev, &a_shape, DType::F32).unwrap();
+            let b = Tensor::zeros(&dev, &b_shape, DType::F32).unwrap();
+            let c = ops::matmul(&a, &b, ta, tb).unwrap();
+            ops::matmul_into(&a, &b, ta, tb, &c, variant).unwrap();
+            drop(ops::matmul(&a, &b, ta, tb).unwrap());
+            dev.sync().unwrap();
+            let before = dev.counters();
+            ops::matmul_into(&a, &b, ta, tb, &c, variant).unwrap();
+            drop(ops::matmul(&a, &b, ta, tb).unwrap());
+            dev.sync().unwrap();
+            let d = dev.counters() - before;
+            let what = format!("{variant:?} ta{ta} tb{tb}: {d:?}");
+            assert_eq!(d.dispatches, 2, "{what}");
+            assert_eq!(d.allocations, 0, "{what}");
+        }
+    }
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn matmul_splits_a_b_larger_than_one_binding() {
+    // A Linear weight [n, k] over the 128 MiB binding limit: C is computed in
+    // column windows, one dispatch each.
+    let dev = device();
+    let (m, k) = (2, 8200);
+    let max_rows = dev.max_binding_bytes() as usize / 4 / k;
+    let n = max_rows + 5;
+    if n > 8192 {
+        eprintln!(
+            "binding limit {} too large to exceed cheaply: skipped",
+            dev.max_binding_bytes()
+        );
+        return;
+    }
+    let mut rng = Rng::new(10);
+    let a = round32(&rng.vec_uniform(m * k, -1.0, 1.0));
+    let mut b = rng.vec_uniform(n * k, -1.0, 1.0);
+    b.iter_mut().for_each(|x| *x = f64::from(*x as f32));
+    assert!((n * k * 4) as u64 > dev.max_binding_bytes());
+    let p = reference::MatmulParams {
+        batch: 1,
+        m,
+        n,
+        k,
+        trans_a: false,
+        trans_b: true,
+    };
+    let want = reference::matmul(&a, &b, &p);
+    let (at, bt) = (upload(&a, &[m, k]), upload(&b, &[n, k]));
+    drop(b);
+    let tol = Tol::new(1e-5 * (k as f64).sqrt(), 1e-4);
+    for variant in ops::available_variants(dev) {
+        let c = Tensor::uninit(dev, &[m, n], DType::F32).unwrap();
+        ops::matmul_into(&at, &bt, false, true, &c, variant).unwrap();
+        assert_close(&download(&c), &want, tol, &format!("windows {variant:?}"));
     }
 }

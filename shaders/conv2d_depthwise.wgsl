@@ -1,0 +1,163 @@
+// conv2d_depthwise: depthwise convolution (groups = c_in, weight [c_in*mult, 1, kh, kw], mult = cog,
+// output channel co reads input channel co / mult) on NCHW tensors, any stride, padding,
+// dilation and channel multiplier. Memory-bound: each invocation owns a strip of 4
+// consecutive outputs along the row, so that one weight load serves 4 outputs and the
+// row/column bounds work is shared.
+//   forward:         y[n,co,oh,ow0..ow0+3] = epilogue(sum_{r,s} x[n, co/mult, ih, iw] * w[co,r,s])
+//   backward_input:  dx[n,ci,h,w0..w0+3] = sum_{m,r,s} dy[n, ci*mult+m, oh, ow] * w[ci*mult+m, r, s]
+//                    over the (oh, ow) with oh*sh + r*dh - pt == h (exact division), likewise w
+//   (the weight gradient is conv2d_grouped.wgsl's backward_weight, which covers depthwise)
+// Thread mapping: one invocation per 4-wide strip, 1-D grid folded into 2-D.
+// Launcher: crates/tensor/src/ops/conv2d.rs   Reference: crates/reference/src/conv2d.rs
+struct Params {
+    n: u32,
+    c: u32,
+    h: u32,
+    w: u32,
+    k: u32,
+    kh: u32,
+    kw: u32,
+    oh: u32,
+    ow: u32,
+    stride_h: u32,
+    stride_w: u32,
+    pad_t: u32,
+    pad_l: u32,
+    dil_h: u32,
+    dil_w: u32,
+    cig: u32,
+    cog: u32,
+    total: u32,
+    chunk: u32,
+    flags: u32,
+    strips: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+override WG: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+
+@group(0) @binding(1) var<storage, read> fx: array<f32>;
+@group(0) @binding(2) var<storage, read> fw: array<f32>;
+@group(0) @binding(3) var<storage, read> fbias: array<f32>;
+@group(0) @binding(4) var<storage, read> fres: array<f32>;
+@group(0) @binding(5) var<storage, read_write> fy: array<f32>;
+
+@group(0) @binding(1) var<storage, read> bdy: array<f32>;
+@group(0) @binding(2) var<storage, read> bw: array<f32>;
+@group(0) @binding(3) var<storage, read_write> bdx: array<f32>;
+
+
+// Epilogue flags (p.flags): bit 0 add bias[k]; bits 2..3 activation (0 none, 1 relu,
+// 2 relu6); bit 1 add res[i] after the activation.
+fn epilogue(v0: f32, k: u32, i: u32) -> f32 {
+    var v = v0;
+    if ((p.flags & 1u) != 0u) {
+        v += fbias[k];
+    }
+    let act = (p.flags >> 2u) & 3u;
+    if (act == 1u) {
+        v = max(v, 0.0);
+    } else if (act == 2u) {
+        v = clamp(v, 0.0, 6.0);
+    }
+    if ((p.flags & 2u) != 0u) {
+        v += fres[i];
+    }
+    return v;
+}
+
+// x[row + iw] if 0 <= iw < w, else 0 (the index is clamped so the load stays in bounds).
+fn xat(row: u32, iw: i32) -> f32 {
+    let ok = iw >= 0 && iw < i32(p.w);
+    let v = fx[row + u32(clamp(iw, 0, i32(p.w) - 1))];
+    return select(0.0, v, ok);
+}
+
+@compute @workgroup_size(WG)
+fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.total) {
+        return;
+    }
+    let strip = i % p.strips;
+    let oh = (i / p.strips) % p.oh;
+    let co = (i / (p.strips * p.oh)) % p.k;
+    let n = i / (p.strips * p.oh * p.k);
+    let ow0 = strip * 4u;
+    let plane = (n * p.c + co / p.cog) * p.h;
+    var acc = vec4<f32>(0.0);
+    let step = i32(p.stride_w);
+    for (var r = 0u; r < p.kh; r++) {
+        let ih = i32(oh * p.stride_h + r * p.dil_h) - i32(p.pad_t);
+        if (ih < 0 || ih >= i32(p.h)) {
+            continue;
+        }
+        let row = (plane + u32(ih)) * p.w;
+        for (var s = 0u; s < p.kw; s++) {
+            let wv = fw[(co * p.kh + r) * p.kw + s];
+            let iw = i32(ow0 * p.stride_w + s * p.dil_w) - i32(p.pad_l);
+            let xv = vec4<f32>(xat(row, iw), xat(row, iw + step), xat(row, iw + 2 * step), xat(row, iw + 3 * step));
+            acc = fma(xv, vec4<f32>(wv), acc);
+        }
+    }
+    let ybase = ((n * p.k + co) * p.oh + oh) * p.ow;
+    for (var j = 0u; j < 4u; j++) {
+        if (ow0 + j < p.ow) {
+            let yi = ybase + ow0 + j;
+            fy[yi] = epilogue(acc[j], co, yi);
+        }
+    }
+}
+
+// dy[row + ow] * wv when column u = x + pl - s*dw lands exactly on an output column.
+fn dyat(row: u32, u: i32) -> f32 {
+    let sw = i32(p.stride_w);
+    let q = u / sw;
+    let ok = u >= 0 && q * sw == u && q < i32(p.ow);
+    let v = bdy[row + u32(clamp(q, 0, i32(p.ow) - 1))];
+    return select(0.0, v, ok);
+}
+
+@compute @workgroup_size(WG)
+fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.total) {
+        return;
+    }
+    let strip = i % p.strips;
+    let y = (i / p.strips) % p.h;
+    let ci = (i / (p.strips * p.h)) % p.c;
+    let n = i / (p.strips * p.h * p.c);
+    let x0 = strip * 4u;
+    var acc = vec4<f32>(0.0);
+    for (var m = 0u; m < p.cog; m++) {
+        let co = ci * p.cog + m;
+        for (var r = 0u; r < p.kh; r++) {
+            let t = i32(y + p.pad_t) - i32(r * p.dil_h);
+            if (t < 0 || u32(t) % p.stride_h != 0u) {
+                continue;
+            }
+            let oh = u32(t) / p.stride_h;
+            if (oh >= p.oh) {
+                continue;
+            }
+            let row = ((n * p.k + co) * p.oh + oh) * p.ow;
+            for (var s = 0u; s < p.kw; s++) {
+                let wv = bw[(co * p.kh + r) * p.kw + s];
+                let u = i32(x0 + p.pad_l) - i32(s * p.dil_w);
+                let dv = vec4<f32>(dyat(row, u), dyat(row, u + 1), dyat(row, u + 2), dyat(row, u + 3));
+                acc = fma(dv, vec4<f32>(wv), acc);
+            }
+        }
+    }
+    let base = ((n * p.c + ci) * p.h + y) * p.w;
+    for (var j = 0u; j < 4u; j++) {
+        if (x0 + j < p.w) {
+            bdx[base + x0 + j] = acc[j];
+        }
+    }
+}
