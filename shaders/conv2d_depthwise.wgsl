@@ -6,8 +6,15 @@
 //   forward:         y[n,co,oh,ow0..ow0+3] = epilogue(sum_{r,s} x[n, co/mult, ih, iw] * w[co,r,s])
 //   backward_input:  dx[n,ci,h,w0..w0+3] = sum_{m,r,s} dy[n, ci*mult+m, oh, ow] * w[ci*mult+m, r, s]
 //                    over the (oh, ow) with oh*sh + r*dh - pt == h (exact division), likewise w
+//   forward3x3:      the common MobileNet case, 3x3, padding 1 (top/left), dilation 1,
+//                    stride S = STRIDE (1 or 2) on both axes, w and w_out multiples of 4:
+//                    each invocation owns 4 output rows x 4 columns, loads every input row
+//                    it needs once as 3 vec4s (left neighbour, centre, right neighbour) and
+//                    stores vec4s. With p.flags bit 4 the kernel is rotated by 180 degrees,
+//                    which makes it dX of a stride-1 depthwise convolution (multiplier 1).
 //   (the weight gradient is conv2d_grouped.wgsl's backward_weight, which covers depthwise)
-// Thread mapping: one invocation per 4-wide strip, 1-D grid folded into 2-D.
+// Thread mapping: one invocation per 4-wide strip (4x4 block for forward3x3), 1-D grid
+// folded into 2-D.
 // Launcher: crates/tensor/src/ops/conv2d.rs   Reference: crates/reference/src/conv2d.rs
 struct Params {
     n: u32,
@@ -37,6 +44,8 @@ struct Params {
 }
 
 override WG: u32 = 64u;
+// Stride of forward3x3 (1 or 2).
+override STRIDE: u32 = 1u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 
@@ -45,6 +54,10 @@ override WG: u32 = 64u;
 @group(0) @binding(3) var<storage, read> fbias: array<f32>;
 @group(0) @binding(4) var<storage, read> fres: array<f32>;
 @group(0) @binding(5) var<storage, read_write> fy: array<f32>;
+
+@group(0) @binding(1) var<storage, read> vx: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> vres: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> vy: array<vec4<f32>>;
 
 @group(0) @binding(1) var<storage, read> bdy: array<f32>;
 @group(0) @binding(2) var<storage, read> bw: array<f32>;
@@ -158,6 +171,105 @@ fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     for (var j = 0u; j < 4u; j++) {
         if (x0 + j < p.w) {
             bdx[base + x0 + j] = acc[j];
+        }
+    }
+}
+
+// Input row ih of a plane as vec4 columns c4-1, c4, c4+1 (zeros outside the image).
+fn row3(plane: u32, ih: i32, c4: u32) -> array<vec4<f32>, 3> {
+    var v: array<vec4<f32>, 3>;
+    let wv = p.w / 4u;
+    if (ih < 0 || ih >= i32(p.h)) {
+        return v;
+    }
+    let base = (plane + u32(ih)) * wv;
+    let l = vx[base + max(c4, 1u) - 1u];
+    let c = vx[base + min(c4, wv - 1u)];
+    let r = vx[base + min(c4 + 1u, wv - 1u)];
+    v[0] = select(vec4<f32>(0.0), l, c4 > 0u);
+    v[1] = select(vec4<f32>(0.0), c, c4 < wv);
+    v[2] = select(vec4<f32>(0.0), r, c4 + 1u < wv);
+    return v;
+}
+
+// One kernel row (weights a, b, c for taps s = 0, 1, 2) applied to the 4 outputs of a
+// strip; v holds the input columns around the strip's first input column 4*STRIDE*strip.
+fn taps(v: array<vec4<f32>, 3>, a: f32, b: f32, c: f32) -> vec4<f32> {
+    if (STRIDE == 1u) {
+        // output j reads columns j-1, j, j+1 of the centre vec4
+        let left = vec4<f32>(v[0].w, v[1].x, v[1].y, v[1].z);
+        let right = vec4<f32>(v[1].y, v[1].z, v[1].w, v[2].x);
+        return a * left + b * v[1] + c * right;
+    }
+    // stride 2: output j reads columns 2j-1, 2j, 2j+1 of the 8 in v[1], v[2]
+    let c0 = vec4<f32>(v[0].w, v[1].y, v[1].w, v[2].y);
+    let c1 = vec4<f32>(v[1].x, v[1].z, v[2].x, v[2].z);
+    let c2 = vec4<f32>(v[1].y, v[1].w, v[2].y, v[2].w);
+    return a * c0 + b * c1 + c * c2;
+}
+
+@compute @workgroup_size(WG)
+fn forward3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.total) {
+        return;
+    }
+    let owv = p.ow / 4u;
+    let strip = i % owv;
+    let rblocks = (p.oh + 3u) / 4u;
+    let oh0 = ((i / owv) % rblocks) * 4u;
+    let co = (i / (owv * rblocks)) % p.k;
+    let n = i / (owv * rblocks * p.k);
+    let plane = (n * p.c + co / p.cog) * p.h;
+    var wk: array<f32, 9>;
+    let flip = (p.flags & 16u) != 0u;
+    for (var t = 0u; t < 9u; t++) {
+        wk[t] = fw[co * 9u + select(t, 8u - t, flip)];
+    }
+    let w0 = wk[0]; let w1 = wk[1]; let w2 = wk[2];
+    let w3 = wk[3]; let w4 = wk[4]; let w5 = wk[5];
+    let w6 = wk[6]; let w7 = wk[7]; let w8 = wk[8];
+    // Input rows ih0 .. ih0 + 3*STRIDE + 2.
+    let ih0 = i32(oh0 * STRIDE) - 1;
+    let c4 = strip * STRIDE;
+    var acc: array<vec4<f32>, 4>;
+    for (var rr = 0u; rr < 3u * STRIDE + 3u; rr++) {
+        let ih = ih0 + i32(rr);
+        let v = row3(plane, ih, c4);
+        let t0 = taps(v, w0, w1, w2);
+        let t1 = taps(v, w3, w4, w5);
+        let t2 = taps(v, w6, w7, w8);
+        // Input row rr feeds output row o through kernel row rr - o*STRIDE.
+        for (var o = 0u; o < 4u; o++) {
+            let kr = i32(rr) - i32(o * STRIDE);
+            if (kr == 0) {
+                acc[o] += t0;
+            } else if (kr == 1) {
+                acc[o] += t1;
+            } else if (kr == 2) {
+                acc[o] += t2;
+            }
+        }
+    }
+    let obase = (n * p.k + co) * p.oh;
+    for (var o = 0u; o < 4u; o++) {
+        let oh = oh0 + o;
+        if (oh < p.oh) {
+            let yi = (obase + oh) * owv + strip;
+            var v = acc[o];
+            if ((p.flags & 1u) != 0u) {
+                v += vec4<f32>(fbias[co]);
+            }
+            let act = (p.flags >> 2u) & 3u;
+            if (act == 1u) {
+                v = max(v, vec4<f32>(0.0));
+            } else if (act == 2u) {
+                v = clamp(v, vec4<f32>(0.0), vec4<f32>(6.0));
+            }
+            if ((p.flags & 2u) != 0u) {
+                v += vres[yi];
+            }
+            vy[yi] = v;
         }
     }
 }

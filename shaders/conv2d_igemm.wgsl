@@ -1,21 +1,27 @@
-// conv2d_igemm: implicit-GEMM convolution with subgroup broadcast (groups = 1).
+// conv2d_igemm: implicit-GEMM convolution with subgroup shuffles (groups = 1).
 // Inputs come from conv2d_layout.wgsl: x as zero-padded NHWC vec4 [n][hp][wp][cv]
 // (channels padded to 4*cv), weights as [kp][kh][kw][cv] vec4 (kp a multiple of KB).
-//   forward: y[n,k,oh,ow] = epilogue(sum_{r,s,c} x[n, oh*sh + r*dh, ow*sw + s*dw, c] * w[k,r,s,c])
-//     (padded coordinates: no bounds checks). Output NCHW. Also runs dX (the launcher
-//     feeds it the zero-inserted, padded dY and the flipped, transposed weights).
+//   forward, forward_k32, forward_k16:
+//     y[n,k,oh,ow] = epilogue(sum_{r,s,c} x[n, oh*sh + r*dh, ow*sw + s*dw, c] * w[k,r,s,c])
+//     (padded coordinates: no bounds checks). Output NCHW. dX runs through the same entry
+//     points (the launcher feeds them the zero-inserted, padded dY and the flipped,
+//     transposed weights).
 //     Thread mapping: each lane owns KB output channels x PB consecutive output pixels
-//     (m = n*OH*OW + oh*OW + ow); a subgroup covers SG*PB pixels. Per (r, s, c/4) step a
-//     lane loads its PB input vec4s and KB/SG weight vec4s (channel k0 + j*SG + lane);
-//     the weight of channel kk reaches every lane through subgroupShuffle(.., kk % SG).
-//     Grid: x/y = subgroup blocks of pixels (WG/SG per workgroup), z = blocks of KB channels.
+//     (m = n*OH*OW + oh*OW + ow), KB x PB = 64 x 8 (forward), 32 x 16 (_k32), 16 x 32
+//     (_k16): 32 mat4x4 accumulators. Per (r, s, c/4) step a lane loads its PB input
+//     vec4s and KB/SG weight vec4s (channel k0 + j*SG + lane); the weight vec4 of channel
+//     kk reaches every lane by subgroupShuffle(w[kk / SG], kk % SG), four of them form a
+//     4x4 block (transposed) that multiplies a 4-pixel block of x.
+//     Grid: x/y = subgroup blocks of SG*PB pixels (WG/SG per workgroup), z = KB blocks.
 //   weight_grad: part[z][k][r][s][c] = sum over pixels of split z of dy[pix][k] * x[pix + (r,s)][c]
-//     with dy as NHWK vec4 [pix][kv] (channels padded to a multiple of KB). Each lane owns
-//     KB channels x JB vec4s of (r, s, c/4); per pixel it loads KB/SG dy values (as vec4s)
-//     and JB x vec4s, and the dy values of all lanes are shuffled to everyone.
-//     Grid: x = blocks of SG*JB (r,s,c/4) vec4s (one subgroup per workgroup), y = KB blocks
-//     of k, z = splits of the pixels.
-// Needs subgroups whose size equals SG (the launcher checks subgroup_min == max == SG).
+//     with dy as NHWK vec4 [pix][kv] (channels padded to a multiple of 64). Each lane owns
+//     64 channels (lane*DPL .. + DPL of its own, DPL = 64/SG, shuffled to all) x 2 vec4s of
+//     (r, s, c/4). Grid: x = blocks of 2*SG vec4s (one subgroup per workgroup), y = blocks
+//     of 64 k, z = splits of the pixels. Needs SG <= 16 (DPL a multiple of 4).
+// The hot loops are written out register by register (32 accumulators, explicit taps):
+// lavapipe does not unroll loops over register arrays, and an array indexed in a loop
+// lives in memory (10x slower). Needs subgroups whose size equals SG (the launcher checks
+// subgroup_min == max == SG).
 // Launcher: crates/tensor/src/ops/conv2d.rs   Reference: crates/reference/src/conv2d.rs
 struct Params {
     m: u32,
@@ -41,19 +47,7 @@ struct Params {
 }
 
 override SG: u32 = 8u;
-override KB: u32 = 64u;
-override PB: u32 = 8u;
 override WG: u32 = 64u;
-
-// Register-array capacities (WGSL function arrays need constant sizes); the
-// launcher keeps KB*PB <= MAX_ACC, PB <= MAX_PB, KB/SG <= MAX_WV.
-const MAX_ACC: u32 = 512u;
-const MAX_PB: u32 = 16u;
-const MAX_WV: u32 = 8u;
-// weight_grad: vec4 accumulators KB x JB, JB vec4s of x per lane.
-const JB: u32 = 2u;
-const MAX_ACC4: u32 = 128u;
-const MAX_DYV: u32 = 2u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 
@@ -87,129 +81,771 @@ fn epilogue(v0: f32, k: u32, i: u32) -> f32 {
     return v;
 }
 
+// Offset of output pixel m's window origin in the padded NHWC input (m clamped to the last
+// pixel: lanes past the end compute a duplicate that is never stored).
+fn xbase(m1: u32) -> u32 {
+    let m = min(m1, p.m - 1u);
+    let n = m / p.pq;
+    let rem = m - n * p.pq;
+    let oh = rem / p.ow;
+    let ow = rem - oh * p.ow;
+    return ((n * p.hp + oh * p.stride_h) * p.wp + ow * p.stride_w) * p.cv;
+}
+
+// Stores a 4 (channels) x 4 (pixels) block: a[q][e] is channel kb + e of pixel mb + q.
+fn store_block(a: mat4x4<f32>, mb: u32, kb: u32) {
+    for (var q = 0u; q < 4u; q++) {
+        let m = mb + q;
+        if (m >= p.m) {
+            return;
+        }
+        let n = m / p.pq;
+        let ybase = n * p.k * p.pq + (m - n * p.pq);
+        for (var e = 0u; e < 4u; e++) {
+            let k = kb + e;
+            if (k < p.k) {
+                let yi = ybase + k * p.pq;
+                y[yi] = epilogue(a[q][e], k, yi);
+            }
+        }
+    }
+}
+
 @compute @workgroup_size(WG)
 fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(subgroup_id) sgid: u32, @builtin(subgroup_invocation_id) lane: u32) {
+    // 64 output channels x 8 pixels per lane.
     let blk = (wid.x + wid.y * nwg.x) * (WG / SG) + sgid;
-    if (blk * SG * PB >= p.m) {
+    if (blk * SG * 8u >= p.m) {
         return; // the whole subgroup is past the end
     }
-    let m0 = blk * SG * PB + lane * PB;
-    let k0 = wid.z * KB;
-    var xb: array<u32, MAX_PB>;
-    for (var q = 0u; q < PB; q++) {
-        let m = min(m0 + q, p.m - 1u);
-        let n = m / p.pq;
-        let rem = m - n * p.pq;
-        let oh = rem / p.ow;
-        let ow = rem - oh * p.ow;
-        xb[q] = ((n * p.hp + oh * p.stride_h) * p.wp + ow * p.stride_w) * p.cv;
-    }
-    var wb: array<u32, MAX_WV>;
-    for (var j = 0u; j < KB / SG; j++) {
-        wb[j] = (k0 + j * SG + lane) * p.wk_stride;
-    }
-    var acc: array<f32, MAX_ACC>;
+    let m0 = blk * SG * 8u + lane * 8u;
+    let k0 = wid.z * 64u;
+    let xb0 = xbase(m0 + 0u);
+    let xb1 = xbase(m0 + 1u);
+    let xb2 = xbase(m0 + 2u);
+    let xb3 = xbase(m0 + 3u);
+    let xb4 = xbase(m0 + 4u);
+    let xb5 = xbase(m0 + 5u);
+    let xb6 = xbase(m0 + 6u);
+    let xb7 = xbase(m0 + 7u);
+    // Lane holds the weights of channels k0 + j*SG + lane, j < 64/SG.
+    var wb: array<u32, 8>;
+    wb[0] = (k0 + 0u * SG + lane) * p.wk_stride;
+    wb[1] = (k0 + 1u * SG + lane) * p.wk_stride;
+    wb[2] = (k0 + 2u * SG + lane) * p.wk_stride;
+    wb[3] = (k0 + 3u * SG + lane) * p.wk_stride;
+    wb[4] = (k0 + 4u * SG + lane) * p.wk_stride;
+    wb[5] = (k0 + 5u * SG + lane) * p.wk_stride;
+    wb[6] = (k0 + 6u * SG + lane) * p.wk_stride;
+    wb[7] = (k0 + 7u * SG + lane) * p.wk_stride;
+    var a0_0 = mat4x4<f32>(); var a0_1 = mat4x4<f32>();
+    var a1_0 = mat4x4<f32>(); var a1_1 = mat4x4<f32>();
+    var a2_0 = mat4x4<f32>(); var a2_1 = mat4x4<f32>();
+    var a3_0 = mat4x4<f32>(); var a3_1 = mat4x4<f32>();
+    var a4_0 = mat4x4<f32>(); var a4_1 = mat4x4<f32>();
+    var a5_0 = mat4x4<f32>(); var a5_1 = mat4x4<f32>();
+    var a6_0 = mat4x4<f32>(); var a6_1 = mat4x4<f32>();
+    var a7_0 = mat4x4<f32>(); var a7_1 = mat4x4<f32>();
+    var a8_0 = mat4x4<f32>(); var a8_1 = mat4x4<f32>();
+    var a9_0 = mat4x4<f32>(); var a9_1 = mat4x4<f32>();
+    var a10_0 = mat4x4<f32>(); var a10_1 = mat4x4<f32>();
+    var a11_0 = mat4x4<f32>(); var a11_1 = mat4x4<f32>();
+    var a12_0 = mat4x4<f32>(); var a12_1 = mat4x4<f32>();
+    var a13_0 = mat4x4<f32>(); var a13_1 = mat4x4<f32>();
+    var a14_0 = mat4x4<f32>(); var a14_1 = mat4x4<f32>();
+    var a15_0 = mat4x4<f32>(); var a15_1 = mat4x4<f32>();
     for (var r = 0u; r < p.kh; r++) {
         for (var s = 0u; s < p.kw; s++) {
             let xo = (r * p.dil_h * p.wp + s * p.dil_w) * p.cv;
             let wo = (r * p.kw + s) * p.cv;
             for (var c = 0u; c < p.cv; c++) {
-                var xv: array<vec4<f32>, MAX_PB>;
-                for (var q = 0u; q < PB; q++) {
-                    xv[q] = x[xb[q] + xo + c];
-                }
-                var wv: array<vec4<f32>, MAX_WV>;
-                for (var j = 0u; j < KB / SG; j++) {
-                    wv[j] = wt[wb[j] + wo + c];
-                }
-                for (var kk = 0u; kk < KB; kk++) {
-                    let wk = subgroupShuffle(wv[kk / SG], kk % SG);
-                    for (var q = 0u; q < PB; q++) {
-                        let xq = xv[q];
-                        let a = kk * PB + q;
-                        acc[a] = fma(wk.x, xq.x, fma(wk.y, xq.y, fma(wk.z, xq.z, fma(wk.w, xq.w, acc[a]))));
-                    }
-                }
+                let o = xo + c;
+                let u = wo + c;
+                let x0 = mat4x4<f32>(x[xb0 + o], x[xb1 + o], x[xb2 + o], x[xb3 + o]);
+                let x1 = mat4x4<f32>(x[xb4 + o], x[xb5 + o], x[xb6 + o], x[xb7 + o]);
+                var w: array<vec4<f32>, 8>;
+                w[0] = wt[wb[0] + u];
+                if (1u < 64u / SG) { w[1] = wt[wb[1] + u]; }
+                if (2u < 64u / SG) { w[2] = wt[wb[2] + u]; }
+                if (3u < 64u / SG) { w[3] = wt[wb[3] + u]; }
+                if (4u < 64u / SG) { w[4] = wt[wb[4] + u]; }
+                if (5u < 64u / SG) { w[5] = wt[wb[5] + u]; }
+                if (6u < 64u / SG) { w[6] = wt[wb[6] + u]; }
+                if (7u < 64u / SG) { w[7] = wt[wb[7] + u]; }
+                let m0 = transpose(mat4x4<f32>(subgroupShuffle(w[0u / SG], 0u % SG), subgroupShuffle(w[1u / SG], 1u % SG), subgroupShuffle(w[2u / SG], 2u % SG), subgroupShuffle(w[3u / SG], 3u % SG)));
+                a0_0 += m0 * x0;
+                a0_1 += m0 * x1;
+                let m1 = transpose(mat4x4<f32>(subgroupShuffle(w[4u / SG], 4u % SG), subgroupShuffle(w[5u / SG], 5u % SG), subgroupShuffle(w[6u / SG], 6u % SG), subgroupShuffle(w[7u / SG], 7u % SG)));
+                a1_0 += m1 * x0;
+                a1_1 += m1 * x1;
+                let m2 = transpose(mat4x4<f32>(subgroupShuffle(w[8u / SG], 8u % SG), subgroupShuffle(w[9u / SG], 9u % SG), subgroupShuffle(w[10u / SG], 10u % SG), subgroupShuffle(w[11u / SG], 11u % SG)));
+                a2_0 += m2 * x0;
+                a2_1 += m2 * x1;
+                let m3 = transpose(mat4x4<f32>(subgroupShuffle(w[12u / SG], 12u % SG), subgroupShuffle(w[13u / SG], 13u % SG), subgroupShuffle(w[14u / SG], 14u % SG), subgroupShuffle(w[15u / SG], 15u % SG)));
+                a3_0 += m3 * x0;
+                a3_1 += m3 * x1;
+                let m4 = transpose(mat4x4<f32>(subgroupShuffle(w[16u / SG], 16u % SG), subgroupShuffle(w[17u / SG], 17u % SG), subgroupShuffle(w[18u / SG], 18u % SG), subgroupShuffle(w[19u / SG], 19u % SG)));
+                a4_0 += m4 * x0;
+                a4_1 += m4 * x1;
+                let m5 = transpose(mat4x4<f32>(subgroupShuffle(w[20u / SG], 20u % SG), subgroupShuffle(w[21u / SG], 21u % SG), subgroupShuffle(w[22u / SG], 22u % SG), subgroupShuffle(w[23u / SG], 23u % SG)));
+                a5_0 += m5 * x0;
+                a5_1 += m5 * x1;
+                let m6 = transpose(mat4x4<f32>(subgroupShuffle(w[24u / SG], 24u % SG), subgroupShuffle(w[25u / SG], 25u % SG), subgroupShuffle(w[26u / SG], 26u % SG), subgroupShuffle(w[27u / SG], 27u % SG)));
+                a6_0 += m6 * x0;
+                a6_1 += m6 * x1;
+                let m7 = transpose(mat4x4<f32>(subgroupShuffle(w[28u / SG], 28u % SG), subgroupShuffle(w[29u / SG], 29u % SG), subgroupShuffle(w[30u / SG], 30u % SG), subgroupShuffle(w[31u / SG], 31u % SG)));
+                a7_0 += m7 * x0;
+                a7_1 += m7 * x1;
+                let m8 = transpose(mat4x4<f32>(subgroupShuffle(w[32u / SG], 32u % SG), subgroupShuffle(w[33u / SG], 33u % SG), subgroupShuffle(w[34u / SG], 34u % SG), subgroupShuffle(w[35u / SG], 35u % SG)));
+                a8_0 += m8 * x0;
+                a8_1 += m8 * x1;
+                let m9 = transpose(mat4x4<f32>(subgroupShuffle(w[36u / SG], 36u % SG), subgroupShuffle(w[37u / SG], 37u % SG), subgroupShuffle(w[38u / SG], 38u % SG), subgroupShuffle(w[39u / SG], 39u % SG)));
+                a9_0 += m9 * x0;
+                a9_1 += m9 * x1;
+                let m10 = transpose(mat4x4<f32>(subgroupShuffle(w[40u / SG], 40u % SG), subgroupShuffle(w[41u / SG], 41u % SG), subgroupShuffle(w[42u / SG], 42u % SG), subgroupShuffle(w[43u / SG], 43u % SG)));
+                a10_0 += m10 * x0;
+                a10_1 += m10 * x1;
+                let m11 = transpose(mat4x4<f32>(subgroupShuffle(w[44u / SG], 44u % SG), subgroupShuffle(w[45u / SG], 45u % SG), subgroupShuffle(w[46u / SG], 46u % SG), subgroupShuffle(w[47u / SG], 47u % SG)));
+                a11_0 += m11 * x0;
+                a11_1 += m11 * x1;
+                let m12 = transpose(mat4x4<f32>(subgroupShuffle(w[48u / SG], 48u % SG), subgroupShuffle(w[49u / SG], 49u % SG), subgroupShuffle(w[50u / SG], 50u % SG), subgroupShuffle(w[51u / SG], 51u % SG)));
+                a12_0 += m12 * x0;
+                a12_1 += m12 * x1;
+                let m13 = transpose(mat4x4<f32>(subgroupShuffle(w[52u / SG], 52u % SG), subgroupShuffle(w[53u / SG], 53u % SG), subgroupShuffle(w[54u / SG], 54u % SG), subgroupShuffle(w[55u / SG], 55u % SG)));
+                a13_0 += m13 * x0;
+                a13_1 += m13 * x1;
+                let m14 = transpose(mat4x4<f32>(subgroupShuffle(w[56u / SG], 56u % SG), subgroupShuffle(w[57u / SG], 57u % SG), subgroupShuffle(w[58u / SG], 58u % SG), subgroupShuffle(w[59u / SG], 59u % SG)));
+                a14_0 += m14 * x0;
+                a14_1 += m14 * x1;
+                let m15 = transpose(mat4x4<f32>(subgroupShuffle(w[60u / SG], 60u % SG), subgroupShuffle(w[61u / SG], 61u % SG), subgroupShuffle(w[62u / SG], 62u % SG), subgroupShuffle(w[63u / SG], 63u % SG)));
+                a15_0 += m15 * x0;
+                a15_1 += m15 * x1;
             }
         }
     }
-    for (var q = 0u; q < PB; q++) {
-        let m = m0 + q;
-        if (m >= p.m) {
-            break;
-        }
-        let n = m / p.pq;
-        let ybase = n * p.k * p.pq + (m - n * p.pq);
-        for (var kk = 0u; kk < KB; kk++) {
-            let k = k0 + kk;
-            if (k >= p.k) {
-                break;
+    store_block(a0_0, m0 + 0u, k0 + 0u);
+    store_block(a0_1, m0 + 4u, k0 + 0u);
+    store_block(a1_0, m0 + 0u, k0 + 4u);
+    store_block(a1_1, m0 + 4u, k0 + 4u);
+    store_block(a2_0, m0 + 0u, k0 + 8u);
+    store_block(a2_1, m0 + 4u, k0 + 8u);
+    store_block(a3_0, m0 + 0u, k0 + 12u);
+    store_block(a3_1, m0 + 4u, k0 + 12u);
+    store_block(a4_0, m0 + 0u, k0 + 16u);
+    store_block(a4_1, m0 + 4u, k0 + 16u);
+    store_block(a5_0, m0 + 0u, k0 + 20u);
+    store_block(a5_1, m0 + 4u, k0 + 20u);
+    store_block(a6_0, m0 + 0u, k0 + 24u);
+    store_block(a6_1, m0 + 4u, k0 + 24u);
+    store_block(a7_0, m0 + 0u, k0 + 28u);
+    store_block(a7_1, m0 + 4u, k0 + 28u);
+    store_block(a8_0, m0 + 0u, k0 + 32u);
+    store_block(a8_1, m0 + 4u, k0 + 32u);
+    store_block(a9_0, m0 + 0u, k0 + 36u);
+    store_block(a9_1, m0 + 4u, k0 + 36u);
+    store_block(a10_0, m0 + 0u, k0 + 40u);
+    store_block(a10_1, m0 + 4u, k0 + 40u);
+    store_block(a11_0, m0 + 0u, k0 + 44u);
+    store_block(a11_1, m0 + 4u, k0 + 44u);
+    store_block(a12_0, m0 + 0u, k0 + 48u);
+    store_block(a12_1, m0 + 4u, k0 + 48u);
+    store_block(a13_0, m0 + 0u, k0 + 52u);
+    store_block(a13_1, m0 + 4u, k0 + 52u);
+    store_block(a14_0, m0 + 0u, k0 + 56u);
+    store_block(a14_1, m0 + 4u, k0 + 56u);
+    store_block(a15_0, m0 + 0u, k0 + 60u);
+    store_block(a15_1, m0 + 4u, k0 + 60u);
+}
+
+@compute @workgroup_size(WG)
+fn forward_k32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(subgroup_id) sgid: u32, @builtin(subgroup_invocation_id) lane: u32) {
+    // 32 output channels x 16 pixels per lane.
+    let blk = (wid.x + wid.y * nwg.x) * (WG / SG) + sgid;
+    if (blk * SG * 16u >= p.m) {
+        return; // the whole subgroup is past the end
+    }
+    let m0 = blk * SG * 16u + lane * 16u;
+    let k0 = wid.z * 32u;
+    let xb0 = xbase(m0 + 0u);
+    let xb1 = xbase(m0 + 1u);
+    let xb2 = xbase(m0 + 2u);
+    let xb3 = xbase(m0 + 3u);
+    let xb4 = xbase(m0 + 4u);
+    let xb5 = xbase(m0 + 5u);
+    let xb6 = xbase(m0 + 6u);
+    let xb7 = xbase(m0 + 7u);
+    let xb8 = xbase(m0 + 8u);
+    let xb9 = xbase(m0 + 9u);
+    let xb10 = xbase(m0 + 10u);
+    let xb11 = xbase(m0 + 11u);
+    let xb12 = xbase(m0 + 12u);
+    let xb13 = xbase(m0 + 13u);
+    let xb14 = xbase(m0 + 14u);
+    let xb15 = xbase(m0 + 15u);
+    // Lane holds the weights of channels k0 + j*SG + lane, j < 32/SG.
+    var wb: array<u32, 4>;
+    wb[0] = (k0 + 0u * SG + lane) * p.wk_stride;
+    wb[1] = (k0 + 1u * SG + lane) * p.wk_stride;
+    wb[2] = (k0 + 2u * SG + lane) * p.wk_stride;
+    wb[3] = (k0 + 3u * SG + lane) * p.wk_stride;
+    var a0_0 = mat4x4<f32>(); var a0_1 = mat4x4<f32>(); var a0_2 = mat4x4<f32>(); var a0_3 = mat4x4<f32>();
+    var a1_0 = mat4x4<f32>(); var a1_1 = mat4x4<f32>(); var a1_2 = mat4x4<f32>(); var a1_3 = mat4x4<f32>();
+    var a2_0 = mat4x4<f32>(); var a2_1 = mat4x4<f32>(); var a2_2 = mat4x4<f32>(); var a2_3 = mat4x4<f32>();
+    var a3_0 = mat4x4<f32>(); var a3_1 = mat4x4<f32>(); var a3_2 = mat4x4<f32>(); var a3_3 = mat4x4<f32>();
+    var a4_0 = mat4x4<f32>(); var a4_1 = mat4x4<f32>(); var a4_2 = mat4x4<f32>(); var a4_3 = mat4x4<f32>();
+    var a5_0 = mat4x4<f32>(); var a5_1 = mat4x4<f32>(); var a5_2 = mat4x4<f32>(); var a5_3 = mat4x4<f32>();
+    var a6_0 = mat4x4<f32>(); var a6_1 = mat4x4<f32>(); var a6_2 = mat4x4<f32>(); var a6_3 = mat4x4<f32>();
+    var a7_0 = mat4x4<f32>(); var a7_1 = mat4x4<f32>(); var a7_2 = mat4x4<f32>(); var a7_3 = mat4x4<f32>();
+    for (var r = 0u; r < p.kh; r++) {
+        for (var s = 0u; s < p.kw; s++) {
+            let xo = (r * p.dil_h * p.wp + s * p.dil_w) * p.cv;
+            let wo = (r * p.kw + s) * p.cv;
+            for (var c = 0u; c < p.cv; c++) {
+                let o = xo + c;
+                let u = wo + c;
+                let x0 = mat4x4<f32>(x[xb0 + o], x[xb1 + o], x[xb2 + o], x[xb3 + o]);
+                let x1 = mat4x4<f32>(x[xb4 + o], x[xb5 + o], x[xb6 + o], x[xb7 + o]);
+                let x2 = mat4x4<f32>(x[xb8 + o], x[xb9 + o], x[xb10 + o], x[xb11 + o]);
+                let x3 = mat4x4<f32>(x[xb12 + o], x[xb13 + o], x[xb14 + o], x[xb15 + o]);
+                var w: array<vec4<f32>, 4>;
+                w[0] = wt[wb[0] + u];
+                if (1u < 32u / SG) { w[1] = wt[wb[1] + u]; }
+                if (2u < 32u / SG) { w[2] = wt[wb[2] + u]; }
+                if (3u < 32u / SG) { w[3] = wt[wb[3] + u]; }
+                let m0 = transpose(mat4x4<f32>(subgroupShuffle(w[0u / SG], 0u % SG), subgroupShuffle(w[1u / SG], 1u % SG), subgroupShuffle(w[2u / SG], 2u % SG), subgroupShuffle(w[3u / SG], 3u % SG)));
+                a0_0 += m0 * x0;
+                a0_1 += m0 * x1;
+                a0_2 += m0 * x2;
+                a0_3 += m0 * x3;
+                let m1 = transpose(mat4x4<f32>(subgroupShuffle(w[4u / SG], 4u % SG), subgroupShuffle(w[5u / SG], 5u % SG), subgroupShuffle(w[6u / SG], 6u % SG), subgroupShuffle(w[7u / SG], 7u % SG)));
+                a1_0 += m1 * x0;
+                a1_1 += m1 * x1;
+                a1_2 += m1 * x2;
+                a1_3 += m1 * x3;
+                let m2 = transpose(mat4x4<f32>(subgroupShuffle(w[8u / SG], 8u % SG), subgroupShuffle(w[9u / SG], 9u % SG), subgroupShuffle(w[10u / SG], 10u % SG), subgroupShuffle(w[11u / SG], 11u % SG)));
+                a2_0 += m2 * x0;
+                a2_1 += m2 * x1;
+                a2_2 += m2 * x2;
+                a2_3 += m2 * x3;
+                let m3 = transpose(mat4x4<f32>(subgroupShuffle(w[12u / SG], 12u % SG), subgroupShuffle(w[13u / SG], 13u % SG), subgroupShuffle(w[14u / SG], 14u % SG), subgroupShuffle(w[15u / SG], 15u % SG)));
+                a3_0 += m3 * x0;
+                a3_1 += m3 * x1;
+                a3_2 += m3 * x2;
+                a3_3 += m3 * x3;
+                let m4 = transpose(mat4x4<f32>(subgroupShuffle(w[16u / SG], 16u % SG), subgroupShuffle(w[17u / SG], 17u % SG), subgroupShuffle(w[18u / SG], 18u % SG), subgroupShuffle(w[19u / SG], 19u % SG)));
+                a4_0 += m4 * x0;
+                a4_1 += m4 * x1;
+                a4_2 += m4 * x2;
+                a4_3 += m4 * x3;
+                let m5 = transpose(mat4x4<f32>(subgroupShuffle(w[20u / SG], 20u % SG), subgroupShuffle(w[21u / SG], 21u % SG), subgroupShuffle(w[22u / SG], 22u % SG), subgroupShuffle(w[23u / SG], 23u % SG)));
+                a5_0 += m5 * x0;
+                a5_1 += m5 * x1;
+                a5_2 += m5 * x2;
+                a5_3 += m5 * x3;
+                let m6 = transpose(mat4x4<f32>(subgroupShuffle(w[24u / SG], 24u % SG), subgroupShuffle(w[25u / SG], 25u % SG), subgroupShuffle(w[26u / SG], 26u % SG), subgroupShuffle(w[27u / SG], 27u % SG)));
+                a6_0 += m6 * x0;
+                a6_1 += m6 * x1;
+                a6_2 += m6 * x2;
+                a6_3 += m6 * x3;
+                let m7 = transpose(mat4x4<f32>(subgroupShuffle(w[28u / SG], 28u % SG), subgroupShuffle(w[29u / SG], 29u % SG), subgroupShuffle(w[30u / SG], 30u % SG), subgroupShuffle(w[31u / SG], 31u % SG)));
+                a7_0 += m7 * x0;
+                a7_1 += m7 * x1;
+                a7_2 += m7 * x2;
+                a7_3 += m7 * x3;
             }
-            let yi = ybase + k * p.pq;
-            y[yi] = epilogue(acc[kk * PB + q], k, yi);
         }
     }
+    store_block(a0_0, m0 + 0u, k0 + 0u);
+    store_block(a0_1, m0 + 4u, k0 + 0u);
+    store_block(a0_2, m0 + 8u, k0 + 0u);
+    store_block(a0_3, m0 + 12u, k0 + 0u);
+    store_block(a1_0, m0 + 0u, k0 + 4u);
+    store_block(a1_1, m0 + 4u, k0 + 4u);
+    store_block(a1_2, m0 + 8u, k0 + 4u);
+    store_block(a1_3, m0 + 12u, k0 + 4u);
+    store_block(a2_0, m0 + 0u, k0 + 8u);
+    store_block(a2_1, m0 + 4u, k0 + 8u);
+    store_block(a2_2, m0 + 8u, k0 + 8u);
+    store_block(a2_3, m0 + 12u, k0 + 8u);
+    store_block(a3_0, m0 + 0u, k0 + 12u);
+    store_block(a3_1, m0 + 4u, k0 + 12u);
+    store_block(a3_2, m0 + 8u, k0 + 12u);
+    store_block(a3_3, m0 + 12u, k0 + 12u);
+    store_block(a4_0, m0 + 0u, k0 + 16u);
+    store_block(a4_1, m0 + 4u, k0 + 16u);
+    store_block(a4_2, m0 + 8u, k0 + 16u);
+    store_block(a4_3, m0 + 12u, k0 + 16u);
+    store_block(a5_0, m0 + 0u, k0 + 20u);
+    store_block(a5_1, m0 + 4u, k0 + 20u);
+    store_block(a5_2, m0 + 8u, k0 + 20u);
+    store_block(a5_3, m0 + 12u, k0 + 20u);
+    store_block(a6_0, m0 + 0u, k0 + 24u);
+    store_block(a6_1, m0 + 4u, k0 + 24u);
+    store_block(a6_2, m0 + 8u, k0 + 24u);
+    store_block(a6_3, m0 + 12u, k0 + 24u);
+    store_block(a7_0, m0 + 0u, k0 + 28u);
+    store_block(a7_1, m0 + 4u, k0 + 28u);
+    store_block(a7_2, m0 + 8u, k0 + 28u);
+    store_block(a7_3, m0 + 12u, k0 + 28u);
+}
+
+@compute @workgroup_size(WG)
+fn forward_k16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(subgroup_id) sgid: u32, @builtin(subgroup_invocation_id) lane: u32) {
+    // 16 output channels x 32 pixels per lane.
+    let blk = (wid.x + wid.y * nwg.x) * (WG / SG) + sgid;
+    if (blk * SG * 32u >= p.m) {
+        return; // the whole subgroup is past the end
+    }
+    let m0 = blk * SG * 32u + lane * 32u;
+    let k0 = wid.z * 16u;
+    let xb0 = xbase(m0 + 0u);
+    let xb1 = xbase(m0 + 1u);
+    let xb2 = xbase(m0 + 2u);
+    let xb3 = xbase(m0 + 3u);
+    let xb4 = xbase(m0 + 4u);
+    let xb5 = xbase(m0 + 5u);
+    let xb6 = xbase(m0 + 6u);
+    let xb7 = xbase(m0 + 7u);
+    let xb8 = xbase(m0 + 8u);
+    let xb9 = xbase(m0 + 9u);
+    let xb10 = xbase(m0 + 10u);
+    let xb11 = xbase(m0 + 11u);
+    let xb12 = xbase(m0 + 12u);
+    let xb13 = xbase(m0 + 13u);
+    let xb14 = xbase(m0 + 14u);
+    let xb15 = xbase(m0 + 15u);
+    let xb16 = xbase(m0 + 16u);
+    let xb17 = xbase(m0 + 17u);
+    let xb18 = xbase(m0 + 18u);
+    let xb19 = xbase(m0 + 19u);
+    let xb20 = xbase(m0 + 20u);
+    let xb21 = xbase(m0 + 21u);
+    let xb22 = xbase(m0 + 22u);
+    let xb23 = xbase(m0 + 23u);
+    let xb24 = xbase(m0 + 24u);
+    let xb25 = xbase(m0 + 25u);
+    let xb26 = xbase(m0 + 26u);
+    let xb27 = xbase(m0 + 27u);
+    let xb28 = xbase(m0 + 28u);
+    let xb29 = xbase(m0 + 29u);
+    let xb30 = xbase(m0 + 30u);
+    let xb31 = xbase(m0 + 31u);
+    // Lane holds the weights of channels k0 + j*SG + lane, j < 16/SG.
+    var wb: array<u32, 2>;
+    wb[0] = (k0 + 0u * SG + lane) * p.wk_stride;
+    wb[1] = (k0 + 1u * SG + lane) * p.wk_stride;
+    var a0_0 = mat4x4<f32>(); var a0_1 = mat4x4<f32>(); var a0_2 = mat4x4<f32>(); var a0_3 = mat4x4<f32>(); var a0_4 = mat4x4<f32>(); var a0_5 = mat4x4<f32>(); var a0_6 = mat4x4<f32>(); var a0_7 = mat4x4<f32>();
+    var a1_0 = mat4x4<f32>(); var a1_1 = mat4x4<f32>(); var a1_2 = mat4x4<f32>(); var a1_3 = mat4x4<f32>(); var a1_4 = mat4x4<f32>(); var a1_5 = mat4x4<f32>(); var a1_6 = mat4x4<f32>(); var a1_7 = mat4x4<f32>();
+    var a2_0 = mat4x4<f32>(); var a2_1 = mat4x4<f32>(); var a2_2 = mat4x4<f32>(); var a2_3 = mat4x4<f32>(); var a2_4 = mat4x4<f32>(); var a2_5 = mat4x4<f32>(); var a2_6 = mat4x4<f32>(); var a2_7 = mat4x4<f32>();
+    var a3_0 = mat4x4<f32>(); var a3_1 = mat4x4<f32>(); var a3_2 = mat4x4<f32>(); var a3_3 = mat4x4<f32>(); var a3_4 = mat4x4<f32>(); var a3_5 = mat4x4<f32>(); var a3_6 = mat4x4<f32>(); var a3_7 = mat4x4<f32>();
+    for (var r = 0u; r < p.kh; r++) {
+        for (var s = 0u; s < p.kw; s++) {
+            let xo = (r * p.dil_h * p.wp + s * p.dil_w) * p.cv;
+            let wo = (r * p.kw + s) * p.cv;
+            for (var c = 0u; c < p.cv; c++) {
+                let o = xo + c;
+                let u = wo + c;
+                let x0 = mat4x4<f32>(x[xb0 + o], x[xb1 + o], x[xb2 + o], x[xb3 + o]);
+                let x1 = mat4x4<f32>(x[xb4 + o], x[xb5 + o], x[xb6 + o], x[xb7 + o]);
+                let x2 = mat4x4<f32>(x[xb8 + o], x[xb9 + o], x[xb10 + o], x[xb11 + o]);
+                let x3 = mat4x4<f32>(x[xb12 + o], x[xb13 + o], x[xb14 + o], x[xb15 + o]);
+                let x4 = mat4x4<f32>(x[xb16 + o], x[xb17 + o], x[xb18 + o], x[xb19 + o]);
+                let x5 = mat4x4<f32>(x[xb20 + o], x[xb21 + o], x[xb22 + o], x[xb23 + o]);
+                let x6 = mat4x4<f32>(x[xb24 + o], x[xb25 + o], x[xb26 + o], x[xb27 + o]);
+                let x7 = mat4x4<f32>(x[xb28 + o], x[xb29 + o], x[xb30 + o], x[xb31 + o]);
+                var w: array<vec4<f32>, 2>;
+                w[0] = wt[wb[0] + u];
+                if (1u < 16u / SG) { w[1] = wt[wb[1] + u]; }
+                let m0 = transpose(mat4x4<f32>(subgroupShuffle(w[0u / SG], 0u % SG), subgroupShuffle(w[1u / SG], 1u % SG), subgroupShuffle(w[2u / SG], 2u % SG), subgroupShuffle(w[3u / SG], 3u % SG)));
+                a0_0 += m0 * x0;
+                a0_1 += m0 * x1;
+                a0_2 += m0 * x2;
+                a0_3 += m0 * x3;
+                a0_4 += m0 * x4;
+                a0_5 += m0 * x5;
+                a0_6 += m0 * x6;
+                a0_7 += m0 * x7;
+                let m1 = transpose(mat4x4<f32>(subgroupShuffle(w[4u / SG], 4u % SG), subgroupShuffle(w[5u / SG], 5u % SG), subgroupShuffle(w[6u / SG], 6u % SG), subgroupShuffle(w[7u / SG], 7u % SG)));
+                a1_0 += m1 * x0;
+                a1_1 += m1 * x1;
+                a1_2 += m1 * x2;
+                a1_3 += m1 * x3;
+                a1_4 += m1 * x4;
+                a1_5 += m1 * x5;
+                a1_6 += m1 * x6;
+                a1_7 += m1 * x7;
+                let m2 = transpose(mat4x4<f32>(subgroupShuffle(w[8u / SG], 8u % SG), subgroupShuffle(w[9u / SG], 9u % SG), subgroupShuffle(w[10u / SG], 10u % SG), subgroupShuffle(w[11u / SG], 11u % SG)));
+                a2_0 += m2 * x0;
+                a2_1 += m2 * x1;
+                a2_2 += m2 * x2;
+                a2_3 += m2 * x3;
+                a2_4 += m2 * x4;
+                a2_5 += m2 * x5;
+                a2_6 += m2 * x6;
+                a2_7 += m2 * x7;
+                let m3 = transpose(mat4x4<f32>(subgroupShuffle(w[12u / SG], 12u % SG), subgroupShuffle(w[13u / SG], 13u % SG), subgroupShuffle(w[14u / SG], 14u % SG), subgroupShuffle(w[15u / SG], 15u % SG)));
+                a3_0 += m3 * x0;
+                a3_1 += m3 * x1;
+                a3_2 += m3 * x2;
+                a3_3 += m3 * x3;
+                a3_4 += m3 * x4;
+                a3_5 += m3 * x5;
+                a3_6 += m3 * x6;
+                a3_7 += m3 * x7;
+            }
+        }
+    }
+    store_block(a0_0, m0 + 0u, k0 + 0u);
+    store_block(a0_1, m0 + 4u, k0 + 0u);
+    store_block(a0_2, m0 + 8u, k0 + 0u);
+    store_block(a0_3, m0 + 12u, k0 + 0u);
+    store_block(a0_4, m0 + 16u, k0 + 0u);
+    store_block(a0_5, m0 + 20u, k0 + 0u);
+    store_block(a0_6, m0 + 24u, k0 + 0u);
+    store_block(a0_7, m0 + 28u, k0 + 0u);
+    store_block(a1_0, m0 + 0u, k0 + 4u);
+    store_block(a1_1, m0 + 4u, k0 + 4u);
+    store_block(a1_2, m0 + 8u, k0 + 4u);
+    store_block(a1_3, m0 + 12u, k0 + 4u);
+    store_block(a1_4, m0 + 16u, k0 + 4u);
+    store_block(a1_5, m0 + 20u, k0 + 4u);
+    store_block(a1_6, m0 + 24u, k0 + 4u);
+    store_block(a1_7, m0 + 28u, k0 + 4u);
+    store_block(a2_0, m0 + 0u, k0 + 8u);
+    store_block(a2_1, m0 + 4u, k0 + 8u);
+    store_block(a2_2, m0 + 8u, k0 + 8u);
+    store_block(a2_3, m0 + 12u, k0 + 8u);
+    store_block(a2_4, m0 + 16u, k0 + 8u);
+    store_block(a2_5, m0 + 20u, k0 + 8u);
+    store_block(a2_6, m0 + 24u, k0 + 8u);
+    store_block(a2_7, m0 + 28u, k0 + 8u);
+    store_block(a3_0, m0 + 0u, k0 + 12u);
+    store_block(a3_1, m0 + 4u, k0 + 12u);
+    store_block(a3_2, m0 + 8u, k0 + 12u);
+    store_block(a3_3, m0 + 12u, k0 + 12u);
+    store_block(a3_4, m0 + 16u, k0 + 12u);
+    store_block(a3_5, m0 + 20u, k0 + 12u);
+    store_block(a3_6, m0 + 24u, k0 + 12u);
+    store_block(a3_7, m0 + 28u, k0 + 12u);
 }
 
 @compute @workgroup_size(SG)
 fn weight_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-    // Lane owns dy channels k0 + lane*DPL .. + DPL (DPL = KB/SG, loaded as DPL/4 vec4s)
-    // and the vec4s j0 + lane*JB + jj of (r, s, c/4).
-    let dpl = KB / SG;
-    let k0 = wid.y * KB;
-    let jblk = wid.x * SG * JB;
-    var joff: array<u32, JB>;
-    for (var jj = 0u; jj < JB; jj++) {
-        let j = min(jblk + lane * JB + jj, p.jv - 1u);
+    // Lane owns dy channels k0 + lane*DPL .. + DPL (DPL = 64/SG, loaded as DPL/4 vec4s,
+    // shuffled to every lane) and the (r, s, c/4) vec4s j0 + 2*lane, j0 + 2*lane + 1.
+    let dpl = 64u / SG;
+    let k0 = wid.y * 64u;
+    let j0 = wid.x * SG * 2u + lane * 2u;
+    var joff: array<u32, 2>;
+    for (var jj = 0u; jj < 2u; jj++) {
+        let j = min(j0 + jj, p.jv - 1u);
         let c = j % p.cv;
         let rs = j / p.cv;
         let r = rs / p.kw;
         let s = rs - r * p.kw;
         joff[jj] = (r * p.dil_h * p.wp + s * p.dil_w) * p.cv + c;
     }
+    let jo0 = joff[0];
+    let jo1 = joff[1];
     let pix0 = wid.z * p.chunk;
     let pix1 = min(pix0 + p.chunk, p.m);
-    var acc: array<vec4<f32>, MAX_ACC4>;
     let dyo = k0 / 4u + lane * (dpl / 4u);
+    var a0_0 = vec4<f32>(); var a0_1 = vec4<f32>(); var a1_0 = vec4<f32>(); var a1_1 = vec4<f32>(); var a2_0 = vec4<f32>(); var a2_1 = vec4<f32>(); var a3_0 = vec4<f32>(); var a3_1 = vec4<f32>();
+    var a4_0 = vec4<f32>(); var a4_1 = vec4<f32>(); var a5_0 = vec4<f32>(); var a5_1 = vec4<f32>(); var a6_0 = vec4<f32>(); var a6_1 = vec4<f32>(); var a7_0 = vec4<f32>(); var a7_1 = vec4<f32>();
+    var a8_0 = vec4<f32>(); var a8_1 = vec4<f32>(); var a9_0 = vec4<f32>(); var a9_1 = vec4<f32>(); var a10_0 = vec4<f32>(); var a10_1 = vec4<f32>(); var a11_0 = vec4<f32>(); var a11_1 = vec4<f32>();
+    var a12_0 = vec4<f32>(); var a12_1 = vec4<f32>(); var a13_0 = vec4<f32>(); var a13_1 = vec4<f32>(); var a14_0 = vec4<f32>(); var a14_1 = vec4<f32>(); var a15_0 = vec4<f32>(); var a15_1 = vec4<f32>();
+    var a16_0 = vec4<f32>(); var a16_1 = vec4<f32>(); var a17_0 = vec4<f32>(); var a17_1 = vec4<f32>(); var a18_0 = vec4<f32>(); var a18_1 = vec4<f32>(); var a19_0 = vec4<f32>(); var a19_1 = vec4<f32>();
+    var a20_0 = vec4<f32>(); var a20_1 = vec4<f32>(); var a21_0 = vec4<f32>(); var a21_1 = vec4<f32>(); var a22_0 = vec4<f32>(); var a22_1 = vec4<f32>(); var a23_0 = vec4<f32>(); var a23_1 = vec4<f32>();
+    var a24_0 = vec4<f32>(); var a24_1 = vec4<f32>(); var a25_0 = vec4<f32>(); var a25_1 = vec4<f32>(); var a26_0 = vec4<f32>(); var a26_1 = vec4<f32>(); var a27_0 = vec4<f32>(); var a27_1 = vec4<f32>();
+    var a28_0 = vec4<f32>(); var a28_1 = vec4<f32>(); var a29_0 = vec4<f32>(); var a29_1 = vec4<f32>(); var a30_0 = vec4<f32>(); var a30_1 = vec4<f32>(); var a31_0 = vec4<f32>(); var a31_1 = vec4<f32>();
+    var a32_0 = vec4<f32>(); var a32_1 = vec4<f32>(); var a33_0 = vec4<f32>(); var a33_1 = vec4<f32>(); var a34_0 = vec4<f32>(); var a34_1 = vec4<f32>(); var a35_0 = vec4<f32>(); var a35_1 = vec4<f32>();
+    var a36_0 = vec4<f32>(); var a36_1 = vec4<f32>(); var a37_0 = vec4<f32>(); var a37_1 = vec4<f32>(); var a38_0 = vec4<f32>(); var a38_1 = vec4<f32>(); var a39_0 = vec4<f32>(); var a39_1 = vec4<f32>();
+    var a40_0 = vec4<f32>(); var a40_1 = vec4<f32>(); var a41_0 = vec4<f32>(); var a41_1 = vec4<f32>(); var a42_0 = vec4<f32>(); var a42_1 = vec4<f32>(); var a43_0 = vec4<f32>(); var a43_1 = vec4<f32>();
+    var a44_0 = vec4<f32>(); var a44_1 = vec4<f32>(); var a45_0 = vec4<f32>(); var a45_1 = vec4<f32>(); var a46_0 = vec4<f32>(); var a46_1 = vec4<f32>(); var a47_0 = vec4<f32>(); var a47_1 = vec4<f32>();
+    var a48_0 = vec4<f32>(); var a48_1 = vec4<f32>(); var a49_0 = vec4<f32>(); var a49_1 = vec4<f32>(); var a50_0 = vec4<f32>(); var a50_1 = vec4<f32>(); var a51_0 = vec4<f32>(); var a51_1 = vec4<f32>();
+    var a52_0 = vec4<f32>(); var a52_1 = vec4<f32>(); var a53_0 = vec4<f32>(); var a53_1 = vec4<f32>(); var a54_0 = vec4<f32>(); var a54_1 = vec4<f32>(); var a55_0 = vec4<f32>(); var a55_1 = vec4<f32>();
+    var a56_0 = vec4<f32>(); var a56_1 = vec4<f32>(); var a57_0 = vec4<f32>(); var a57_1 = vec4<f32>(); var a58_0 = vec4<f32>(); var a58_1 = vec4<f32>(); var a59_0 = vec4<f32>(); var a59_1 = vec4<f32>();
+    var a60_0 = vec4<f32>(); var a60_1 = vec4<f32>(); var a61_0 = vec4<f32>(); var a61_1 = vec4<f32>(); var a62_0 = vec4<f32>(); var a62_1 = vec4<f32>(); var a63_0 = vec4<f32>(); var a63_1 = vec4<f32>();
     for (var m = pix0; m < pix1; m++) {
-        let n = m / p.pq;
-        let rem = m - n * p.pq;
-        let oh = rem / p.ow;
-        let ow = rem - oh * p.ow;
-        let xb = ((n * p.hp + oh * p.stride_h) * p.wp + ow * p.stride_w) * p.cv;
-        var xv: array<vec4<f32>, JB>;
-        for (var jj = 0u; jj < JB; jj++) {
-            xv[jj] = gx[xb + joff[jj]];
-        }
-        var dv: array<vec4<f32>, MAX_DYV>;
-        for (var t = 0u; t < dpl / 4u; t++) {
-            dv[t] = gdy[m * p.kv + dyo + t];
-        }
-        for (var l = 0u; l < SG; l++) {
-            for (var t = 0u; t < dpl / 4u; t++) {
-                let d4 = subgroupShuffle(dv[t], l);
-                for (var e = 0u; e < 4u; e++) {
-                    let kk = l * dpl + t * 4u + e;
-                    let de = d4[e];
-                    for (var jj = 0u; jj < JB; jj++) {
-                        acc[kk * JB + jj] = fma(vec4<f32>(de), xv[jj], acc[kk * JB + jj]);
-                    }
-                }
-            }
-        }
+        let xb = xbase(m);
+        let x0 = gx[xb + jo0];
+        let x1 = gx[xb + jo1];
+        let dyb = m * p.kv + dyo;
+        var dv: array<vec4<f32>, 2>;
+        dv[0] = gdy[dyb];
+        if (dpl > 4u) { dv[1] = gdy[dyb + 1u]; }
+        let d0 = vec4<f32>(subgroupShuffle(dv[(0u % dpl) / 4u][0], 0u / dpl));
+        a0_0 = fma(d0, x0, a0_0);
+        a0_1 = fma(d0, x1, a0_1);
+        let d1 = vec4<f32>(subgroupShuffle(dv[(1u % dpl) / 4u][1], 1u / dpl));
+        a1_0 = fma(d1, x0, a1_0);
+        a1_1 = fma(d1, x1, a1_1);
+        let d2 = vec4<f32>(subgroupShuffle(dv[(2u % dpl) / 4u][2], 2u / dpl));
+        a2_0 = fma(d2, x0, a2_0);
+        a2_1 = fma(d2, x1, a2_1);
+        let d3 = vec4<f32>(subgroupShuffle(dv[(3u % dpl) / 4u][3], 3u / dpl));
+        a3_0 = fma(d3, x0, a3_0);
+        a3_1 = fma(d3, x1, a3_1);
+        let d4 = vec4<f32>(subgroupShuffle(dv[(4u % dpl) / 4u][0], 4u / dpl));
+        a4_0 = fma(d4, x0, a4_0);
+        a4_1 = fma(d4, x1, a4_1);
+        let d5 = vec4<f32>(subgroupShuffle(dv[(5u % dpl) / 4u][1], 5u / dpl));
+        a5_0 = fma(d5, x0, a5_0);
+        a5_1 = fma(d5, x1, a5_1);
+        let d6 = vec4<f32>(subgroupShuffle(dv[(6u % dpl) / 4u][2], 6u / dpl));
+        a6_0 = fma(d6, x0, a6_0);
+        a6_1 = fma(d6, x1, a6_1);
+        let d7 = vec4<f32>(subgroupShuffle(dv[(7u % dpl) / 4u][3], 7u / dpl));
+        a7_0 = fma(d7, x0, a7_0);
+        a7_1 = fma(d7, x1, a7_1);
+        let d8 = vec4<f32>(subgroupShuffle(dv[(8u % dpl) / 4u][0], 8u / dpl));
+        a8_0 = fma(d8, x0, a8_0);
+        a8_1 = fma(d8, x1, a8_1);
+        let d9 = vec4<f32>(subgroupShuffle(dv[(9u % dpl) / 4u][1], 9u / dpl));
+        a9_0 = fma(d9, x0, a9_0);
+        a9_1 = fma(d9, x1, a9_1);
+        let d10 = vec4<f32>(subgroupShuffle(dv[(10u % dpl) / 4u][2], 10u / dpl));
+        a10_0 = fma(d10, x0, a10_0);
+        a10_1 = fma(d10, x1, a10_1);
+        let d11 = vec4<f32>(subgroupShuffle(dv[(11u % dpl) / 4u][3], 11u / dpl));
+        a11_0 = fma(d11, x0, a11_0);
+        a11_1 = fma(d11, x1, a11_1);
+        let d12 = vec4<f32>(subgroupShuffle(dv[(12u % dpl) / 4u][0], 12u / dpl));
+        a12_0 = fma(d12, x0, a12_0);
+        a12_1 = fma(d12, x1, a12_1);
+        let d13 = vec4<f32>(subgroupShuffle(dv[(13u % dpl) / 4u][1], 13u / dpl));
+        a13_0 = fma(d13, x0, a13_0);
+        a13_1 = fma(d13, x1, a13_1);
+        let d14 = vec4<f32>(subgroupShuffle(dv[(14u % dpl) / 4u][2], 14u / dpl));
+        a14_0 = fma(d14, x0, a14_0);
+        a14_1 = fma(d14, x1, a14_1);
+        let d15 = vec4<f32>(subgroupShuffle(dv[(15u % dpl) / 4u][3], 15u / dpl));
+        a15_0 = fma(d15, x0, a15_0);
+        a15_1 = fma(d15, x1, a15_1);
+        let d16 = vec4<f32>(subgroupShuffle(dv[(16u % dpl) / 4u][0], 16u / dpl));
+        a16_0 = fma(d16, x0, a16_0);
+        a16_1 = fma(d16, x1, a16_1);
+        let d17 = vec4<f32>(subgroupShuffle(dv[(17u % dpl) / 4u][1], 17u / dpl));
+        a17_0 = fma(d17, x0, a17_0);
+        a17_1 = fma(d17, x1, a17_1);
+        let d18 = vec4<f32>(subgroupShuffle(dv[(18u % dpl) / 4u][2], 18u / dpl));
+        a18_0 = fma(d18, x0, a18_0);
+        a18_1 = fma(d18, x1, a18_1);
+        let d19 = vec4<f32>(subgroupShuffle(dv[(19u % dpl) / 4u][3], 19u / dpl));
+        a19_0 = fma(d19, x0, a19_0);
+        a19_1 = fma(d19, x1, a19_1);
+        let d20 = vec4<f32>(subgroupShuffle(dv[(20u % dpl) / 4u][0], 20u / dpl));
+        a20_0 = fma(d20, x0, a20_0);
+        a20_1 = fma(d20, x1, a20_1);
+        let d21 = vec4<f32>(subgroupShuffle(dv[(21u % dpl) / 4u][1], 21u / dpl));
+        a21_0 = fma(d21, x0, a21_0);
+        a21_1 = fma(d21, x1, a21_1);
+        let d22 = vec4<f32>(subgroupShuffle(dv[(22u % dpl) / 4u][2], 22u / dpl));
+        a22_0 = fma(d22, x0, a22_0);
+        a22_1 = fma(d22, x1, a22_1);
+        let d23 = vec4<f32>(subgroupShuffle(dv[(23u % dpl) / 4u][3], 23u / dpl));
+        a23_0 = fma(d23, x0, a23_0);
+        a23_1 = fma(d23, x1, a23_1);
+        let d24 = vec4<f32>(subgroupShuffle(dv[(24u % dpl) / 4u][0], 24u / dpl));
+        a24_0 = fma(d24, x0, a24_0);
+        a24_1 = fma(d24, x1, a24_1);
+        let d25 = vec4<f32>(subgroupShuffle(dv[(25u % dpl) / 4u][1], 25u / dpl));
+        a25_0 = fma(d25, x0, a25_0);
+        a25_1 = fma(d25, x1, a25_1);
+        let d26 = vec4<f32>(subgroupShuffle(dv[(26u % dpl) / 4u][2], 26u / dpl));
+        a26_0 = fma(d26, x0, a26_0);
+        a26_1 = fma(d26, x1, a26_1);
+        let d27 = vec4<f32>(subgroupShuffle(dv[(27u % dpl) / 4u][3], 27u / dpl));
+        a27_0 = fma(d27, x0, a27_0);
+        a27_1 = fma(d27, x1, a27_1);
+        let d28 = vec4<f32>(subgroupShuffle(dv[(28u % dpl) / 4u][0], 28u / dpl));
+        a28_0 = fma(d28, x0, a28_0);
+        a28_1 = fma(d28, x1, a28_1);
+        let d29 = vec4<f32>(subgroupShuffle(dv[(29u % dpl) / 4u][1], 29u / dpl));
+        a29_0 = fma(d29, x0, a29_0);
+        a29_1 = fma(d29, x1, a29_1);
+        let d30 = vec4<f32>(subgroupShuffle(dv[(30u % dpl) / 4u][2], 30u / dpl));
+        a30_0 = fma(d30, x0, a30_0);
+        a30_1 = fma(d30, x1, a30_1);
+        let d31 = vec4<f32>(subgroupShuffle(dv[(31u % dpl) / 4u][3], 31u / dpl));
+        a31_0 = fma(d31, x0, a31_0);
+        a31_1 = fma(d31, x1, a31_1);
+        let d32 = vec4<f32>(subgroupShuffle(dv[(32u % dpl) / 4u][0], 32u / dpl));
+        a32_0 = fma(d32, x0, a32_0);
+        a32_1 = fma(d32, x1, a32_1);
+        let d33 = vec4<f32>(subgroupShuffle(dv[(33u % dpl) / 4u][1], 33u / dpl));
+        a33_0 = fma(d33, x0, a33_0);
+        a33_1 = fma(d33, x1, a33_1);
+        let d34 = vec4<f32>(subgroupShuffle(dv[(34u % dpl) / 4u][2], 34u / dpl));
+        a34_0 = fma(d34, x0, a34_0);
+        a34_1 = fma(d34, x1, a34_1);
+        let d35 = vec4<f32>(subgroupShuffle(dv[(35u % dpl) / 4u][3], 35u / dpl));
+        a35_0 = fma(d35, x0, a35_0);
+        a35_1 = fma(d35, x1, a35_1);
+        let d36 = vec4<f32>(subgroupShuffle(dv[(36u % dpl) / 4u][0], 36u / dpl));
+        a36_0 = fma(d36, x0, a36_0);
+        a36_1 = fma(d36, x1, a36_1);
+        let d37 = vec4<f32>(subgroupShuffle(dv[(37u % dpl) / 4u][1], 37u / dpl));
+        a37_0 = fma(d37, x0, a37_0);
+        a37_1 = fma(d37, x1, a37_1);
+        let d38 = vec4<f32>(subgroupShuffle(dv[(38u % dpl) / 4u][2], 38u / dpl));
+        a38_0 = fma(d38, x0, a38_0);
+        a38_1 = fma(d38, x1, a38_1);
+        let d39 = vec4<f32>(subgroupShuffle(dv[(39u % dpl) / 4u][3], 39u / dpl));
+        a39_0 = fma(d39, x0, a39_0);
+        a39_1 = fma(d39, x1, a39_1);
+        let d40 = vec4<f32>(subgroupShuffle(dv[(40u % dpl) / 4u][0], 40u / dpl));
+        a40_0 = fma(d40, x0, a40_0);
+        a40_1 = fma(d40, x1, a40_1);
+        let d41 = vec4<f32>(subgroupShuffle(dv[(41u % dpl) / 4u][1], 41u / dpl));
+        a41_0 = fma(d41, x0, a41_0);
+        a41_1 = fma(d41, x1, a41_1);
+        let d42 = vec4<f32>(subgroupShuffle(dv[(42u % dpl) / 4u][2], 42u / dpl));
+        a42_0 = fma(d42, x0, a42_0);
+        a42_1 = fma(d42, x1, a42_1);
+        let d43 = vec4<f32>(subgroupShuffle(dv[(43u % dpl) / 4u][3], 43u / dpl));
+        a43_0 = fma(d43, x0, a43_0);
+        a43_1 = fma(d43, x1, a43_1);
+        let d44 = vec4<f32>(subgroupShuffle(dv[(44u % dpl) / 4u][0], 44u / dpl));
+        a44_0 = fma(d44, x0, a44_0);
+        a44_1 = fma(d44, x1, a44_1);
+        let d45 = vec4<f32>(subgroupShuffle(dv[(45u % dpl) / 4u][1], 45u / dpl));
+        a45_0 = fma(d45, x0, a45_0);
+        a45_1 = fma(d45, x1, a45_1);
+        let d46 = vec4<f32>(subgroupShuffle(dv[(46u % dpl) / 4u][2], 46u / dpl));
+        a46_0 = fma(d46, x0, a46_0);
+        a46_1 = fma(d46, x1, a46_1);
+        let d47 = vec4<f32>(subgroupShuffle(dv[(47u % dpl) / 4u][3], 47u / dpl));
+        a47_0 = fma(d47, x0, a47_0);
+        a47_1 = fma(d47, x1, a47_1);
+        let d48 = vec4<f32>(subgroupShuffle(dv[(48u % dpl) / 4u][0], 48u / dpl));
+        a48_0 = fma(d48, x0, a48_0);
+        a48_1 = fma(d48, x1, a48_1);
+        let d49 = vec4<f32>(subgroupShuffle(dv[(49u % dpl) / 4u][1], 49u / dpl));
+        a49_0 = fma(d49, x0, a49_0);
+        a49_1 = fma(d49, x1, a49_1);
+        let d50 = vec4<f32>(subgroupShuffle(dv[(50u % dpl) / 4u][2], 50u / dpl));
+        a50_0 = fma(d50, x0, a50_0);
+        a50_1 = fma(d50, x1, a50_1);
+        let d51 = vec4<f32>(subgroupShuffle(dv[(51u % dpl) / 4u][3], 51u / dpl));
+        a51_0 = fma(d51, x0, a51_0);
+        a51_1 = fma(d51, x1, a51_1);
+        let d52 = vec4<f32>(subgroupShuffle(dv[(52u % dpl) / 4u][0], 52u / dpl));
+        a52_0 = fma(d52, x0, a52_0);
+        a52_1 = fma(d52, x1, a52_1);
+        let d53 = vec4<f32>(subgroupShuffle(dv[(53u % dpl) / 4u][1], 53u / dpl));
+        a53_0 = fma(d53, x0, a53_0);
+        a53_1 = fma(d53, x1, a53_1);
+        let d54 = vec4<f32>(subgroupShuffle(dv[(54u % dpl) / 4u][2], 54u / dpl));
+        a54_0 = fma(d54, x0, a54_0);
+        a54_1 = fma(d54, x1, a54_1);
+        let d55 = vec4<f32>(subgroupShuffle(dv[(55u % dpl) / 4u][3], 55u / dpl));
+        a55_0 = fma(d55, x0, a55_0);
+        a55_1 = fma(d55, x1, a55_1);
+        let d56 = vec4<f32>(subgroupShuffle(dv[(56u % dpl) / 4u][0], 56u / dpl));
+        a56_0 = fma(d56, x0, a56_0);
+        a56_1 = fma(d56, x1, a56_1);
+        let d57 = vec4<f32>(subgroupShuffle(dv[(57u % dpl) / 4u][1], 57u / dpl));
+        a57_0 = fma(d57, x0, a57_0);
+        a57_1 = fma(d57, x1, a57_1);
+        let d58 = vec4<f32>(subgroupShuffle(dv[(58u % dpl) / 4u][2], 58u / dpl));
+        a58_0 = fma(d58, x0, a58_0);
+        a58_1 = fma(d58, x1, a58_1);
+        let d59 = vec4<f32>(subgroupShuffle(dv[(59u % dpl) / 4u][3], 59u / dpl));
+        a59_0 = fma(d59, x0, a59_0);
+        a59_1 = fma(d59, x1, a59_1);
+        let d60 = vec4<f32>(subgroupShuffle(dv[(60u % dpl) / 4u][0], 60u / dpl));
+        a60_0 = fma(d60, x0, a60_0);
+        a60_1 = fma(d60, x1, a60_1);
+        let d61 = vec4<f32>(subgroupShuffle(dv[(61u % dpl) / 4u][1], 61u / dpl));
+        a61_0 = fma(d61, x0, a61_0);
+        a61_1 = fma(d61, x1, a61_1);
+        let d62 = vec4<f32>(subgroupShuffle(dv[(62u % dpl) / 4u][2], 62u / dpl));
+        a62_0 = fma(d62, x0, a62_0);
+        a62_1 = fma(d62, x1, a62_1);
+        let d63 = vec4<f32>(subgroupShuffle(dv[(63u % dpl) / 4u][3], 63u / dpl));
+        a63_0 = fma(d63, x0, a63_0);
+        a63_1 = fma(d63, x1, a63_1);
     }
-    for (var jj = 0u; jj < JB; jj++) {
-        let j = jblk + lane * JB + jj;
-        if (j >= p.jv) {
-            break;
-        }
-        for (var kk = 0u; kk < KB; kk++) {
-            let k = k0 + kk;
-            if (k >= p.k) {
-                break;
-            }
-            gpart[(wid.z * p.k + k) * p.jv + j] = acc[kk * JB + jj];
-        }
+    store_grad(a0_0, a0_1, j0, wid.z, k0 + 0u);
+    store_grad(a1_0, a1_1, j0, wid.z, k0 + 1u);
+    store_grad(a2_0, a2_1, j0, wid.z, k0 + 2u);
+    store_grad(a3_0, a3_1, j0, wid.z, k0 + 3u);
+    store_grad(a4_0, a4_1, j0, wid.z, k0 + 4u);
+    store_grad(a5_0, a5_1, j0, wid.z, k0 + 5u);
+    store_grad(a6_0, a6_1, j0, wid.z, k0 + 6u);
+    store_grad(a7_0, a7_1, j0, wid.z, k0 + 7u);
+    store_grad(a8_0, a8_1, j0, wid.z, k0 + 8u);
+    store_grad(a9_0, a9_1, j0, wid.z, k0 + 9u);
+    store_grad(a10_0, a10_1, j0, wid.z, k0 + 10u);
+    store_grad(a11_0, a11_1, j0, wid.z, k0 + 11u);
+    store_grad(a12_0, a12_1, j0, wid.z, k0 + 12u);
+    store_grad(a13_0, a13_1, j0, wid.z, k0 + 13u);
+    store_grad(a14_0, a14_1, j0, wid.z, k0 + 14u);
+    store_grad(a15_0, a15_1, j0, wid.z, k0 + 15u);
+    store_grad(a16_0, a16_1, j0, wid.z, k0 + 16u);
+    store_grad(a17_0, a17_1, j0, wid.z, k0 + 17u);
+    store_grad(a18_0, a18_1, j0, wid.z, k0 + 18u);
+    store_grad(a19_0, a19_1, j0, wid.z, k0 + 19u);
+    store_grad(a20_0, a20_1, j0, wid.z, k0 + 20u);
+    store_grad(a21_0, a21_1, j0, wid.z, k0 + 21u);
+    store_grad(a22_0, a22_1, j0, wid.z, k0 + 22u);
+    store_grad(a23_0, a23_1, j0, wid.z, k0 + 23u);
+    store_grad(a24_0, a24_1, j0, wid.z, k0 + 24u);
+    store_grad(a25_0, a25_1, j0, wid.z, k0 + 25u);
+    store_grad(a26_0, a26_1, j0, wid.z, k0 + 26u);
+    store_grad(a27_0, a27_1, j0, wid.z, k0 + 27u);
+    store_grad(a28_0, a28_1, j0, wid.z, k0 + 28u);
+    store_grad(a29_0, a29_1, j0, wid.z, k0 + 29u);
+    store_grad(a30_0, a30_1, j0, wid.z, k0 + 30u);
+    store_grad(a31_0, a31_1, j0, wid.z, k0 + 31u);
+    store_grad(a32_0, a32_1, j0, wid.z, k0 + 32u);
+    store_grad(a33_0, a33_1, j0, wid.z, k0 + 33u);
+    store_grad(a34_0, a34_1, j0, wid.z, k0 + 34u);
+    store_grad(a35_0, a35_1, j0, wid.z, k0 + 35u);
+    store_grad(a36_0, a36_1, j0, wid.z, k0 + 36u);
+    store_grad(a37_0, a37_1, j0, wid.z, k0 + 37u);
+    store_grad(a38_0, a38_1, j0, wid.z, k0 + 38u);
+    store_grad(a39_0, a39_1, j0, wid.z, k0 + 39u);
+    store_grad(a40_0, a40_1, j0, wid.z, k0 + 40u);
+    store_grad(a41_0, a41_1, j0, wid.z, k0 + 41u);
+    store_grad(a42_0, a42_1, j0, wid.z, k0 + 42u);
+    store_grad(a43_0, a43_1, j0, wid.z, k0 + 43u);
+    store_grad(a44_0, a44_1, j0, wid.z, k0 + 44u);
+    store_grad(a45_0, a45_1, j0, wid.z, k0 + 45u);
+    store_grad(a46_0, a46_1, j0, wid.z, k0 + 46u);
+    store_grad(a47_0, a47_1, j0, wid.z, k0 + 47u);
+    store_grad(a48_0, a48_1, j0, wid.z, k0 + 48u);
+    store_grad(a49_0, a49_1, j0, wid.z, k0 + 49u);
+    store_grad(a50_0, a50_1, j0, wid.z, k0 + 50u);
+    store_grad(a51_0, a51_1, j0, wid.z, k0 + 51u);
+    store_grad(a52_0, a52_1, j0, wid.z, k0 + 52u);
+    store_grad(a53_0, a53_1, j0, wid.z, k0 + 53u);
+    store_grad(a54_0, a54_1, j0, wid.z, k0 + 54u);
+    store_grad(a55_0, a55_1, j0, wid.z, k0 + 55u);
+    store_grad(a56_0, a56_1, j0, wid.z, k0 + 56u);
+    store_grad(a57_0, a57_1, j0, wid.z, k0 + 57u);
+    store_grad(a58_0, a58_1, j0, wid.z, k0 + 58u);
+    store_grad(a59_0, a59_1, j0, wid.z, k0 + 59u);
+    store_grad(a60_0, a60_1, j0, wid.z, k0 + 60u);
+    store_grad(a61_0, a61_1, j0, wid.z, k0 + 61u);
+    store_grad(a62_0, a62_1, j0, wid.z, k0 + 62u);
+    store_grad(a63_0, a63_1, j0, wid.z, k0 + 63u);
+}
+
+// part[z][k][j] for the two vec4s j0, j0 + 1 of one channel (skipped past the ends).
+fn store_grad(a0: vec4<f32>, a1: vec4<f32>, j0: u32, z: u32, k: u32) {
+    if (k >= p.k) {
+        return;
+    }
+    let base = (z * p.k + k) * p.jv;
+    if (j0 < p.jv) {
+        gpart[base + j0] = a0;
+    }
+    if (j0 + 1u < p.jv) {
+        gpart[base + j0 + 1u] = a1;
     }
 }

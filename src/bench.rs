@@ -78,6 +78,10 @@ pub const MATMUL_SHAPES: &[(usize, usize, usize)] = &[
     (8192, 64, 576),
 ];
 
+/// Matmul layouts benched besides `A [m, k] · B [n, k]ᵀ` (Linear forward), at 1024³:
+/// `(trans_a, trans_b, label)` for Linear's dX = dY · W and dW = dYᵀ · X.
+pub const MATMUL_LAYOUTS: &[(bool, bool, &str)] = &[(false, false, "nn"), (true, false, "tn")];
+
 fn filled(device: &Device, shape: &[usize]) -> Result<Tensor> {
     let n: usize = shape.iter().product();
     let data: Vec<f32> = (0..n)
@@ -100,21 +104,34 @@ pub fn run(
         out.push(r);
     };
     if wanted("matmul") {
-        for &(m, n, k) in MATMUL_SHAPES {
-            // A as [m, k], B as [n, k] (trans_b): the layout of the fast path.
-            let a = filled(device, &[m, k])?;
-            let b = filled(device, &[n, k])?;
+        // A as [m, k], B as [n, k] (trans_b) for every shape; the other layouts at 1024³.
+        let cases = MATMUL_SHAPES
+            .iter()
+            .map(|&(m, n, k)| (m, n, k, false, true, ""))
+            .chain(
+                MATMUL_LAYOUTS
+                    .iter()
+                    .map(|&(ta, tb, label)| (1024, 1024, 1024, ta, tb, label)),
+            );
+        for (m, n, k, ta, tb, label) in cases {
+            let a = filled(device, &if ta { [k, m] } else { [m, k] })?;
+            let b = filled(device, &if tb { [n, k] } else { [k, n] })?;
             let c = Tensor::uninit(device, &[m, n], DType::F32)?;
             for variant in matmul::available_variants(device) {
                 let ms = time_gpu(device, budget_s, || {
-                    matmul::matmul_into(&a, &b, false, true, &c, variant)
+                    matmul::matmul_into(&a, &b, ta, tb, &c, variant)
                 })?;
                 let flops = 2.0 * (m * n * k) as f64;
                 let bytes = 4.0 * (m * k + n * k + m * n) as f64;
+                let name = format!("{variant:?}").to_lowercase();
                 push(
                     BenchResult {
                         op: "matmul".into(),
-                        variant: format!("{variant:?}").to_lowercase(),
+                        variant: if label.is_empty() {
+                            name
+                        } else {
+                            format!("{name} {label}")
+                        },
                         shape: vec![("m", m), ("n", n), ("k", k)],
                         ms,
                         gflops: flops / ms / 1e6,

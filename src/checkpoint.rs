@@ -85,8 +85,12 @@ impl From<shadernet_tensor::Error> for CheckpointError {
 pub fn optimizer_kind(config: &OptimizerConfig) -> &'static str {
     match config {
         OptimizerConfig::Sgd { .. } => "sgd",
-        OptimizerConfig::Adam { decoupled: true, .. } => "adamw",
-        OptimizerConfig::Adam { decoupled: false, .. } => "adam",
+        OptimizerConfig::Adam {
+            decoupled: true, ..
+        } => "adamw",
+        OptimizerConfig::Adam {
+            decoupled: false, ..
+        } => "adam",
     }
 }
 
@@ -101,7 +105,10 @@ fn buffer_names(config: &OptimizerConfig) -> (&'static str, Option<&'static str>
 /// Everything about `trainer` a resumed run needs, as a state dict with
 /// metadata; `config` (any JSON object, the run's arguments) is stored as is.
 /// Reads the model and optimizer state back from the GPU (a sync point).
-pub fn capture(trainer: &Trainer, config: &serde_json::Value) -> Result<StateDict, CheckpointError> {
+pub fn capture(
+    trainer: &Trainer,
+    config: &serde_json::Value,
+) -> Result<StateDict, CheckpointError> {
     let mut sd = io::state_dict(&trainer.model).map_err(|e| match e {
         IoError::Tensor(t) => CheckpointError::Tensor(t),
         IoError::StateDict(s) => CheckpointError::Write(s),
@@ -126,16 +133,27 @@ pub fn capture(trainer: &Trainer, config: &serde_json::Value) -> Result<StateDic
     if !trainer.history.step_losses.is_empty() {
         sd.insert(
             STEP_LOSSES,
-            HostTensor::f32(vec![trainer.history.step_losses.len()], trainer.history.step_losses.clone()),
+            HostTensor::f32(
+                vec![trainer.history.step_losses.len()],
+                trainer.history.step_losses.clone(),
+            ),
         );
     }
     let p = trainer.progress;
     let correct = trainer.epoch_correct()?;
-    let history: Vec<serde_json::Value> = trainer.history.epochs.iter().map(EpochSummary::to_json).collect();
+    let history: Vec<serde_json::Value> = trainer
+        .history
+        .epochs
+        .iter()
+        .map(EpochSummary::to_json)
+        .collect();
     let meta: [(&str, String); 18] = [
         ("format", FORMAT.to_string()),
         ("format_version", FORMAT_VERSION.to_string()),
-        ("written_by", format!("shadernet {}", env!("CARGO_PKG_VERSION"))),
+        (
+            "written_by",
+            format!("shadernet {}", env!("CARGO_PKG_VERSION")),
+        ),
         ("model", trainer.model.name.clone()),
         ("optimizer", optimizer_kind(&opt_config).to_string()),
         ("optimizer_steps", trainer.optimizer.steps().to_string()),
@@ -150,7 +168,10 @@ pub fn capture(trainer: &Trainer, config: &serde_json::Value) -> Result<StateDic
         ("elapsed_s", trainer.elapsed_s().to_string()),
         ("history", serde_json::Value::Array(history).to_string()),
         ("config", config.to_string()),
-        ("steps_recorded", trainer.history.step_losses.len().to_string()),
+        (
+            "steps_recorded",
+            trainer.history.step_losses.len().to_string(),
+        ),
     ];
     for (k, v) in meta {
         sd.set_metadata(k, v);
@@ -159,7 +180,11 @@ pub fn capture(trainer: &Trainer, config: &serde_json::Value) -> Result<StateDic
 }
 
 /// Writes a checkpoint of `trainer` to `path` atomically (see the module docs).
-pub fn save(trainer: &Trainer, config: &serde_json::Value, path: &Path) -> Result<(), CheckpointError> {
+pub fn save(
+    trainer: &Trainer,
+    config: &serde_json::Value,
+    path: &Path,
+) -> Result<(), CheckpointError> {
     let sd = capture(trainer, config)?;
     sd.save(path).map_err(CheckpointError::Write)
 }
@@ -188,10 +213,19 @@ pub struct Checkpoint {
     pub state: StateDict,
 }
 
-fn meta_num<T: std::str::FromStr>(sd: &StateDict, path: &Path, key: &str) -> Result<T, CheckpointError> {
+fn meta_num<T: std::str::FromStr>(
+    sd: &StateDict,
+    path: &Path,
+    key: &str,
+) -> Result<T, CheckpointError> {
     sd.get_metadata(key)
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| CheckpointError::Mismatch(format!("checkpoint {} has no valid `{key}` entry in its metadata", path.display())))
+        .ok_or_else(|| {
+            CheckpointError::Mismatch(format!(
+                "checkpoint {} has no valid `{key}` entry in its metadata",
+                path.display()
+            ))
+        })
 }
 
 impl Checkpoint {
@@ -211,7 +245,10 @@ impl Checkpoint {
                 state.get_metadata("format_version").unwrap_or("(none)")
             )));
         }
-        Ok(Checkpoint { path: path.to_path_buf(), state })
+        Ok(Checkpoint {
+            path: path.to_path_buf(),
+            state,
+        })
     }
 
     /// The model it was written for.
@@ -221,12 +258,20 @@ impl Checkpoint {
 
     /// Optimizer steps taken.
     pub fn step(&self) -> usize {
-        self.state.get_metadata("step").and_then(|v| v.parse().ok()).unwrap_or(0)
+        self.state
+            .get_metadata("step")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
     }
 
     /// The epoch in progress and the batches of it done.
     pub fn position(&self) -> (usize, usize) {
-        let get = |k| self.state.get_metadata(k).and_then(|v| v.parse().ok()).unwrap_or(0);
+        let get = |k| {
+            self.state
+                .get_metadata(k)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
         (get("epoch"), get("batch_in_epoch"))
     }
 
@@ -242,14 +287,22 @@ impl Checkpoint {
     /// into `trainer`, whose model and optimizer must be those the checkpoint
     /// was written for; `steps_per_epoch` of the data it resumes on. Every
     /// mismatch is a [`CheckpointError::Mismatch`] naming what differs.
-    pub fn restore(&self, trainer: &mut Trainer, steps_per_epoch: usize) -> Result<(), CheckpointError> {
+    pub fn restore(
+        &self,
+        trainer: &mut Trainer,
+        steps_per_epoch: usize,
+    ) -> Result<(), CheckpointError> {
         let path = self.path.display();
         let sd = &self.state;
         let model = trainer.model.name.clone();
         if self.model() != model {
             return Err(CheckpointError::Mismatch(format!(
                 "checkpoint {path} was written for model {}, not {model}",
-                if self.model().is_empty() { "(unknown)" } else { self.model() }
+                if self.model().is_empty() {
+                    "(unknown)"
+                } else {
+                    self.model()
+                }
             )));
         }
         let opt_config = *trainer.optimizer.config();
@@ -260,7 +313,10 @@ impl Checkpoint {
                 "checkpoint {path} holds {saved_kind} optimizer state, but this run uses {kind}; resume with --optimizer {saved_kind}"
             )));
         }
-        let (epoch, batch): (usize, usize) = (meta_num(sd, &self.path, "epoch")?, meta_num(sd, &self.path, "batch_in_epoch")?);
+        let (epoch, batch): (usize, usize) = (
+            meta_num(sd, &self.path, "epoch")?,
+            meta_num(sd, &self.path, "batch_in_epoch")?,
+        );
         if batch > steps_per_epoch {
             return Err(CheckpointError::Mismatch(format!(
                 "checkpoint {path} stopped after batch {batch} of epoch {epoch}, but this data set has only {steps_per_epoch} batches per epoch (another --batch or data set?)"
@@ -268,7 +324,9 @@ impl Checkpoint {
         }
         let weights = model_weights(sd.clone());
         io::load_state_dict(&trainer.model, &weights, &model).map_err(|e| match e {
-            IoError::StateDict(s) => CheckpointError::Mismatch(format!("checkpoint {path} does not fit this run: {s}")),
+            IoError::StateDict(s) => {
+                CheckpointError::Mismatch(format!("checkpoint {path} does not fit this run: {s}"))
+            }
             IoError::Tensor(t) => CheckpointError::Tensor(t),
         })?;
 
@@ -285,7 +343,10 @@ impl Checkpoint {
                 v
             })
             .collect();
-        if let Some(stray) = sd.keys().find(|k| k.starts_with(OPTIMIZER_PREFIX) && !known.contains(*k)) {
+        if let Some(stray) = sd
+            .keys()
+            .find(|k| k.starts_with(OPTIMIZER_PREFIX) && !known.contains(*k))
+        {
             return Err(CheckpointError::Mismatch(format!(
                 "checkpoint {path} has optimizer state `{stray}`, which no parameter of {model} with {kind} has"
             )));
@@ -304,7 +365,8 @@ impl Checkpoint {
             Ok(Some(Tensor::from_f32(&device, &t.to_f32_vec(), shape)?))
         };
         for (name, p) in &params {
-            let Some(first_t) = host(&format!("{OPTIMIZER_PREFIX}{name}.{first}"), p.shape())? else {
+            let Some(first_t) = host(&format!("{OPTIMIZER_PREFIX}{name}.{first}"), p.shape())?
+            else {
                 continue;
             };
             let second_t = match second {
@@ -337,7 +399,10 @@ impl Checkpoint {
         let epochs: Vec<EpochSummary> = sd
             .get_metadata("history")
             .and_then(|h| serde_json::from_str::<serde_json::Value>(h).ok())
-            .and_then(|v| v.as_array().map(|a| a.iter().filter_map(EpochSummary::from_json).collect()))
+            .and_then(|v| {
+                v.as_array()
+                    .map(|a| a.iter().filter_map(EpochSummary::from_json).collect())
+            })
             .unwrap_or_default();
         trainer.step = step;
         trainer.epoch = epoch;

@@ -48,7 +48,9 @@ impl MetricsWriter {
             let kept = kept_lines(path, step)?;
             let tmp = path.with_file_name(format!(
                 ".{}.{}.tmp",
-                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                path.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
                 std::process::id()
             ));
             {
@@ -90,6 +92,7 @@ impl MetricsWriter {
                 epoch,
                 step,
                 losses,
+                lrs,
                 lr,
                 images_per_s,
                 elapsed_s,
@@ -102,7 +105,7 @@ impl MetricsWriter {
                         "epoch": epoch,
                         "step": first + i,
                         "loss": f64::from(loss).is_finite().then_some(f64::from(loss)),
-                        "lr": lr,
+                        "lr": lrs.get(i).unwrap_or(lr),
                         "images_per_s": crate::train::finite(*images_per_s),
                         "elapsed_s": crate::train::finite(*elapsed_s),
                     });
@@ -111,7 +114,7 @@ impl MetricsWriter {
                 self.out.flush()
             }
             Event::Epoch(s) => self.write(&epoch_record(s)),
-            Event::Checkpoint { .. } => Ok(()),
+            Event::Checkpoint { .. } | Event::EpochStart { .. } => Ok(()),
         }
     }
 }
@@ -133,10 +136,16 @@ fn kept_lines(path: &Path, step: usize) -> std::io::Result<Vec<String>> {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
             continue; // a line cut short by a kill
         };
-        let s = v.get("step").and_then(serde_json::Value::as_u64).map(|s| s as usize);
+        let s = v
+            .get("step")
+            .and_then(serde_json::Value::as_u64)
+            .map(|s| s as usize);
         let keep = match v.get("type").and_then(serde_json::Value::as_str) {
             Some("step") => s.is_some_and(|s| s <= step),
-            Some("epoch") => s.is_some_and(|s| s <= step) && v.get("complete").and_then(serde_json::Value::as_bool) != Some(false),
+            Some("epoch") => {
+                s.is_some_and(|s| s <= step)
+                    && v.get("complete").and_then(serde_json::Value::as_bool) != Some(false)
+            }
             _ => true,
         };
         if keep {

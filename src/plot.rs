@@ -25,17 +25,27 @@ fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // DejaVu Sans is a valid TrueType font; registration cannot fail.
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            dejavu::sans::regular(),
+        );
     });
 }
 
 /// Draws `history` (a run with `steps_per_epoch` steps per epoch) under
 /// `title` and writes it to `path` as a PNG, atomically.
-pub fn draw(history: &History, steps_per_epoch: usize, title: &str, path: &Path) -> Result<(), String> {
+pub fn draw(
+    history: &History,
+    steps_per_epoch: usize,
+    title: &str,
+    path: &Path,
+) -> Result<(), String> {
     register_font();
     let (w, h) = SIZE;
     let mut buf = vec![255u8; w as usize * h as usize * 3];
-    render(history, steps_per_epoch.max(1) as f64, title, &mut buf).map_err(|e| format!("drawing the plot failed: {e}"))?;
+    render(history, steps_per_epoch.max(1) as f64, title, &mut buf)
+        .map_err(|e| format!("drawing the plot failed: {e}"))?;
     write_png(&buf, w, h, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
@@ -46,9 +56,16 @@ fn write_png(buf: &[u8], w: u32, h: u32, path: &Path) -> Result<(), String> {
         .to_string_lossy()
         .into_owned();
     let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let written = image::save_buffer_with_format(&tmp, buf, w, h, image::ColorType::Rgb8, image::ImageFormat::Png)
-        .map_err(|e| e.to_string())
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
+    let written = image::save_buffer_with_format(
+        &tmp,
+        buf,
+        w,
+        h,
+        image::ColorType::Rgb8,
+        image::ImageFormat::Png,
+    )
+    .map_err(|e| e.to_string())
+    .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
@@ -60,8 +77,15 @@ fn write_png(buf: &[u8], w: u32, h: u32, path: &Path) -> Result<(), String> {
 fn y_top(values: &[f64], robust: &[f64]) -> f64 {
     let mut sorted: Vec<f64> = robust.iter().copied().filter(|v| v.is_finite()).collect();
     sorted.sort_by(f64::total_cmp);
-    let q = sorted.get(sorted.len().saturating_sub(1) * 98 / 100).copied().unwrap_or(0.0);
-    let top = values.iter().copied().filter(|v| v.is_finite()).fold(q, f64::max);
+    let q = sorted
+        .get(sorted.len().saturating_sub(1) * 98 / 100)
+        .copied()
+        .unwrap_or(0.0);
+    let top = values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(q, f64::max);
     if top > 0.0 {
         top * 1.08
     } else {
@@ -86,17 +110,34 @@ fn render(history: &History, spe: f64, title: &str, buf: &mut [u8]) -> DrawResul
         .collect();
     let at = |step: usize| step as f64 / spe;
     let epochs = &history.epochs;
-    let train_loss: Vec<(f64, f64)> = epochs.iter().filter(|e| e.train_loss.is_finite()).map(|e| (at(e.step), e.train_loss)).collect();
-    let test_loss: Vec<(f64, f64)> = epochs.iter().filter_map(|e| e.test.map(|t| (at(e.step), t.loss))).filter(|p| p.1.is_finite()).collect();
-    let train_acc: Vec<(f64, f64)> = epochs.iter().filter(|e| e.train_accuracy.is_finite()).map(|e| (at(e.step), e.train_accuracy)).collect();
-    let test_acc: Vec<(f64, f64)> = epochs.iter().filter_map(|e| e.test.map(|t| (at(e.step), t.accuracy))).filter(|p| p.1.is_finite()).collect();
+    let train_loss: Vec<(f64, f64)> = epochs
+        .iter()
+        .filter(|e| e.train_loss.is_finite())
+        .map(|e| (at(e.step), e.train_loss))
+        .collect();
+    let test_loss: Vec<(f64, f64)> = epochs
+        .iter()
+        .filter_map(|e| e.test.map(|t| (at(e.step), t.loss)))
+        .filter(|p| p.1.is_finite())
+        .collect();
+    let train_acc: Vec<(f64, f64)> = epochs
+        .iter()
+        .filter(|e| e.train_accuracy.is_finite())
+        .map(|e| (at(e.step), e.train_accuracy))
+        .collect();
+    let test_acc: Vec<(f64, f64)> = epochs
+        .iter()
+        .filter_map(|e| e.test.map(|t| (at(e.step), t.accuracy)))
+        .filter(|p| p.1.is_finite())
+        .collect();
 
     let x_max = steps
         .iter()
         .chain(&train_loss)
         .map(|p| p.0)
         .fold(0.0f64, f64::max)
-        .max(1e-3);
+        .max(1e-3)
+        * 1.03;
     let loss_values: Vec<f64> = train_loss.iter().chain(&test_loss).map(|p| p.1).collect();
     let step_values: Vec<f64> = steps.iter().map(|p| p.1).collect();
     let y_loss = y_top(&loss_values, &step_values);
@@ -118,9 +159,14 @@ fn render(history: &History, spe: f64, title: &str, buf: &mut [u8]) -> DrawResul
         .draw()?;
     if !steps.is_empty() {
         chart
-            .draw_series(LineSeries::new(steps.iter().map(|&(x, y)| (x, y.min(y_loss))), TRAIN.mix(0.3).stroke_width(1)))?
+            .draw_series(LineSeries::new(
+                steps.iter().map(|&(x, y)| (x, y.min(y_loss))),
+                TRAIN.mix(0.3).stroke_width(1),
+            ))?
             .label("train, each step")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], TRAIN.mix(0.3).stroke_width(1)));
+            .legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], TRAIN.mix(0.3).stroke_width(1))
+            });
     }
     if !train_loss.is_empty() {
         chart
@@ -168,7 +214,10 @@ fn render(history: &History, spe: f64, title: &str, buf: &mut [u8]) -> DrawResul
             .label("test")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], TEST.stroke_width(2)));
     }
-    if epochs.iter().any(|e| e.train_accuracy.is_finite() || e.test.is_some()) {
+    if epochs
+        .iter()
+        .any(|e| e.train_accuracy.is_finite() || e.test.is_some())
+    {
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::LowerRight)

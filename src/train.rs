@@ -70,6 +70,15 @@ impl TrainOptions {
 /// What happened, as the loop reports it.
 #[derive(Clone, Debug)]
 pub enum Event {
+    /// An epoch (or the rest of a resumed one) begins.
+    EpochStart {
+        /// Epoch (0-based).
+        epoch: usize,
+        /// Batches of it already done (non-zero when resuming mid-epoch).
+        batch: usize,
+        /// Steps per epoch.
+        steps_per_epoch: usize,
+    },
     /// Losses of the steps since the previous report (read back every
     /// `log_every` steps, at checkpoints and at the end of an epoch).
     Steps {
@@ -84,6 +93,8 @@ pub enum Event {
         steps_per_epoch: usize,
         /// Loss of each step since the previous report, in order.
         losses: Vec<f32>,
+        /// Learning rate of each of these steps, in order.
+        lrs: Vec<f64>,
         /// Learning rate of the last step.
         lr: f64,
         /// Training images per second since this epoch (or its resumed part) began.
@@ -149,8 +160,15 @@ impl EpochSummary {
     /// Reads back what [`EpochSummary::to_json`] wrote; `None` if a required
     /// field is missing.
     pub fn from_json(v: &serde_json::Value) -> Option<EpochSummary> {
-        let num = |k: &str| v.get(k).and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN);
-        let test = match (v.get("test_accuracy").and_then(serde_json::Value::as_f64), v.get("test_images").and_then(serde_json::Value::as_u64)) {
+        let num = |k: &str| {
+            v.get(k)
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(f64::NAN)
+        };
+        let test = match (
+            v.get("test_accuracy").and_then(serde_json::Value::as_f64),
+            v.get("test_images").and_then(serde_json::Value::as_u64),
+        ) {
             (Some(accuracy), Some(images)) => Some(EvalSummary {
                 accuracy,
                 loss: num("test_loss"),
@@ -334,20 +352,24 @@ impl Trainer {
 
     /// The correct-prediction count of the epoch in progress (a readback).
     pub fn epoch_correct(&self) -> Result<u64> {
-        Ok(u64::from(self.correct.to_vec_u32()?.first().copied().unwrap_or(0)))
+        Ok(u64::from(
+            self.correct.to_vec_u32()?.first().copied().unwrap_or(0),
+        ))
     }
 
     /// Sets the correct-prediction count of the epoch in progress (resume).
     pub fn set_epoch_correct(&mut self, correct: u64) -> Result<()> {
         self.progress.correct = correct;
-        self.correct.write_u32(&[u32::try_from(correct).unwrap_or(u32::MAX)])
+        self.correct
+            .write_u32(&[u32::try_from(correct).unwrap_or(u32::MAX)])
     }
 
     /// One optimizer step on uploaded tensors; returns the loss as a `[1]`
     /// tensor (not read back). Also adds the batch's correct predictions to
     /// the epoch's GPU counter.
     pub fn train_step(&mut self, images: &Tensor, labels: &Tensor, lr: f64) -> Result<Tensor> {
-        let seed = (self.options.seed as u32).wrapping_add((self.step as u32).wrapping_mul(0x9E37_79B9));
+        let seed =
+            (self.options.seed as u32).wrapping_add((self.step as u32).wrapping_mul(0x9E37_79B9));
         let tape = Tape::training().with_seed(seed);
         let logits = self.model.forward(&tape, &Var::constant(images.clone()))?;
         softmax::count_correct(logits.tensor(), labels, &self.correct)?;
@@ -404,7 +426,16 @@ impl Trainer {
             let epoch_start = Instant::now();
             let mut images = 0usize;
             let mut pending = 0usize;
-            let prefetch = train.prefetch(epoch, self.batch).map_err(TrainError::Data)?;
+            let mut lrs = Vec::with_capacity(log_every);
+            let prefetch = train
+                .prefetch(epoch, self.batch)
+                .map_err(TrainError::Data)?;
+            let start = Event::EpochStart {
+                epoch,
+                batch: self.batch,
+                steps_per_epoch,
+            };
+            hook(&start, self).map_err(TrainError::Hook)?;
             for batch in prefetch {
                 if self.steps_reached() {
                     break;
@@ -413,12 +444,19 @@ impl Trainer {
                 last_lr = schedule.lr(self.step);
                 let loss = self.train_step(&x, &y, last_lr)?;
                 buffer.copy_into_at(&loss, pending)?;
+                lrs.push(last_lr);
                 pending += 1;
                 images += batch.n;
                 self.batch += 1;
                 self.progress.images += batch.n;
-                let checkpoint_due = self.checkpoint_every.is_some_and(|k| k > 0 && self.step % k == 0);
-                if pending == log_every || checkpoint_due || self.steps_reached() || self.batch >= steps_per_epoch {
+                let checkpoint_due = self
+                    .checkpoint_every
+                    .is_some_and(|k| k > 0 && self.step % k == 0);
+                if pending == log_every
+                    || checkpoint_due
+                    || self.steps_reached()
+                    || self.batch >= steps_per_epoch
+                {
                     let losses = buffer.to_vec_f32()?[..pending].to_vec();
                     self.progress.loss_sum += losses.iter().map(|&l| f64::from(l)).sum::<f64>();
                     self.progress.loss_count += losses.len();
@@ -430,6 +468,7 @@ impl Trainer {
                         batch: self.batch,
                         steps_per_epoch,
                         losses,
+                        lrs: std::mem::take(&mut lrs),
                         lr: last_lr,
                         images_per_s: images as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9),
                         elapsed_s: self.elapsed_s(),
@@ -437,14 +476,20 @@ impl Trainer {
                     hook(&event, self).map_err(TrainError::Hook)?;
                     if checkpoint_due {
                         self.progress.correct = self.epoch_correct()?;
-                        hook(&Event::Checkpoint { step: self.step }, self).map_err(TrainError::Hook)?;
+                        hook(&Event::Checkpoint { step: self.step }, self)
+                            .map_err(TrainError::Hook)?;
                     }
                 }
             }
             self.device.sync()?;
             let images_per_s = images as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9);
             let test_summary = match test {
-                Some(t) => Some(evaluate(&self.device, &self.model, t, self.options.label_smoothing)?),
+                Some(t) => Some(evaluate(
+                    &self.device,
+                    &self.model,
+                    t,
+                    self.options.label_smoothing,
+                )?),
                 None => None,
             };
             self.progress.correct = self.epoch_correct()?;
@@ -454,8 +499,16 @@ impl Trainer {
                 epoch,
                 step: self.step,
                 complete,
-                train_loss: if p.loss_count > 0 { p.loss_sum / p.loss_count as f64 } else { f64::NAN },
-                train_accuracy: if p.images > 0 { p.correct as f64 / p.images as f64 } else { f64::NAN },
+                train_loss: if p.loss_count > 0 {
+                    p.loss_sum / p.loss_count as f64
+                } else {
+                    f64::NAN
+                },
+                train_accuracy: if p.images > 0 {
+                    p.correct as f64 / p.images as f64
+                } else {
+                    f64::NAN
+                },
                 lr: last_lr,
                 images_per_s,
                 test: test_summary,
@@ -479,7 +532,12 @@ impl Trainer {
 
 /// Accuracy and mean loss of `model` (eval mode) over every batch of `data`;
 /// accumulated on the GPU, read back once.
-pub fn evaluate(device: &Device, model: &Model, data: &Loader, label_smoothing: f32) -> Result<EvalSummary> {
+pub fn evaluate(
+    device: &Device,
+    model: &Model,
+    data: &Loader,
+    label_smoothing: f32,
+) -> Result<EvalSummary> {
     let start = Instant::now();
     let correct = Tensor::zeros(device, &[1], DType::U32)?;
     let mut loss_sum = Tensor::zeros(device, &[1], DType::F32)?;
@@ -489,7 +547,10 @@ pub fn evaluate(device: &Device, model: &Model, data: &Loader, label_smoothing: 
         let tape = Tape::inference();
         let logits = model.forward(&tape, &Var::constant(x))?;
         let ce = softmax::cross_entropy(logits.tensor(), &y, label_smoothing)?;
-        loss_sum = elementwise::add(&loss_sum, &elementwise::mul_scalar(&ce.loss, batch.n as f32)?)?;
+        loss_sum = elementwise::add(
+            &loss_sum,
+            &elementwise::mul_scalar(&ce.loss, batch.n as f32)?,
+        )?;
         softmax::count_correct(logits.tensor(), &y, &correct)?;
         images += batch.n;
     }

@@ -37,14 +37,23 @@ fn shadernet(args: &[&str]) -> Out {
 /// Runs and expects success; returns the output.
 fn ok(args: &[&str]) -> Out {
     let out = shadernet(args);
-    assert_eq!(out.code, 0, "shadernet {args:?} failed\nstdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.code, 0,
+        "shadernet {args:?} failed\nstdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
     out
 }
 
 /// The JSON object on the last line of stdout.
 fn last_json(out: &Out) -> Value {
     let line = out.stdout.lines().last().unwrap_or("");
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {line:?}\nstdout:\n{}", out.stdout))
+    serde_json::from_str(line).unwrap_or_else(|e| {
+        panic!(
+            "last line is not JSON ({e}): {line:?}\nstdout:\n{}",
+            out.stdout
+        )
+    })
 }
 
 fn s(p: &Path) -> &str {
@@ -65,7 +74,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> f32 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((self.0 >> 40) as f32) / (1u64 << 24) as f32
     }
 }
@@ -78,7 +90,10 @@ fn images(n: usize, c: usize, h: usize, w: usize, seed: u64) -> (Vec<f32>, Vec<u
     let mut y = Vec::with_capacity(n);
     for i in 0..n {
         let label = (i % 10) as u32;
-        let (cy, cx) = ((label as usize / 5) * h / 2 + h / 8, (label as usize % 5) * w / 5);
+        let (cy, cx) = (
+            (label as usize / 5) * h / 2 + h / 8,
+            (label as usize % 5) * w / 5,
+        );
         for _ in 0..c {
             for r in 0..h {
                 for q in 0..w {
@@ -96,8 +111,22 @@ fn images(n: usize, c: usize, h: usize, w: usize, seed: u64) -> (Vec<f32>, Vec<u
 fn write_tensors(path: &Path, n: usize, labels: usize) {
     let (x, y) = images(n, 1, 28, 28, 7);
     let mut sd = StateDict::new();
-    sd.insert("images", HostTensor::f32(vec![n, 1, 28, 28], x.iter().map(|v| v - 0.5).collect()));
-    sd.insert("labels", HostTensor::i64(vec![labels], y.iter().take(labels).map(|&l| i64::from(l)).chain(std::iter::repeat(0)).take(labels).collect()));
+    sd.insert(
+        "images",
+        HostTensor::f32(vec![n, 1, 28, 28], x.iter().map(|v| v - 0.5).collect()),
+    );
+    sd.insert(
+        "labels",
+        HostTensor::i64(
+            vec![labels],
+            y.iter()
+                .take(labels)
+                .map(|&l| i64::from(l))
+                .chain(std::iter::repeat(0))
+                .take(labels)
+                .collect(),
+        ),
+    );
     sd.save(path).expect("writing the tensors file");
 }
 
@@ -114,11 +143,19 @@ fn write_cifar(dir: &Path, per_file: usize, test: usize) {
     let img = 3 * 32 * 32;
     for f in 0..6 {
         let (name, range) = if f < 5 {
-            (format!("data_batch_{}.bin", f + 1), f * per_file..(f + 1) * per_file)
+            (
+                format!("data_batch_{}.bin", f + 1),
+                f * per_file..(f + 1) * per_file,
+            )
         } else {
-            ("test_batch.bin".to_string(), 5 * per_file..5 * per_file + test)
+            (
+                "test_batch.bin".to_string(),
+                5 * per_file..5 * per_file + test,
+            )
         };
-        let bytes: Vec<u8> = range.flat_map(|i| record(&x[i * img..(i + 1) * img], y[i])).collect();
+        let bytes: Vec<u8> = range
+            .flat_map(|i| record(&x[i * img..(i + 1) * img], y[i]))
+            .collect();
         std::fs::write(dir.join(name), bytes).expect("write cifar file");
     }
 }
@@ -137,7 +174,19 @@ fn tensors_file() -> &'static Path {
 
 /// Common arguments: LeNet-5 on the 40-image tensors file, batch 8.
 fn tiny_train<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec!["train", "--model", "lenet5", "--dataset", "tensors", "--data", s(tensors_file()), "--batch", "8", "--weight-decay", "0"];
+    let mut v = vec![
+        "train",
+        "--model",
+        "lenet5",
+        "--dataset",
+        "tensors",
+        "--data",
+        s(tensors_file()),
+        "--batch",
+        "8",
+        "--weight-decay",
+        "0",
+    ];
     v.extend_from_slice(extra);
     v
 }
@@ -147,8 +196,21 @@ fn tiny_train<'a>(extra: &[&'a str]) -> Vec<&'a str> {
 #[test]
 #[cfg_attr(skip_gpu_tests, ignore)]
 fn train_json_losses_on_tensors_file() {
-    let out = ok(&tiny_train(&["--steps", "4", "--lr", "0.05", "--schedule", "none", "--json"]));
-    assert_eq!(out.stdout.lines().count(), 1, "--json prints only the summary:\n{}", out.stdout);
+    let out = ok(&tiny_train(&[
+        "--steps",
+        "4",
+        "--lr",
+        "0.05",
+        "--schedule",
+        "none",
+        "--json",
+    ]));
+    assert_eq!(
+        out.stdout.lines().count(),
+        1,
+        "--json prints only the summary:\n{}",
+        out.stdout
+    );
     let v = last_json(&out);
     assert_eq!(v["steps"], 4);
     let l = losses(&v);
@@ -156,15 +218,28 @@ fn train_json_losses_on_tensors_file() {
     assert!(l.iter().all(|x| x.is_finite() && *x > 0.0), "{l:?}");
     // Ten balanced classes: the first loss is near ln(10).
     assert!((l[0] - 10f32.ln()).abs() < 0.5, "first loss {}", l[0]);
-    assert!(v["test_accuracy"].is_null(), "a tensors file has no test split: {v}");
-    assert!(v["train_accuracy"].as_f64().is_some_and(|a| (0.0..=1.0).contains(&a)));
+    assert!(
+        v["test_accuracy"].is_null(),
+        "a tensors file has no test split: {v}"
+    );
+    assert!(v["train_accuracy"]
+        .as_f64()
+        .is_some_and(|a| (0.0..=1.0).contains(&a)));
 }
 
 /// Runs the tiny training `steps` steps, resuming from `resume` when given,
 /// checkpointing to `ckpt`; returns the JSON summary.
 fn resumable(opt: &[&str], steps: &str, ckpt: &Path, resume: Option<&Path>) -> Value {
     let mut args = tiny_train(opt);
-    args.extend_from_slice(&["--steps", steps, "--schedule", "none", "--checkpoint", s(ckpt), "--json"]);
+    args.extend_from_slice(&[
+        "--steps",
+        steps,
+        "--schedule",
+        "none",
+        "--checkpoint",
+        s(ckpt),
+        "--json",
+    ]);
     if let Some(r) = resume {
         args.extend_from_slice(&["--resume", s(r)]);
     }
@@ -173,14 +248,22 @@ fn resumable(opt: &[&str], steps: &str, ckpt: &Path, resume: Option<&Path>) -> V
 
 fn model_and_optimizer_tensors(p: &Path) -> StateDict {
     let sd = StateDict::load(p).expect("checkpoint loads");
-    sd.into_iter().filter(|(k, _)| !k.starts_with("shadernet.")).collect()
+    sd.into_iter()
+        .filter(|(k, _)| !k.starts_with("shadernet."))
+        .collect()
 }
 
 #[test]
 #[cfg_attr(skip_gpu_tests, ignore)]
 fn resume_gives_the_same_losses() {
     let dir = tempfile::tempdir().expect("tempdir");
-    for (name, opt) in [("sgd", &["--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9"][..]), ("adamw", &["--optimizer", "adamw", "--lr", "0.002"][..])] {
+    for (name, opt) in [
+        (
+            "sgd",
+            &["--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9"][..],
+        ),
+        ("adamw", &["--optimizer", "adamw", "--lr", "0.002"][..]),
+    ] {
         let full_ckpt = dir.path().join(format!("{name}-full.ckpt"));
         let part_ckpt = dir.path().join(format!("{name}-part.ckpt"));
         let resumed_ckpt = dir.path().join(format!("{name}-resumed.ckpt"));
@@ -191,7 +274,10 @@ fn resume_gives_the_same_losses() {
         let (lf, lp, lr) = (losses(&full), losses(&part), losses(&resumed));
         assert_eq!(lf.len(), 7);
         assert_eq!(lp[..], lf[..3], "{name}: the first 3 steps differ");
-        assert_eq!(lr, lf, "{name}: resumed losses differ from the uninterrupted run's");
+        assert_eq!(
+            lr, lf,
+            "{name}: resumed losses differ from the uninterrupted run's"
+        );
         assert_eq!(resumed["resumed_from_step"], 3);
 
         // The mid-epoch checkpoint records its position and the optimizer state.
@@ -202,11 +288,22 @@ fn resume_gives_the_same_losses() {
         assert_eq!(sd.get_metadata("batch_in_epoch"), Some("3"));
         assert_eq!(sd.get_metadata("seed"), Some("0"));
         assert_eq!(sd.get_metadata("model"), Some("lenet5"));
-        let buffer = if name == "sgd" { "optimizer.state.conv1.weight.momentum_buffer" } else { "optimizer.state.conv1.weight.exp_avg_sq" };
-        assert_eq!(sd.get(buffer).map(|t| t.shape.clone()), Some(vec![6, 1, 5, 5]), "{name}: no {buffer}");
+        let buffer = if name == "sgd" {
+            "optimizer.state.conv1.weight.momentum_buffer"
+        } else {
+            "optimizer.state.conv1.weight.exp_avg_sq"
+        };
+        assert_eq!(
+            sd.get(buffer).map(|t| t.shape.clone()),
+            Some(vec![6, 1, 5, 5]),
+            "{name}: no {buffer}"
+        );
 
         // Both runs end in bit-identical weights and optimizer state.
-        let (a, b) = (model_and_optimizer_tensors(&full_ckpt), model_and_optimizer_tensors(&resumed_ckpt));
+        let (a, b) = (
+            model_and_optimizer_tensors(&full_ckpt),
+            model_and_optimizer_tensors(&resumed_ckpt),
+        );
         assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
         for (k, t) in a.iter() {
             assert_eq!(Some(t), b.get(k), "{name}: `{k}` differs after resume");
@@ -229,9 +326,20 @@ fn checkpoint_step(p: &Path) -> Option<usize> {
 fn checkpoint_survives_kill() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ckpt = dir.path().join("run.ckpt");
+    let log = dir.path().join("stderr.txt");
     let mut last = 0;
     for round in 0..3u64 {
-        let mut args = tiny_train(&["--steps", "1000000", "--lr", "0.01", "--schedule", "none", "--checkpoint-every", "1", "--checkpoint"]);
+        let mut args = tiny_train(&[
+            "--steps",
+            "1000000",
+            "--lr",
+            "0.01",
+            "--schedule",
+            "none",
+            "--checkpoint-every",
+            "1",
+            "--checkpoint",
+        ]);
         args.push(s(&ckpt));
         if ckpt.exists() {
             args.extend_from_slice(&["--resume", s(&ckpt)]);
@@ -240,14 +348,20 @@ fn checkpoint_survives_kill() {
             .args(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
             .expect("spawn");
         // Read the checkpoint while the child rewrites it every step: every
         // read sees a whole file.
         let start = Instant::now();
         let mut seen = Vec::new();
-        while start.elapsed() < Duration::from_secs(120) {
+        while start.elapsed() < Duration::from_secs(300) {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                panic!(
+                    "round {round}: training exited early ({status}):\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
             if ckpt.exists() {
                 if let Some(step) = checkpoint_step(&ckpt) {
                     if seen.last() != Some(&step) {
@@ -260,7 +374,10 @@ fn checkpoint_survives_kill() {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        assert!(seen.iter().any(|&s| s > last), "round {round}: no new checkpoint within 120 s");
+        assert!(
+            seen.iter().any(|&s| s > last),
+            "round {round}: no new checkpoint within 300 s"
+        );
         // Kill at a different moment of the save cycle each round.
         std::thread::sleep(Duration::from_millis(7 * round + 3));
         child.kill().expect("kill");
@@ -271,10 +388,23 @@ fn checkpoint_survives_kill() {
     }
     // The surviving checkpoint resumes: two more steps, with its losses kept.
     let sd = StateDict::load(&ckpt).expect("loads");
-    let before = sd.get("shadernet.step_losses").map(|t| t.to_f32_vec()).unwrap_or_default();
+    let before = sd
+        .get("shadernet.step_losses")
+        .map(|t| t.to_f32_vec())
+        .unwrap_or_default();
     assert_eq!(before.len(), last);
     let target = (last + 2).to_string();
-    let v = last_json(&ok(&tiny_train(&["--steps", &target, "--lr", "0.01", "--schedule", "none", "--resume", s(&ckpt), "--json"])));
+    let v = last_json(&ok(&tiny_train(&[
+        "--steps",
+        &target,
+        "--lr",
+        "0.01",
+        "--schedule",
+        "none",
+        "--resume",
+        s(&ckpt),
+        "--json",
+    ])));
     let l = losses(&v);
     assert_eq!(l.len(), last + 2);
     assert_eq!(l[..last], before[..]);
@@ -302,10 +432,35 @@ fn cifar_run() -> &'static CifarRun {
         let root = dir.path().to_path_buf();
         let data = root.join("cifar");
         write_cifar(&data, 4, 8);
-        let (weights, metrics, plot) = (root.join("w.safetensors"), root.join("m.jsonl"), root.join("p.png"));
+        let (weights, metrics, plot) = (
+            root.join("w.safetensors"),
+            root.join("m.jsonl"),
+            root.join("p.png"),
+        );
         let out = ok(&[
-            "train", "--model", "lenet5", "--dataset", "cifar10", "--data", s(&data), "--epochs", "2", "--batch", "8", "--lr", "0.01",
-            "--warmup-epochs", "1", "--log-every", "2", "--save", s(&weights), "--metrics", s(&metrics), "--plot", s(&plot),
+            "train",
+            "--model",
+            "lenet5",
+            "--dataset",
+            "cifar10",
+            "--data",
+            s(&data),
+            "--epochs",
+            "2",
+            "--batch",
+            "8",
+            "--lr",
+            "0.01",
+            "--warmup-epochs",
+            "1",
+            "--log-every",
+            "2",
+            "--save",
+            s(&weights),
+            "--metrics",
+            s(&metrics),
+            "--plot",
+            s(&plot),
         ]);
         CifarRun {
             ckpt: root.join("w.ckpt"),
@@ -324,7 +479,10 @@ fn metrics_records(p: &Path) -> Vec<Value> {
     std::fs::read_to_string(p)
         .expect("metrics file")
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("metrics line is not JSON ({e}): {l}")))
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("metrics line is not JSON ({e}): {l}"))
+        })
         .collect()
 }
 
@@ -337,9 +495,14 @@ fn metrics_file_has_step_and_epoch_records() {
     assert_eq!(recs[0]["model"], "lenet5");
     assert_eq!(recs[0]["steps_per_epoch"], 3);
     let steps: Vec<&Value> = recs.iter().filter(|r| r["type"] == "step").collect();
-    let numbers: Vec<u64> = steps.iter().map(|r| r["step"].as_u64().expect("step")).collect();
+    let numbers: Vec<u64> = steps
+        .iter()
+        .map(|r| r["step"].as_u64().expect("step"))
+        .collect();
     assert_eq!(numbers, vec![1, 2, 3, 4, 5, 6]);
-    assert!(steps.iter().all(|r| r["loss"].as_f64().is_some_and(f64::is_finite)));
+    assert!(steps
+        .iter()
+        .all(|r| r["loss"].as_f64().is_some_and(f64::is_finite)));
     // Linear warm-up over the first epoch (3 steps) to lr 0.01.
     let lr0 = steps[0]["lr"].as_f64().expect("lr");
     assert!((lr0 - 0.01 / 3.0).abs() < 1e-9, "warm-up lr {lr0}");
@@ -351,13 +514,26 @@ fn metrics_file_has_step_and_epoch_records() {
         assert_eq!(e["step"], 3 * (i + 1));
         assert_eq!(e["complete"], true);
         assert_eq!(e["test_images"], 8);
-        for k in ["train_loss", "train_accuracy", "test_loss", "test_accuracy", "images_per_s", "elapsed_s"] {
-            assert!(e[k].as_f64().is_some_and(f64::is_finite), "epoch record lacks {k}: {e}");
+        for k in [
+            "train_loss",
+            "train_accuracy",
+            "test_loss",
+            "test_accuracy",
+            "images_per_s",
+            "elapsed_s",
+        ] {
+            assert!(
+                e[k].as_f64().is_some_and(f64::is_finite),
+                "epoch record lacks {k}: {e}"
+            );
         }
     }
     // Plain log lines when stdout is not a terminal.
     let text = &run.out.stdout;
-    assert!(text.contains("epoch 1/2 done") && text.contains("epoch 2/2 done"), "{text}");
+    assert!(
+        text.contains("epoch 1/2 done") && text.contains("epoch 2/2 done"),
+        "{text}"
+    );
     assert!(text.contains("step 2/3 loss"), "{text}");
 }
 
@@ -367,7 +543,9 @@ fn plot_is_a_valid_png() {
     let run = cifar_run();
     let bytes = std::fs::read(&run.plot).expect("plot written");
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
-    let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Png).expect("decodes").to_rgb8();
+    let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Png)
+        .expect("decodes")
+        .to_rgb8();
     assert_eq!(img.dimensions(), (1200, 480));
     let drawn = img.pixels().filter(|p| p.0 != [255, 255, 255]).count();
     assert!(drawn > 5000, "only {drawn} non-white pixels");
@@ -380,13 +558,37 @@ fn plot_is_a_valid_png() {
 #[cfg_attr(skip_gpu_tests, ignore)]
 fn eval_json_matches_training() {
     let run = cifar_run();
-    let last_epoch = metrics_records(&run.metrics).into_iter().filter(|r| r["type"] == "epoch").last().expect("epoch record");
+    let last_epoch = metrics_records(&run.metrics)
+        .into_iter()
+        .filter(|r| r["type"] == "epoch")
+        .last()
+        .expect("epoch record");
     for weights in [&run.weights, &run.ckpt] {
-        let v = last_json(&ok(&["eval", "--model", "lenet5", "--weights", s(weights), "--dataset", "cifar10", "--data", s(&run.data), "--json"]));
+        let v = last_json(&ok(&[
+            "eval",
+            "--model",
+            "lenet5",
+            "--weights",
+            s(weights),
+            "--dataset",
+            "cifar10",
+            "--data",
+            s(&run.data),
+            "--json",
+        ]));
         assert_eq!(v["images"], 8);
-        assert_eq!(v["accuracy"], last_epoch["test_accuracy"], "{v} vs {last_epoch}");
-        let (a, b) = (v["loss"].as_f64().expect("loss"), last_epoch["test_loss"].as_f64().expect("loss"));
-        assert!((a - b).abs() < 1e-4, "eval loss {a}, training's test loss {b}");
+        assert_eq!(
+            v["accuracy"], last_epoch["test_accuracy"],
+            "{v} vs {last_epoch}"
+        );
+        let (a, b) = (
+            v["loss"].as_f64().expect("loss"),
+            last_epoch["test_loss"].as_f64().expect("loss"),
+        );
+        assert!(
+            (a - b).abs() < 1e-4,
+            "eval loss {a}, training's test loss {b}"
+        );
     }
 }
 
@@ -396,20 +598,47 @@ fn infer_on_png_and_jpeg() {
     let run = cifar_run();
     let png = run.root.join("square.png");
     let jpg = run.root.join("wide.jpg");
-    let square = image::RgbImage::from_fn(32, 32, |x, y| image::Rgb([(x * 8) as u8, (y * 8) as u8, 128]));
+    let square = image::RgbImage::from_fn(32, 32, |x, y| {
+        image::Rgb([(x * 8) as u8, (y * 8) as u8, 128])
+    });
     square.save(&png).expect("write png");
     let wide = image::RgbImage::from_fn(50, 40, |x, _| image::Rgb([200, (x * 5) as u8, 30]));
     wide.save(&jpg).expect("write jpeg");
-    let v = last_json(&ok(&["infer", "--model", "lenet5", "--weights", s(&run.weights), "--labels", "cifar10", "--json", s(&png), s(&jpg)]));
+    let v = last_json(&ok(&[
+        "infer",
+        "--model",
+        "lenet5",
+        "--weights",
+        s(&run.weights),
+        "--labels",
+        "cifar10",
+        "--json",
+        s(&png),
+        s(&jpg),
+    ]));
     assert_eq!(v["normalization"], "cifar10");
     assert_eq!(v["input"], serde_json::json!([3, 32, 32]));
     let preds = v["predictions"].as_array().expect("predictions");
     assert_eq!(preds.len(), 2);
-    let cifar = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
+    let cifar = [
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ];
     for p in preds {
         let top = p["top"].as_array().expect("top");
         assert_eq!(top.len(), 5);
-        let probs: Vec<f64> = top.iter().map(|t| t["probability"].as_f64().expect("p")).collect();
+        let probs: Vec<f64> = top
+            .iter()
+            .map(|t| t["probability"].as_f64().expect("p"))
+            .collect();
         assert!(probs.windows(2).all(|w| w[0] >= w[1]), "{probs:?}");
         assert!(probs.iter().sum::<f64>() <= 1.0 + 1e-9 && probs[0] > 0.0);
         for t in top {
@@ -418,8 +647,21 @@ fn infer_on_png_and_jpeg() {
         }
     }
     // Human-readable output names the file and ranks the classes.
-    let out = ok(&["infer", "--model", "lenet5", "--weights", s(&run.weights), s(&png)]);
-    assert!(out.stdout.contains("square.png") && out.stdout.contains("  1. ") && out.stdout.contains("  5. "), "{}", out.stdout);
+    let out = ok(&[
+        "infer",
+        "--model",
+        "lenet5",
+        "--weights",
+        s(&run.weights),
+        s(&png),
+    ]);
+    assert!(
+        out.stdout.contains("square.png")
+            && out.stdout.contains("  1. ")
+            && out.stdout.contains("  5. "),
+        "{}",
+        out.stdout
+    );
 
     // The tensor mode: logits for an `input` tensor.
     let input = run.root.join("x.safetensors");
@@ -428,7 +670,17 @@ fn infer_on_png_and_jpeg() {
     let mut sd = StateDict::new();
     sd.insert("input", HostTensor::f32(vec![2, 3, 32, 32], x));
     sd.save(&input).expect("write input");
-    ok(&["infer", "--model", "lenet5", "--weights", s(&run.weights), "--input", s(&input), "--output", s(&logits)]);
+    ok(&[
+        "infer",
+        "--model",
+        "lenet5",
+        "--weights",
+        s(&run.weights),
+        "--input",
+        s(&input),
+        "--output",
+        s(&logits),
+    ]);
     let y = StateDict::load(&logits).expect("logits written");
     assert_eq!(y.get("logits").map(|t| t.shape.clone()), Some(vec![2, 10]));
 }
@@ -439,25 +691,142 @@ fn infer_on_png_and_jpeg() {
 /// mentioning `needle`.
 fn bad(args: &[&str], needle: &str) {
     let out = shadernet(args);
-    assert_eq!(out.code, 2, "shadernet {args:?}: exit {}, want 2\nstderr:\n{}", out.code, out.stderr);
-    let errors: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with("error")).collect();
-    assert_eq!(errors.len(), 1, "shadernet {args:?}: want one error line:\n{}", out.stderr);
-    assert_eq!(out.stderr.lines().last(), errors.first().copied(), "the error is the last line:\n{}", out.stderr);
-    assert!(!out.stderr.contains("panicked") && !out.stderr.contains("backtrace"), "{}", out.stderr);
-    assert!(errors[0].contains(needle), "shadernet {args:?}: `{}` does not mention `{needle}`", errors[0]);
+    assert_eq!(
+        out.code, 2,
+        "shadernet {args:?}: exit {}, want 2\nstderr:\n{}",
+        out.code, out.stderr
+    );
+    let errors: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error"))
+        .collect();
+    assert_eq!(
+        errors.len(),
+        1,
+        "shadernet {args:?}: want one error line:\n{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr.lines().last(),
+        errors.first().copied(),
+        "the error is the last line:\n{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("panicked") && !out.stderr.contains("backtrace"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        errors[0].contains(needle),
+        "shadernet {args:?}: `{}` does not mention `{needle}`",
+        errors[0]
+    );
 }
 
 #[test]
 fn bad_arguments_exit_2_before_any_work() {
     let t = s(tensors_file());
-    bad(&["train", "--model", "lenet5", "--dataset", "tensors", "--data", t, "--batch", "0"], "--batch");
-    bad(&["train", "--model", "lenet6", "--dataset", "tensors", "--data", t], "unknown model `lenet6`");
-    bad(&["train", "--model", "lenet5", "--dataset", "svhn", "--data", t], "unknown data set `svhn`");
-    bad(&["train", "--model", "lenet5", "--dataset", "tensors", "--data", t, "--optimizer", "rmsprop"], "rmsprop");
-    bad(&["train", "--model", "lenet5", "--dataset", "tensors", "--data", t, "--schedule", "linear"], "linear");
-    bad(&["train", "--model", "lenet5", "--dataset", "tensors", "--data", t, "--download"], "--download");
-    bad(&["eval", "--model", "lenet5", "--weights", t, "--dataset", "tensors", "--data", t, "--batch", "0"], "--batch");
-    bad(&["infer", "--model", "lenet5", "--weights", t], "image files");
+    bad(
+        &[
+            "train",
+            "--model",
+            "lenet5",
+            "--dataset",
+            "tensors",
+            "--data",
+            t,
+            "--batch",
+            "0",
+        ],
+        "--batch",
+    );
+    bad(
+        &[
+            "train",
+            "--model",
+            "lenet6",
+            "--dataset",
+            "tensors",
+            "--data",
+            t,
+        ],
+        "unknown model `lenet6`",
+    );
+    bad(
+        &[
+            "train",
+            "--model",
+            "lenet5",
+            "--dataset",
+            "svhn",
+            "--data",
+            t,
+        ],
+        "unknown data set `svhn`",
+    );
+    bad(
+        &[
+            "train",
+            "--model",
+            "lenet5",
+            "--dataset",
+            "tensors",
+            "--data",
+            t,
+            "--optimizer",
+            "rmsprop",
+        ],
+        "rmsprop",
+    );
+    bad(
+        &[
+            "train",
+            "--model",
+            "lenet5",
+            "--dataset",
+            "tensors",
+            "--data",
+            t,
+            "--schedule",
+            "linear",
+        ],
+        "linear",
+    );
+    bad(
+        &[
+            "train",
+            "--model",
+            "lenet5",
+            "--dataset",
+            "tensors",
+            "--data",
+            t,
+            "--download",
+        ],
+        "--download",
+    );
+    bad(
+        &[
+            "eval",
+            "--model",
+            "lenet5",
+            "--weights",
+            t,
+            "--dataset",
+            "tensors",
+            "--data",
+            t,
+            "--batch",
+            "0",
+        ],
+        "--batch",
+    );
+    bad(
+        &["infer", "--model", "lenet5", "--weights", t],
+        "image files",
+    );
 }
 
 #[test]
@@ -465,9 +834,21 @@ fn bad_data_exits_2_naming_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     let train = |dataset: &str, data: &Path| {
-        vec!["train".to_string(), "--model".into(), "lenet5".into(), "--dataset".into(), dataset.into(), "--data".into(), s(data).into(), "--steps".into(), "1".into()]
+        vec![
+            "train".to_string(),
+            "--model".into(),
+            "lenet5".into(),
+            "--dataset".into(),
+            dataset.into(),
+            "--data".into(),
+            s(data).into(),
+            "--steps".into(),
+            "1".into(),
+        ]
     };
-    let run = |args: Vec<String>, needle: &str| bad(&args.iter().map(String::as_str).collect::<Vec<_>>(), needle);
+    let run = |args: Vec<String>, needle: &str| {
+        bad(&args.iter().map(String::as_str).collect::<Vec<_>>(), needle)
+    };
 
     let missing = d.join("nope");
     run(train("cifar10", &missing), "does not exist");
@@ -487,7 +868,12 @@ fn bad_data_exits_2_naming_the_file() {
     // IDX files whose image and label counts differ, and a truncated one.
     let idx = d.join("idx");
     std::fs::create_dir(&idx).expect("mkdir");
-    let header = |magic: u32, dims: &[u32]| -> Vec<u8> { std::iter::once(magic).chain(dims.iter().copied()).flat_map(u32::to_be_bytes).collect() };
+    let header = |magic: u32, dims: &[u32]| -> Vec<u8> {
+        std::iter::once(magic)
+            .chain(dims.iter().copied())
+            .flat_map(u32::to_be_bytes)
+            .collect()
+    };
     let write_idx = |name: &str, magic: u32, dims: &[u32], len: usize| {
         let mut b = header(magic, dims);
         b.extend(std::iter::repeat(1u8).take(len));
@@ -518,17 +904,44 @@ fn unwritable_outputs_exit_2_before_training() {
     let t = s(tensors_file());
     let file = d.join("a-file");
     std::fs::write(&file, b"x").expect("write");
-    let base = ["train", "--model", "lenet5", "--dataset", "tensors", "--data", t, "--steps", "1"];
+    let base = [
+        "train",
+        "--model",
+        "lenet5",
+        "--dataset",
+        "tensors",
+        "--data",
+        t,
+        "--steps",
+        "1",
+    ];
     let with = |flag: &str, p: &Path, needle: &str| {
         let mut v = base.to_vec();
         v.extend_from_slice(&[flag, s(p)]);
         bad(&v, needle);
     };
-    with("--save", &d.join("no-such-dir").join("w.safetensors"), "no-such-dir");
+    with(
+        "--save",
+        &d.join("no-such-dir").join("w.safetensors"),
+        "no-such-dir",
+    );
     with("--metrics", &file.join("m.jsonl"), "not a directory");
     with("--plot", d, "is a directory");
     with("--checkpoint", &d.join("missing").join("c.ckpt"), "missing");
-    bad(&["infer", "--model", "lenet5", "--weights", t, "--input", t, "--output", s(&d.join("none").join("y.safetensors"))], "none");
+    bad(
+        &[
+            "infer",
+            "--model",
+            "lenet5",
+            "--weights",
+            t,
+            "--input",
+            t,
+            "--output",
+            s(&d.join("none").join("y.safetensors")),
+        ],
+        "none",
+    );
 }
 
 #[test]
@@ -541,7 +954,20 @@ fn bad_checkpoints_exit_2_and_leave_save_untouched() {
     let ckpt = d.join("lenet.ckpt");
     ok(&tiny_train(&["--steps", "1", "--checkpoint", s(&ckpt)]));
     // Another model.
-    bad(&["train", "--model", "resnet20", "--dataset", "tensors", "--data", t, "--resume", s(&ckpt)], "written for model lenet5, not resnet20");
+    bad(
+        &[
+            "train",
+            "--model",
+            "resnet20",
+            "--dataset",
+            "tensors",
+            "--data",
+            t,
+            "--resume",
+            s(&ckpt),
+        ],
+        "written for model lenet5, not resnet20",
+    );
     // Same model, other input shape (3×32×32 CIFAR-10): the weights do not fit.
     // An existing --save target and its checkpoint are left as they were.
     let cifar = d.join("cifar");
@@ -549,19 +975,58 @@ fn bad_checkpoints_exit_2_and_leave_save_untouched() {
     let save = d.join("precious.safetensors");
     std::fs::write(&save, b"precious bytes").expect("write");
     bad(
-        &["train", "--model", "lenet5", "--dataset", "cifar10", "--data", s(&cifar), "--resume", s(&ckpt), "--save", s(&save)],
+        &[
+            "train",
+            "--model",
+            "lenet5",
+            "--dataset",
+            "cifar10",
+            "--data",
+            s(&cifar),
+            "--resume",
+            s(&ckpt),
+            "--save",
+            s(&save),
+        ],
         "conv1.weight",
     );
-    assert_eq!(std::fs::read(&save).expect("still there"), b"precious bytes");
-    assert!(!d.join("precious.ckpt").exists(), "a failed run wrote a checkpoint");
+    assert_eq!(
+        std::fs::read(&save).expect("still there"),
+        b"precious bytes"
+    );
+    assert!(
+        !d.join("precious.ckpt").exists(),
+        "a failed run wrote a checkpoint"
+    );
     // Another optimizer.
-    bad(&tiny_train(&["--resume", s(&ckpt), "--optimizer", "adamw"]), "adamw");
+    bad(
+        &tiny_train(&["--resume", s(&ckpt), "--optimizer", "adamw"]),
+        "adamw",
+    );
     // Plain weights are not a checkpoint.
     let weights = d.join("w.safetensors");
     ok(&tiny_train(&["--steps", "1", "--save", s(&weights)]));
-    bad(&tiny_train(&["--resume", s(&weights)]), "not a training checkpoint");
+    bad(
+        &tiny_train(&["--resume", s(&weights)]),
+        "not a training checkpoint",
+    );
     // --init with the wrong model's weights names the keys.
-    bad(&["train", "--model", "lenet5", "--dataset", "cifar10", "--data", s(&cifar), "--init", s(&weights), "--steps", "1"], "mis-shaped");
+    bad(
+        &[
+            "train",
+            "--model",
+            "lenet5",
+            "--dataset",
+            "cifar10",
+            "--data",
+            s(&cifar),
+            "--init",
+            s(&weights),
+            "--steps",
+            "1",
+        ],
+        "mis-shaped",
+    );
     // A truncated checkpoint.
     let cut = d.join("cut.ckpt");
     let bytes = std::fs::read(&ckpt).expect("read");
@@ -578,13 +1043,33 @@ fn download_failure_exits_1_and_leaves_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("cifar");
     let out = Command::new(env!("CARGO_BIN_EXE_shadernet"))
-        .args(["train", "--model", "lenet5", "--dataset", "cifar10", "--data", s(&data), "--download", "--steps", "1"])
-        .env("SHADERNET_CIFAR10_URL", format!("http://127.0.0.1:{port}/cifar-10-binary.tar.gz"))
+        .args([
+            "train",
+            "--model",
+            "lenet5",
+            "--dataset",
+            "cifar10",
+            "--data",
+            s(&data),
+            "--download",
+            "--steps",
+            "1",
+        ])
+        .env(
+            "SHADERNET_CIFAR10_URL",
+            format!("http://127.0.0.1:{port}/cifar-10-binary.tar.gz"),
+        )
         .stdin(Stdio::null())
         .output()
         .expect("runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.lines().last().is_some_and(|l| l.starts_with("error: downloading http://127.0.0.1")), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("error: downloading http://127.0.0.1")),
+        "{stderr}"
+    );
     assert!(!data.exists(), "a failed download left {}", data.display());
 }

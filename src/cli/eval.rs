@@ -7,7 +7,10 @@ use shadernet::data::{Loader, LoaderConfig, Split};
 use shadernet::models;
 use shadernet::train::evaluate;
 
-use super::common::{build_model, load_dataset, load_weights, open_device, read_weights, tensor_error, user, DATASETS};
+use super::common::{
+    build_model, load_dataset, load_weights, open_device, read_weights, tensor_error, user,
+    DATASETS,
+};
 
 /// The arguments of `eval`.
 #[derive(clap::Args, Debug)]
@@ -43,10 +46,18 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         return Err(user("--batch must be at least 1"));
     }
     if !models::MODEL_NAMES.contains(&a.model.as_str()) {
-        return Err(user(format!("unknown model `{}`; known models: {}", a.model, models::MODEL_NAMES.join(", "))));
+        return Err(user(format!(
+            "unknown model `{}`; known models: {}",
+            a.model,
+            models::MODEL_NAMES.join(", ")
+        )));
     }
     if !DATASETS.contains(&a.dataset.as_str()) {
-        return Err(user(format!("unknown data set `{}`; use one of {}", a.dataset, DATASETS.join(", "))));
+        return Err(user(format!(
+            "unknown data set `{}`; use one of {}",
+            a.dataset,
+            DATASETS.join(", ")
+        )));
     }
     let sd = checkpoint::model_weights(read_weights(&a.weights)?);
     // The test split, or all of a tensors file.
@@ -70,9 +81,15 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
     .map_err(user)?;
     let s = evaluate(&device, &model, &loader, 0.0).map_err(tensor_error)?;
     if a.json {
-        println!("{}", serde_json::json!({"accuracy": s.accuracy, "loss": s.loss, "images": s.images}));
+        println!(
+            "{}",
+            serde_json::json!({"accuracy": s.accuracy, "loss": s.loss, "images": s.images})
+        );
     } else {
-        println!("accuracy {:.4}  loss {:.4}  images {}  ({:.0} img/s)", s.accuracy, s.loss, s.images, s.images_per_s);
+        println!(
+            "accuracy {:.4}  loss {:.4}  images {}  ({:.0} img/s)",
+            s.accuracy, s.loss, s.images, s.images_per_s
+        );
     }
     Ok(())
 }

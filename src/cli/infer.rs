@@ -19,7 +19,9 @@ use shadernet::nn::state_dict::{HostTensor, StateDict};
 use shadernet::nn::{Module, Tape, Var};
 use shadernet::Tensor;
 
-use super::common::{load_weights, open_device, read_weights, spec_for_weights, tensor_error, user};
+use super::common::{
+    load_weights, open_device, read_weights, spec_for_weights, tensor_error, user,
+};
 use super::train::check_writable;
 
 /// The 1000 ImageNet class names, in class-index order (the WordNet-derived
@@ -69,13 +71,21 @@ pub struct InferArgs {
 /// Runs `infer`.
 pub fn run(a: &InferArgs) -> anyhow::Result<()> {
     if !models::MODEL_NAMES.contains(&a.model.as_str()) {
-        return Err(user(format!("unknown model `{}`; known models: {}", a.model, models::MODEL_NAMES.join(", "))));
+        return Err(user(format!(
+            "unknown model `{}`; known models: {}",
+            a.model,
+            models::MODEL_NAMES.join(", ")
+        )));
     }
     match (&a.input, &a.output, a.images.is_empty()) {
         (Some(input), Some(output), true) => run_tensor(a, input, output),
         (None, None, false) => run_images(a),
-        (None, None, true) => Err(user("infer needs image files, or --input X.safetensors and --output Y.safetensors")),
-        (Some(_), Some(_), false) => Err(user("give either image files or --input/--output, not both")),
+        (None, None, true) => Err(user(
+            "infer needs image files, or --input X.safetensors and --output Y.safetensors",
+        )),
+        (Some(_), Some(_), false) => Err(user(
+            "give either image files or --input/--output, not both",
+        )),
         _ => Err(user("--input and --output go together")),
     }
 }
@@ -84,26 +94,42 @@ fn run_tensor(a: &InferArgs, input: &Path, output: &Path) -> anyhow::Result<()> 
     check_writable(output, "--output file")?;
     let sd = checkpoint::model_weights(read_weights(&a.weights)?);
     let inputs = StateDict::load(input).map_err(user)?;
-    let x = inputs
-        .get("input")
-        .ok_or_else(|| user(format!("{} has no tensor `input` (it has: {})", input.display(), inputs.keys().collect::<Vec<_>>().join(", "))))?;
+    let x = inputs.get("input").ok_or_else(|| {
+        user(format!(
+            "{} has no tensor `input` (it has: {})",
+            input.display(),
+            inputs.keys().collect::<Vec<_>>().join(", ")
+        ))
+    })?;
     let Some(data) = x.as_f32() else {
-        return Err(user(format!("tensor `input` in {} must be float (got {})", input.display(), x.data.dtype_name())));
+        return Err(user(format!(
+            "tensor `input` in {} must be float (got {})",
+            input.display(),
+            x.data.dtype_name()
+        )));
     };
     let mut spec = spec_for_weights(&a.model, &sd);
     if let [_, c, h, w] = x.shape[..] {
         if c != spec.in_channels {
-            return Err(user(format!("tensor `input` has {c} channels but {} weights expect {}", a.model, spec.in_channels)));
+            return Err(user(format!(
+                "tensor `input` has {c} channels but {} weights expect {}",
+                a.model, spec.in_channels
+            )));
         }
         spec.image_size = [h, w];
     } else {
-        return Err(user(format!("tensor `input` must be [N, C, H, W], got {:?}", x.shape)));
+        return Err(user(format!(
+            "tensor `input` must be [N, C, H, W], got {:?}",
+            x.shape
+        )));
     }
     let device = open_device(a.device.as_deref())?;
     let model = models::build(&a.model, spec, &device, 0).map_err(tensor_error)?;
     load_weights(&model, &sd)?;
     let xt = Tensor::from_f32(&device, data, &x.shape).map_err(tensor_error)?;
-    let logits = model.forward(&Tape::inference(), &Var::constant(xt)).map_err(tensor_error)?;
+    let logits = model
+        .forward(&Tape::inference(), &Var::constant(xt))
+        .map_err(tensor_error)?;
     let values = logits.tensor().to_vec_f32().map_err(tensor_error)?;
     let mut out = StateDict::new();
     out.insert("logits", HostTensor::f32(logits.shape().to_vec(), values));
@@ -126,7 +152,11 @@ fn normalization(a: &InferArgs, spec: &ModelSpec) -> anyhow::Result<(String, Nor
         "imagenet" => Normalization::imagenet(),
         "fashion-mnist" => Normalization::fashion_mnist(),
         "mnist" => Normalization::mnist(),
-        other => return Err(user(format!("unknown --normalize `{other}`; use cifar10, imagenet, fashion-mnist or mnist"))),
+        other => {
+            return Err(user(format!(
+                "unknown --normalize `{other}`; use cifar10, imagenet, fashion-mnist or mnist"
+            )))
+        }
     };
     if norm.channels() != spec.in_channels {
         return Err(user(format!(
@@ -147,10 +177,21 @@ fn class_names(a: &InferArgs, spec: &ModelSpec) -> anyhow::Result<Option<Vec<Str
         Some("cifar10") => ("cifar10".to_string(), owned(&cifar10::CLASSES)),
         Some("fashion-mnist") => ("fashion-mnist".to_string(), owned(&mnist::FASHION_CLASSES)),
         Some("mnist") => ("mnist".to_string(), owned(&mnist::MNIST_CLASSES)),
-        Some("imagenet") => ("imagenet".to_string(), IMAGENET_CLASSES.lines().map(str::to_string).collect()),
+        Some("imagenet") => (
+            "imagenet".to_string(),
+            IMAGENET_CLASSES.lines().map(str::to_string).collect(),
+        ),
         Some(file) => {
-            let text = std::fs::read_to_string(file).map_err(|e| user(format!("cannot read --labels file {file}: {e}")))?;
-            (file.to_string(), text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect())
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| user(format!("cannot read --labels file {file}: {e}")))?;
+            (
+                file.to_string(),
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            )
         }
         None => {
             return Ok(match (spec.num_classes, spec.in_channels) {
@@ -179,20 +220,32 @@ pub fn preprocess(path: &Path, spec: &ModelSpec, norm: &Normalization) -> anyhow
         .map_err(|e| user(format!("cannot read image {}: {e}", path.display())))?
         .with_guessed_format()
         .map_err(|e| user(format!("cannot read image {}: {e}", path.display())))?;
-    let img = reader
-        .decode()
-        .map_err(|e| user(format!("{} is not a PNG or JPEG image that can be decoded: {e}", path.display())))?;
+    let img = reader.decode().map_err(|e| {
+        user(format!(
+            "{} is not a PNG or JPEG image that can be decoded: {e}",
+            path.display()
+        ))
+    })?;
     let [h, w] = spec.image_size;
     let (iw, ih) = (img.width() as usize, img.height() as usize);
     if iw == 0 || ih == 0 {
-        return Err(user(format!("image {} is empty ({iw}x{ih})", path.display())));
+        return Err(user(format!(
+            "image {} is empty ({iw}x{ih})",
+            path.display()
+        )));
     }
     // Shorter side to the model's size, keeping the aspect ratio.
     let side = h.max(w);
     let (nw, nh) = if iw <= ih {
-        (side, ((ih * side) as f64 / iw as f64).round().max(side as f64) as usize)
+        (
+            side,
+            ((ih * side) as f64 / iw as f64).round().max(side as f64) as usize,
+        )
     } else {
-        (((iw * side) as f64 / ih as f64).round().max(side as f64) as usize, side)
+        (
+            ((iw * side) as f64 / ih as f64).round().max(side as f64) as usize,
+            side,
+        )
     };
     let (x0, y0) = ((nw - w) / 2, (nh - h) / 2);
     let plane = h * w;
@@ -202,7 +255,11 @@ pub fn preprocess(path: &Path, spec: &ModelSpec, norm: &Normalization) -> anyhow
     };
     if spec.in_channels == 1 {
         let g = img.to_luma8();
-        let g = if (nw, nh) == (iw, ih) { g } else { image::imageops::resize(&g, nw as u32, nh as u32, FilterType::Triangle) };
+        let g = if (nw, nh) == (iw, ih) {
+            g
+        } else {
+            image::imageops::resize(&g, nw as u32, nh as u32, FilterType::Triangle)
+        };
         for y in 0..h {
             for x in 0..w {
                 put(0, y, x, g.get_pixel((x0 + x) as u32, (y0 + y) as u32).0[0]);
@@ -210,7 +267,11 @@ pub fn preprocess(path: &Path, spec: &ModelSpec, norm: &Normalization) -> anyhow
         }
     } else {
         let rgb = img.to_rgb8();
-        let rgb = if (nw, nh) == (iw, ih) { rgb } else { image::imageops::resize(&rgb, nw as u32, nh as u32, FilterType::Triangle) };
+        let rgb = if (nw, nh) == (iw, ih) {
+            rgb
+        } else {
+            image::imageops::resize(&rgb, nw as u32, nh as u32, FilterType::Triangle)
+        };
         for y in 0..h {
             for x in 0..w {
                 let p = rgb.get_pixel((x0 + x) as u32, (y0 + y) as u32).0;
@@ -252,8 +313,11 @@ fn run_images(a: &InferArgs) -> anyhow::Result<()> {
     let mut probs = Vec::with_capacity(inputs.len());
     for chunk in inputs.chunks(CHUNK) {
         let flat: Vec<f32> = chunk.concat();
-        let x = Tensor::from_f32(&device, &flat, &[chunk.len(), spec.in_channels, h, w]).map_err(tensor_error)?;
-        let logits = model.forward(&Tape::inference(), &Var::constant(x)).map_err(tensor_error)?;
+        let x = Tensor::from_f32(&device, &flat, &[chunk.len(), spec.in_channels, h, w])
+            .map_err(tensor_error)?;
+        let logits = model
+            .forward(&Tape::inference(), &Var::constant(x))
+            .map_err(tensor_error)?;
         let values = logits.tensor().to_vec_f32().map_err(tensor_error)?;
         probs.extend(values.chunks_exact(classes).map(softmax));
     }
@@ -267,7 +331,11 @@ fn run_images(a: &InferArgs) -> anyhow::Result<()> {
             spec.in_channels,
             h,
             w,
-            if names.is_none() { "; no class names for this model, printing class indices (use --labels FILE)" } else { "" }
+            if names.is_none() {
+                "; no class names for this model, printing class indices (use --labels FILE)"
+            } else {
+                ""
+            }
         );
     }
     for (path, p) in a.images.iter().zip(&probs) {

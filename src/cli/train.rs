@@ -21,7 +21,9 @@ use shadernet::nn::optim::OptimizerConfig;
 use shadernet::nn::schedule::Schedule;
 use shadernet::train::{EpochSummary, Event, TrainError, TrainOptions, Trainer};
 
-use super::common::{build_model, load_dataset, load_weights, open_device, read_weights, tensor_error, user};
+use super::common::{
+    build_model, load_dataset, load_weights, open_device, read_weights, tensor_error, user,
+};
 
 /// The arguments of `train`.
 #[derive(clap::Args, Debug)]
@@ -130,12 +132,17 @@ fn optimizer(a: &TrainArgs) -> anyhow::Result<OptimizerConfig> {
     match a.optimizer.as_str() {
         "sgd" => {
             if a.nesterov && a.momentum <= 0.0 {
-                return Err(user(format!("--nesterov needs --momentum above 0, got {}", a.momentum)));
+                return Err(user(format!(
+                    "--nesterov needs --momentum above 0, got {}",
+                    a.momentum
+                )));
             }
             Ok(OptimizerConfig::sgd(a.momentum, a.weight_decay, a.nesterov))
         }
         "adamw" => Ok(OptimizerConfig::adamw(a.weight_decay)),
-        other => Err(user(format!("unknown optimizer `{other}`; use sgd or adamw"))),
+        other => Err(user(format!(
+            "unknown optimizer `{other}`; use sgd or adamw"
+        ))),
     }
 }
 
@@ -146,8 +153,12 @@ fn schedule(a: &TrainArgs, steps_per_epoch: usize) -> anyhow::Result<Schedule> {
         "step" => {
             let step_size = match (a.step_every, a.steps) {
                 (Some(e), _) => e * steps_per_epoch,
-                (None, Some(steps)) => (steps.saturating_sub(a.warmup_epochs * steps_per_epoch) / 3).max(1),
-                (None, None) => (a.epochs.saturating_sub(a.warmup_epochs) / 3).max(1) * steps_per_epoch,
+                (None, Some(steps)) => {
+                    (steps.saturating_sub(a.warmup_epochs * steps_per_epoch) / 3).max(1)
+                }
+                (None, None) => {
+                    (a.epochs.saturating_sub(a.warmup_epochs) / 3).max(1) * steps_per_epoch
+                }
             };
             Ok(Schedule::Step {
                 step_size: step_size.max(1),
@@ -156,7 +167,9 @@ fn schedule(a: &TrainArgs, steps_per_epoch: usize) -> anyhow::Result<Schedule> {
         }
         "onecycle" => Ok(Schedule::OneCycle),
         "none" | "constant" => Ok(Schedule::Constant),
-        other => Err(user(format!("unknown schedule `{other}`; use cosine, step, onecycle or none"))),
+        other => Err(user(format!(
+            "unknown schedule `{other}`; use cosine, step, onecycle or none"
+        ))),
     }
 }
 
@@ -181,31 +194,59 @@ fn check_args(a: &TrainArgs) -> anyhow::Result<()> {
         return Err(user("--step-every must be at least 1"));
     }
     if !(a.lr.is_finite() && a.lr > 0.0) {
-        return Err(user(format!("--lr must be a positive number, got {}", a.lr)));
+        return Err(user(format!(
+            "--lr must be a positive number, got {}",
+            a.lr
+        )));
     }
     if !(a.gamma.is_finite() && a.gamma > 0.0) {
-        return Err(user(format!("--gamma must be a positive number, got {}", a.gamma)));
+        return Err(user(format!(
+            "--gamma must be a positive number, got {}",
+            a.gamma
+        )));
     }
     if !(a.momentum.is_finite() && (0.0..1.0).contains(&a.momentum)) {
-        return Err(user(format!("--momentum must be in [0, 1), got {}", a.momentum)));
+        return Err(user(format!(
+            "--momentum must be in [0, 1), got {}",
+            a.momentum
+        )));
     }
     if !(a.weight_decay.is_finite() && a.weight_decay >= 0.0) {
-        return Err(user(format!("--weight-decay must be 0 or more, got {}", a.weight_decay)));
+        return Err(user(format!(
+            "--weight-decay must be 0 or more, got {}",
+            a.weight_decay
+        )));
     }
     if !(0.0..1.0).contains(&a.label_smoothing) {
-        return Err(user(format!("--label-smoothing must be in [0, 1), got {}", a.label_smoothing)));
+        return Err(user(format!(
+            "--label-smoothing must be in [0, 1), got {}",
+            a.label_smoothing
+        )));
     }
     if !models::MODEL_NAMES.contains(&a.model.as_str()) {
-        return Err(user(format!("unknown model `{}`; known models: {}", a.model, models::MODEL_NAMES.join(", "))));
+        return Err(user(format!(
+            "unknown model `{}`; known models: {}",
+            a.model,
+            models::MODEL_NAMES.join(", ")
+        )));
     }
     if !super::common::DATASETS.contains(&a.dataset.as_str()) {
-        return Err(user(format!("unknown data set `{}`; use one of {}", a.dataset, super::common::DATASETS.join(", "))));
+        return Err(user(format!(
+            "unknown data set `{}`; use one of {}",
+            a.dataset,
+            super::common::DATASETS.join(", ")
+        )));
     }
     if a.download && a.dataset != "cifar10" {
-        return Err(user(format!("--download fetches CIFAR-10 only, not {}", a.dataset)));
+        return Err(user(format!(
+            "--download fetches CIFAR-10 only, not {}",
+            a.dataset
+        )));
     }
     if a.init.is_some() && a.resume.is_some() {
-        return Err(user("--init and --resume exclude each other (a checkpoint carries its own weights)"));
+        return Err(user(
+            "--init and --resume exclude each other (a checkpoint carries its own weights)",
+        ));
     }
     optimizer(a)?;
     schedule(a, 1)?;
@@ -221,6 +262,11 @@ pub fn checkpoint_path(a: &TrainArgs) -> Option<PathBuf> {
         .or_else(|| a.resume.clone())
 }
 
+/// An f32 argument as the f64 its shortest decimal form reads as (0.9, not 0.8999999761581421).
+fn short(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::from(x))
+}
+
 /// The run's arguments as stored in checkpoints and the metrics file.
 fn run_config(a: &TrainArgs, augment: bool, schedule_steps: usize) -> serde_json::Value {
     serde_json::json!({
@@ -230,9 +276,9 @@ fn run_config(a: &TrainArgs, augment: bool, schedule_steps: usize) -> serde_json
         "batch": a.batch,
         "optimizer": a.optimizer,
         "lr": a.lr,
-        "momentum": a.momentum,
+        "momentum": short(a.momentum),
         "nesterov": a.nesterov,
-        "weight_decay": a.weight_decay,
+        "weight_decay": short(a.weight_decay),
         "schedule": a.schedule,
         "step_every": a.step_every,
         "gamma": a.gamma,
@@ -243,7 +289,7 @@ fn run_config(a: &TrainArgs, augment: bool, schedule_steps: usize) -> serde_json
         "augment": augment,
         "shuffle": !a.no_shuffle,
         "seed": a.seed,
-        "label_smoothing": a.label_smoothing,
+        "label_smoothing": short(a.label_smoothing),
     })
 }
 
@@ -266,8 +312,17 @@ fn resume_differences(saved: &serde_json::Value, now: &serde_json::Value) -> Vec
         "gamma",
         "warmup_epochs",
     ];
-    let constant = now.get("schedule").and_then(|s| s.as_str()).is_some_and(|s| s == "none" || s == "constant");
-    if !constant || now.get("warmup_epochs").and_then(|w| w.as_u64()).unwrap_or(0) > 0 {
+    let constant = now
+        .get("schedule")
+        .and_then(|s| s.as_str())
+        .is_some_and(|s| s == "none" || s == "constant");
+    if !constant
+        || now
+            .get("warmup_epochs")
+            .and_then(|w| w.as_u64())
+            .unwrap_or(0)
+            > 0
+    {
         keys.push("schedule_steps");
     }
     let show = |v: Option<&serde_json::Value>| v.map_or("(unset)".to_string(), |v| v.to_string());
@@ -282,24 +337,55 @@ fn resume_differences(saved: &serde_json::Value, now: &serde_json::Value) -> Vec
 /// cannot be created beside it. Nothing at `path` is touched.
 pub fn check_writable(path: &Path, what: &str) -> anyhow::Result<()> {
     if path.file_name().is_none() {
-        return Err(user(format!("{what} {} does not name a file", path.display())));
+        return Err(user(format!(
+            "{what} {} does not name a file",
+            path.display()
+        )));
     }
     if path.is_dir() {
-        return Err(user(format!("{what} {} is a directory, not a file", path.display())));
+        return Err(user(format!(
+            "{what} {} is a directory, not a file",
+            path.display()
+        )));
     }
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     match std::fs::metadata(dir) {
         Ok(m) if m.is_dir() => {}
-        Ok(_) => return Err(user(format!("cannot write {what} {}: {} is not a directory", path.display(), dir.display()))),
-        Err(e) => return Err(user(format!("cannot write {what} {}: directory {}: {e}", path.display(), dir.display()))),
+        Ok(_) => {
+            return Err(user(format!(
+                "cannot write {what} {}: {} is not a directory",
+                path.display(),
+                dir.display()
+            )))
+        }
+        Err(e) => {
+            return Err(user(format!(
+                "cannot write {what} {}: directory {}: {e}",
+                path.display(),
+                dir.display()
+            )))
+        }
     }
     let probe = dir.join(format!(".shadernet-probe-{}", std::process::id()));
-    match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
         Ok(_) => {
             let _ = std::fs::remove_file(&probe);
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(user(format!("cannot write {what} {}: directory {} is not writable: {e}", path.display(), dir.display()))),
+        Err(e) => {
+            return Err(user(format!(
+                "cannot write {what} {}: directory {} is not writable: {e}",
+                path.display(),
+                dir.display()
+            )))
+        }
     }
     if path.exists() {
         std::fs::OpenOptions::new()
@@ -373,8 +459,39 @@ impl Reporter {
         }
     }
 
+    /// A fresh bar for `epoch` (terminal only).
+    fn start_bar(&mut self, epoch: usize, batch: usize, steps_per_epoch: usize) {
+        let Display::Bars { stderr } = self.display else {
+            return;
+        };
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+        let target = if stderr {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::stdout()
+        };
+        let bar = ProgressBar::with_draw_target(Some(steps_per_epoch as u64), target);
+        let style = ProgressStyle::with_template("{prefix} [{bar:30.cyan/blue}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_prefix(format!("epoch {}/{}", epoch + 1, self.epochs));
+        bar.set_position(batch as u64);
+        bar.set_message("starting");
+        bar.enable_steady_tick(Duration::from_millis(500));
+        self.bar = Some(bar);
+        self.bar_epoch = epoch;
+    }
+
     fn event(&mut self, e: &Event) {
         match e {
+            Event::EpochStart {
+                epoch,
+                batch,
+                steps_per_epoch,
+            } => self.start_bar(*epoch, *batch, *steps_per_epoch),
             Event::Steps {
                 epoch,
                 batch,
@@ -388,21 +505,9 @@ impl Reporter {
                 let left = steps_per_epoch.saturating_sub(*batch) * self.batch;
                 let eta = left as f64 / images_per_s.max(1e-9);
                 match self.display {
-                    Display::Bars { stderr } => {
+                    Display::Bars { .. } => {
                         if self.bar_epoch != *epoch || self.bar.is_none() {
-                            if let Some(b) = self.bar.take() {
-                                b.finish_and_clear();
-                            }
-                            let target = if stderr { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::stdout() };
-                            let bar = ProgressBar::with_draw_target(Some(*steps_per_epoch as u64), target);
-                            let style = ProgressStyle::with_template("{prefix} [{bar:30.cyan/blue}] {pos}/{len} {msg}")
-                                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                                .progress_chars("=> ");
-                            bar.set_style(style);
-                            bar.set_prefix(format!("epoch {}/{}", epoch + 1, self.epochs));
-                            bar.enable_steady_tick(Duration::from_millis(500));
-                            self.bar = Some(bar);
-                            self.bar_epoch = *epoch;
+                            self.start_bar(*epoch, *batch, *steps_per_epoch);
                         }
                         if let Some(bar) = &self.bar {
                             bar.set_position(*batch as u64);
@@ -461,8 +566,12 @@ fn download_cifar10(dir: &Path, quiet: bool) -> anyhow::Result<()> {
     if data::cifar10::is_present(dir) {
         return Ok(());
     }
-    let url = std::env::var("SHADERNET_CIFAR10_URL").ok().filter(|u| !u.is_empty());
-    let shown = url.clone().unwrap_or_else(|| data::download::CIFAR10_URL.to_string());
+    let url = std::env::var("SHADERNET_CIFAR10_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    let shown = url
+        .clone()
+        .unwrap_or_else(|| data::download::CIFAR10_URL.to_string());
     let terminal = std::io::stderr().is_terminal();
     if !quiet || terminal {
         eprintln!("downloading CIFAR-10 from {shown} into {}", dir.display());
@@ -470,9 +579,11 @@ fn download_cifar10(dir: &Path, quiet: bool) -> anyhow::Result<()> {
     let bar = terminal.then(|| {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("[{bar:30.cyan/blue}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "[{bar:30.cyan/blue}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         bar
     });
@@ -501,7 +612,9 @@ fn download_cifar10(dir: &Path, quiet: bool) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Err(e @ (DataError::DestinationExists { .. } | DataError::NotADirectory { .. })) => Err(user(e)),
+        Err(e @ (DataError::DestinationExists { .. } | DataError::NotADirectory { .. })) => {
+            Err(user(e))
+        }
         Err(e) => Err(anyhow::anyhow!("{e}")),
     }
 }
@@ -544,7 +657,11 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
                 return Err(user(format!(
                     "checkpoint {} was written for model {}, not {}",
                     p.display(),
-                    if c.model().is_empty() { "(unknown)" } else { c.model() },
+                    if c.model().is_empty() {
+                        "(unknown)"
+                    } else {
+                        c.model()
+                    },
                     a.model
                 )));
             }
@@ -556,7 +673,8 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
     if a.download {
         download_cifar10(&a.data, a.json)?;
     }
-    let train_set = load_split(a, Split::Train)?.ok_or_else(|| user("the data set has no training split"))?;
+    let train_set =
+        load_split(a, Split::Train)?.ok_or_else(|| user("the data set has no training split"))?;
     let test_set = load_split(a, Split::Test)?;
     if let Some(t) = &test_set {
         if t.shape != train_set.shape || t.num_classes() != train_set.num_classes() {
@@ -573,7 +691,11 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
     let loader_cfg = LoaderConfig {
         batch: a.batch,
         shuffle: !a.no_shuffle,
-        augment: if augment && a.dataset != "tensors" { Some(Augment::CIFAR10) } else { None },
+        augment: if augment && a.dataset != "tensors" {
+            Some(Augment::CIFAR10)
+        } else {
+            None
+        },
         seed: a.seed,
         drop_last: false,
     };
@@ -616,11 +738,14 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
     trainer.checkpoint_every = a.checkpoint_every;
     let schedule_steps = trainer.total_steps(steps_per_epoch);
     let config = run_config(a, loader_cfg.augment.is_some(), schedule_steps);
-    let total_epochs = a.steps.map_or(a.epochs, |s| s.div_ceil(steps_per_epoch.max(1)));
+    let total_epochs = a
+        .steps
+        .map_or(a.epochs, |s| s.div_ceil(steps_per_epoch.max(1)));
     let mut reporter = Reporter::new(a.json, total_epochs, a.batch);
 
     if let Some(c) = &resume {
-        c.restore(&mut trainer, steps_per_epoch).map_err(checkpoint_error)?;
+        c.restore(&mut trainer, steps_per_epoch)
+            .map_err(checkpoint_error)?;
         let diffs = resume_differences(&c.config(), &config);
         if !diffs.is_empty() {
             eprintln!(
@@ -661,7 +786,8 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
                 o.insert("resumed_at_step".into(), c.step().into());
             }
         }
-        m.write(&rec).map_err(|e| anyhow::anyhow!("writing {}: {e}", m.path().display()))?;
+        m.write(&rec)
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", m.path().display()))?;
     }
     if !a.json && resume.is_none() {
         reporter.line(&format!(
@@ -671,16 +797,22 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
             train.dataset().len(),
             steps_per_epoch,
             a.batch,
-            test.as_ref().map(|t| format!(", {} test images", t.dataset().len())).unwrap_or_default(),
+            test.as_ref()
+                .map(|t| format!(", {} test images", t.dataset().len()))
+                .unwrap_or_default(),
             device.adapter().name
         ));
     }
 
-    let title = format!("{} on {} (batch {}, {} lr {})", a.model, dataset_name, a.batch, a.optimizer, a.lr);
+    let title = format!(
+        "{} on {} (batch {}, {} lr {})",
+        a.model, dataset_name, a.batch, a.optimizer, a.lr
+    );
     let result = trainer.fit(&train, test.as_ref(), |event, t| {
         reporter.event(event);
         if let Some(m) = &mut metrics {
-            m.event(event).map_err(|e| anyhow::anyhow!("writing {}: {e}", m.path().display()))?;
+            m.event(event)
+                .map_err(|e| anyhow::anyhow!("writing {}: {e}", m.path().display()))?;
         }
         let checkpoint_now = matches!(event, Event::Epoch(_) | Event::Checkpoint { .. });
         if checkpoint_now {
@@ -689,7 +821,8 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
             }
         }
         if let (Event::Epoch(_), Some(p)) = (event, &a.plot) {
-            shadernet::plot::draw(&t.history, steps_per_epoch, &title, p).map_err(|e| anyhow::anyhow!(e))?;
+            shadernet::plot::draw(&t.history, steps_per_epoch, &title, p)
+                .map_err(|e| anyhow::anyhow!(e))?;
         }
         Ok(())
     });

@@ -552,12 +552,10 @@ impl Device {
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some(kernel.name),
-                timestamp_writes: queries.as_ref().map(|(set, q)| {
-                    wgpu::ComputePassTimestampWrites {
-                        query_set: set,
-                        beginning_of_pass_write_index: Some(*q),
-                        end_of_pass_write_index: Some(*q + 1),
-                    }
+                timestamp_writes: queries.as_ref().map(|q| wgpu::ComputePassTimestampWrites {
+                    query_set: &q.set,
+                    beginning_of_pass_write_index: q.begin,
+                    end_of_pass_write_index: Some(q.end),
                 }),
             });
             pass.set_pipeline(&pipeline.pipeline);
@@ -570,11 +568,11 @@ impl Device {
             .dispatches
             .fetch_add(1, Ordering::Relaxed);
         if let Some(t0) = prof_t0 {
-            if queries.is_some() {
+            if let Some(q) = &queries {
                 self.inner
                     .counters
                     .timestamp_queries
-                    .fetch_add(2, Ordering::Relaxed);
+                    .fetch_add(q.count(), Ordering::Relaxed);
             }
             let p = &self.inner.profiler;
             p.record_dispatch(
@@ -584,7 +582,7 @@ impl Device {
                 args,
                 workgroups,
                 t0,
-                queries.map(|(_, q)| q),
+                queries.map(|q| q.slots),
             );
             if wall_clock {
                 let start = now_ns();

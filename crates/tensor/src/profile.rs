@@ -12,6 +12,13 @@
 //!   a GPU buffer by the same command buffer; the buffers are read back once,
 //!   in `stop_profiling`. GPU times are aligned to the host clock (the GPU
 //!   cannot start a submission before the host submitted it).
+//! - [`Timing::EndTimestamps`], the default on CPU adapters: one query per
+//!   dispatch, at the end of its pass (plus one at the beginning of the first
+//!   pass of each submission); a dispatch's time runs from the previous one's
+//!   end, so it includes the device-side launch gap (and any copy or clear
+//!   recorded between the two). Half the queries: on
+//!   lavapipe every query costs a scene flush (~25 µs), and dispatches run
+//!   strictly one after another anyway, so nothing is lost.
 //! - Without ([`Timing::WallClock`]): each dispatch is submitted on its own
 //!   and timed on the host from submit to completion, which includes the
 //!   submit and wait overhead (about 0.1 ms on lavapipe) and serializes the
@@ -57,6 +64,11 @@ pub enum Timing {
     Off,
     /// GPU timestamp queries at the beginning and end of each dispatch's pass.
     Timestamps,
+    /// One GPU timestamp query per dispatch, at the end of its pass (and one at
+    /// the beginning of each submission's first pass): a dispatch runs from the
+    /// previous one's end to its own, launch gap included. For devices that
+    /// run dispatches one after another (the default on CPU adapters).
+    EndTimestamps,
     /// No timestamp queries: each dispatch submitted alone and timed on the
     /// host from submit to completion (submit and wait overhead included).
     WallClock,
@@ -68,6 +80,7 @@ impl Timing {
         match self {
             Timing::Off => "off",
             Timing::Timestamps => "timestamps",
+            Timing::EndTimestamps => "end-timestamps",
             Timing::WallClock => "wall-clock",
         }
     }
@@ -76,8 +89,11 @@ impl Timing {
 /// How to profile.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ProfileOptions {
-    /// Use the wall-clock fallback even where timestamp queries exist.
-    pub force_wall_clock: bool,
+    /// The timing to use; `None` picks [`Timing::EndTimestamps`] on CPU
+    /// adapters, [`Timing::Timestamps`] on others, and [`Timing::WallClock`]
+    /// where the adapter has no timestamp queries (also what any request for
+    /// timestamps gets there).
+    pub timing: Option<Timing>,
 }
 
 /// One dispatch as the profiler saw it.
@@ -426,6 +442,8 @@ fn word(params: &[u8], i: usize) -> u64 {
 /// - `matmul*`: `2·m·n·k·batch` (words 0–3).
 /// - `conv2d_direct` (every entry: forward, dX and dW do the same MACs):
 ///   `2·N·K·(C/groups)·R·S·Hout·Wout` from `n, k, kh, kw, oh, ow, cig`.
+/// - `conv2d_depthwise`, `conv2d_grouped` (every entry): the same formula from
+///   their `n, k, kh, kw, oh, ow, cig` (`cig` = 1 for depthwise).
 /// - `conv2d_igemm*`: `forward` (also dX, on the zero-inserted dY):
 ///   `2·m·k·4cv·R·S` with `m` output pixels and `cv` input vec4s (channels
 ///   padded to 4); `weight_grad`: `2·m·k·4jv`, `jv` = vec4s of `(r, s, c/4)`.
@@ -440,6 +458,11 @@ pub fn kernel_flops(kernel: &str, entry: &str, params: &[u8]) -> u64 {
             // n c h w k kh kw oh ow sh sw pt pl dh dw groups cig cog total chunk
             let (n, k, kh, kw, oh, ow, cig) = (w(0), w(4), w(5), w(6), w(7), w(8), w(16));
             2 * n * k * cig * kh * kw * oh * ow
+        }
+        "conv2d_depthwise" | "conv2d_grouped" => {
+            // n c h w k kh kw oh ow sh sw pt pl dh dw cig cog ...
+            let (n, k, kh, kw, oh, ow, cig) = (w(0), w(4), w(5), w(6), w(7), w(8), w(15));
+            2 * n * k * cig.max(1) * kh * kw * oh * ow
         }
         "conv2d_igemm" | "conv2d_igemm_portable" => {
             // m pq ow k hp wp cv kh kw sh sw dh dw wk_stride kv jv chunk
@@ -503,7 +526,9 @@ impl Device {
     }
 
     /// Turns the profiler on with the best timing the adapter offers
-    /// (timestamp queries, else wall clock); returns the timing in use. Work
+    /// (timestamp queries: [`Timing::EndTimestamps`] on CPU adapters,
+    /// [`Timing::Timestamps`] on GPUs; else wall clock); returns the timing
+    /// in use. Work
     /// recorded before is submitted first and not profiled. If the profiler
     /// is already on, it keeps going.
     pub fn start_profiling(&self) -> Timing {
@@ -517,15 +542,41 @@ impl Device {
 /// A dispatch recorded into the open batch, waiting for its submit.
 struct Pending {
     rec: DispatchRecord,
-    /// Index of its first query within the batch (start; end is the next).
-    query: Option<u32>,
+    /// Its queries within the batch.
+    query: Option<QuerySlots>,
 }
 
 /// A submitted dispatch and where its timestamps land.
 struct Done {
     rec: DispatchRecord,
-    /// (chunk, byte offset) of the start timestamp (the end follows it).
-    at: Option<(usize, u64)>,
+    /// (chunk, byte offset) of the begin timestamp, if written, and the end.
+    at: Option<(Option<(usize, u64)>, (usize, u64))>,
+}
+
+/// The queries of one dispatch's pass, from [`Profiler::reserve_queries`].
+pub(crate) struct PassQueries {
+    /// The query set both indices are in.
+    pub set: wgpu::QuerySet,
+    /// Index in `set` of the beginning-of-pass query, if any.
+    pub begin: Option<u32>,
+    /// Index in `set` of the end-of-pass query.
+    pub end: u32,
+    /// The same as indices within the batch, for the recorder.
+    pub slots: QuerySlots,
+}
+
+impl PassQueries {
+    /// Queries written.
+    pub fn count(&self) -> u64 {
+        1 + u64::from(self.begin.is_some())
+    }
+}
+
+/// Indices of a dispatch's queries within its batch.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct QuerySlots {
+    begin: Option<u32>,
+    end: u32,
 }
 
 struct Recorder {
@@ -553,6 +604,7 @@ pub(crate) struct Profiler {
 const OFF: u8 = 0;
 const STAMPS: u8 = 1;
 const WALL: u8 = 2;
+const END_STAMPS: u8 = 3;
 
 impl Profiler {
     pub(crate) fn new() -> Profiler {
@@ -565,6 +617,7 @@ impl Profiler {
     pub(crate) fn mode(&self) -> Timing {
         match self.mode.load(Ordering::Relaxed) {
             STAMPS => Timing::Timestamps,
+            END_STAMPS => Timing::EndTimestamps,
             WALL => Timing::WallClock,
             _ => Timing::Off,
         }
@@ -596,21 +649,30 @@ impl Profiler {
             queries: 0,
             labels: HashMap::new(),
         });
-        let code = if timing == Timing::WallClock {
-            WALL
-        } else {
-            STAMPS
+        let code = match timing {
+            Timing::WallClock => WALL,
+            Timing::EndTimestamps => END_STAMPS,
+            _ => STAMPS,
         };
         self.mode.store(code, Ordering::Relaxed);
         timing
     }
 
-    /// Two queries for the next dispatch's pass, in timestamp mode.
-    pub(crate) fn reserve_queries(&self, device: &wgpu::Device) -> Option<(wgpu::QuerySet, u32)> {
+    /// The queries of the next dispatch's pass, in the timestamp modes. A
+    /// pass's queries never straddle two sets: the set size is even, passes
+    /// take two queries in [`Timing::Timestamps`], and in
+    /// [`Timing::EndTimestamps`] only the batch's first pass (at index 0) does.
+    pub(crate) fn reserve_queries(&self, device: &wgpu::Device) -> Option<PassQueries> {
         let mut state = lock(&self.state);
-        let r = state.as_mut().filter(|r| r.timing == Timing::Timestamps)?;
+        let r = state.as_mut()?;
         let q = r.batch_queries;
-        let set = (q / QUERIES_PER_SET) as usize;
+        let begin = match r.timing {
+            Timing::Timestamps => true,
+            Timing::EndTimestamps => q == 0,
+            _ => return None,
+        };
+        let n = 1 + u32::from(begin);
+        let set = ((q + n - 1) / QUERIES_PER_SET) as usize;
         while r.sets.len() <= set {
             r.sets
                 .push(device.create_query_set(&wgpu::QuerySetDescriptor {
@@ -619,9 +681,18 @@ impl Profiler {
                     count: QUERIES_PER_SET,
                 }));
         }
-        r.batch_queries += 2;
-        r.queries += 2;
-        Some((r.sets[set].clone(), q % QUERIES_PER_SET))
+        r.batch_queries += n;
+        r.queries += u64::from(n);
+        let slots = QuerySlots {
+            begin: begin.then_some(q),
+            end: q + n - 1,
+        };
+        Some(PassQueries {
+            set: r.sets[set].clone(),
+            begin: slots.begin.map(|b| b % QUERIES_PER_SET),
+            end: slots.end % QUERIES_PER_SET,
+            slots,
+        })
     }
 
     /// Records a dispatch just encoded into the open batch.
@@ -634,7 +705,7 @@ impl Profiler {
         args: &[Arg<'_>],
         workgroups: [u32; 3],
         encode_start_ns: u64,
-        query: Option<u32>,
+        query: Option<QuerySlots>,
     ) {
         let encode_ns = now_ns().saturating_sub(encode_start_ns);
         let mut state = lock(&self.state);
@@ -712,11 +783,14 @@ impl Profiler {
         }
         r.batch_queries = 0;
         let pending = std::mem::take(&mut r.pending);
+        let locate = |q: u32| {
+            let (chunk, base) = *set_at.get((q / QUERIES_PER_SET) as usize)?;
+            Some((chunk, base + u64::from(q % QUERIES_PER_SET) * 8))
+        };
         r.done.extend(pending.into_iter().map(|p| {
-            let at = p.query.and_then(|q| {
-                let (chunk, base) = *set_at.get((q / QUERIES_PER_SET) as usize)?;
-                Some((chunk, base + u64::from(q % QUERIES_PER_SET) * 8))
-            });
+            let at = p
+                .query
+                .and_then(|q| Some((q.begin.and_then(locate), locate(q.end)?)));
             let mut rec = p.rec;
             rec.submission = submission;
             Done { rec, at }
@@ -770,15 +844,22 @@ impl Profiler {
 
 impl Device {
     /// Turns the profiler on; see [`Device::start_profiling`].
-    /// `force_wall_clock` selects the fallback even where timestamps exist.
+    /// `options.timing` overrides the choice for the adapter.
     pub fn start_profiling_with(&self, options: ProfileOptions) -> Timing {
-        let stamps = self.features().contains(wgpu::Features::TIMESTAMP_QUERY);
-        let timing = if stamps && !options.force_wall_clock {
-            Timing::Timestamps
-        } else {
-            Timing::WallClock
-        };
+        let timing = self.profile_timing(options);
         self.flush_for_profiler(|| self.inner.profiler.start(timing))
+    }
+
+    /// The timing [`Device::start_profiling_with`] would use (it starts nothing).
+    pub fn profile_timing(&self, options: ProfileOptions) -> Timing {
+        let stamps = self.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+        let cpu = self.adapter().device_type == format!("{:?}", wgpu::DeviceType::Cpu);
+        match options.timing {
+            _ if !stamps => Timing::WallClock,
+            Some(Timing::Off) | None if cpu => Timing::EndTimestamps,
+            Some(Timing::Off) | None => Timing::Timestamps,
+            Some(t) => t,
+        }
     }
 
     /// Turns the profiler off and returns what it recorded (an empty profile,
@@ -814,11 +895,20 @@ impl Device {
         // over submissions, since no submission starts before it is queued.
         let mut offset: Option<i128> = None;
         let mut last_sub = None;
+        // End of the previous dispatch of the same submission (EndTimestamps).
+        let mut prev_end: Option<(u64, u64)> = None;
         for d in r.done {
             let mut rec = d.rec;
-            if let Some((chunk, off)) = d.at {
-                rec.start_ns = tick(chunk, off);
-                rec.end_ns = tick(chunk, off + 8).max(rec.start_ns);
+            if let Some((begin, (ec, eo))) = d.at {
+                let end = tick(ec, eo);
+                let start = match (begin, prev_end) {
+                    (Some((bc, bo)), _) => tick(bc, bo),
+                    (None, Some((sub, e))) if sub == rec.submission => e,
+                    (None, _) => end,
+                };
+                rec.start_ns = start.min(end);
+                rec.end_ns = end;
+                prev_end = Some((rec.submission, end));
                 if last_sub != Some(rec.submission) {
                     last_sub = Some(rec.submission);
                     if let Some(&queued) = r.submit_at.get(rec.submission as usize) {
@@ -829,7 +919,7 @@ impl Device {
             }
             dispatches.push(rec);
         }
-        if r.timing == Timing::Timestamps {
+        if matches!(r.timing, Timing::Timestamps | Timing::EndTimestamps) {
             let o = offset.unwrap_or(0);
             let shift = |t: u64| (i128::from(t) + o).clamp(0, i128::from(u64::MAX)) as u64;
             for d in &mut dispatches {
@@ -922,6 +1012,13 @@ mod tests {
         ]);
         assert_eq!(kernel_flops("conv2d_igemm", "forward", &p), want);
         assert_eq!(kernel_flops("conv2d_igemm", "weight_grad", &p), want);
+        // n c h w k kh kw oh ow sh sw pt pl dh dw cig cog total chunk flags strips
+        let p = bytes(&[
+            128, 144, 16, 16, 144, 3, 3, 8, 8, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0,
+        ]);
+        let dw = 2 * 128 * 144 * 9 * 8 * 8;
+        assert_eq!(kernel_flops("conv2d_depthwise", "forward", &p), dw);
+        assert_eq!(kernel_flops("conv2d_grouped", "backward_weight", &p), dw);
         assert_eq!(kernel_flops("binary", "main", &p), 0);
         assert_eq!(kernel_flops("matmul", "main", &[1, 2]), 0);
     }

@@ -16,12 +16,13 @@ fn override_values(name: &str) -> Option<Vec<f64>> {
         // batch_norm.wgsl: fused ReLU, eval-mode statistics, elements per item.
         "RELU" | "EVAL" => vec![0.0, 1.0],
         "V" => vec![1.0, 4.0, 16.0],
-        // conv2d_igemm*.wgsl: subgroup size, output channels and pixels per lane.
-        "SG" => vec![8.0, 32.0],
-        "KB" => vec![16.0, 32.0, 64.0],
-        "PB" => vec![4.0, 8.0, 16.0],
+        // conv2d_igemm.wgsl: the subgroup size it is specialized for.
+        "SG" => vec![8.0, 16.0, 32.0],
+        // conv2d_depthwise.wgsl forward3x3: stride 1 or 2.
+        "STRIDE" => vec![1.0, 2.0],
         // matmul_subgroup.wgsl: the adapter's (fixed) subgroup size.
         "SUBGROUP_SIZE" => vec![8.0, 16.0, 32.0, 64.0],
+        "COL_QUADS" => vec![4.0, 8.0, 16.0],
         _ => return None,
     })
 }

@@ -40,12 +40,22 @@ const DIRECT_DW: Kernel = crate::kernel!("conv2d_direct", "backward_weight");
 const TO_NHWC: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc");
 const TO_KRSC: Kernel = crate::kernel!("conv2d_layout", "weight_to_krsc");
 const DW_FINISH: Kernel = crate::kernel!("conv2d_layout", "dw_finish");
-const IGEMM_FWD: Kernel = crate::kernel!("conv2d_igemm", "forward");
+/// Forward entry points by output channels per lane: 64 (× 8 pixels), 32 (× 16), 16 (× 32).
+const IGEMM_FWD: [(usize, Kernel); 3] = [
+    (64, crate::kernel!("conv2d_igemm", "forward")),
+    (32, crate::kernel!("conv2d_igemm", "forward_k32")),
+    (16, crate::kernel!("conv2d_igemm", "forward_k16")),
+];
+const PORTABLE_FWD: [(usize, Kernel); 3] = [
+    (64, crate::kernel!("conv2d_igemm_portable", "forward")),
+    (32, crate::kernel!("conv2d_igemm_portable", "forward_k32")),
+    (16, crate::kernel!("conv2d_igemm_portable", "forward_k16")),
+];
 const IGEMM_DW: Kernel = crate::kernel!("conv2d_igemm", "weight_grad");
-const PORTABLE_FWD: Kernel = crate::kernel!("conv2d_igemm_portable", "forward");
 const PORTABLE_DW: Kernel = crate::kernel!("conv2d_igemm_portable", "weight_grad");
 const DEPTHWISE_FWD: Kernel = crate::kernel!("conv2d_depthwise", "forward");
 const DEPTHWISE_DX: Kernel = crate::kernel!("conv2d_depthwise", "backward_input");
+const DEPTHWISE_3X3: Kernel = crate::kernel!("conv2d_depthwise", "forward3x3");
 const GROUPED_FWD: Kernel = crate::kernel!("conv2d_grouped", "forward");
 const GROUPED_DX: Kernel = crate::kernel!("conv2d_grouped", "backward_input");
 const GROUPED_DW: Kernel = crate::kernel!("conv2d_grouped", "backward_weight");
@@ -592,12 +602,11 @@ struct FinishParams {
 }
 
 const LAYOUT_WG: u32 = 64;
-/// Register capacities of conv2d_igemm*.wgsl (MAX_ACC, MAX_PB, MAX_WV).
-const MAX_ACC: usize = 512;
-const MAX_PB: usize = 16;
-const MAX_WV: usize = 8;
-/// vec4s of (r, s, c) per lane in `weight_grad` (JB in the shaders).
+/// Accumulators per lane of the forward entry points (KB × PB).
+const LANE_ACC: usize = 512;
+/// vec4s of (r, s, c) per lane in `weight_grad`, and its channels per block.
 const JB: usize = 2;
+const DW_KB: usize = 64;
 
 /// The one subgroup size of the adapter, or why the subgroup kernels cannot run.
 fn subgroup_size(dev: &Device) -> Result<usize, String> {
@@ -627,37 +636,38 @@ struct Tile {
     wg: usize,
 }
 
-/// The default forward tile for `k_out` output channels.
+/// The default forward tile for `k_out` output channels: the smallest of the
+/// 64 × 8, 32 × 16 and 16 × 32 blocks that covers the channels (a 16-channel
+/// layer padded to 64 would waste 3/4 of its multiply-adds).
 fn forward_tile(dev: &Device, variant: Conv2dVariant, k_out: usize) -> Tile {
-    match variant {
-        Conv2dVariant::Igemm => {
-            let sg = subgroup_size(dev).unwrap_or(8);
-            let mut kb = if k_out > 32 {
-                64
-            } else if k_out > 16 {
-                32
-            } else {
-                16
-            };
-            kb = kb.max(sg).min(MAX_WV * sg);
-            let pb = (MAX_ACC / kb).min(8).max(1);
-            Tile {
-                sg,
-                kb,
-                pb,
-                wg: 64usize.max(sg),
-            }
-        }
-        _ => {
-            let kb = if k_out > 8 { 16 } else { 8 };
-            Tile {
-                sg: 0,
-                kb,
-                pb: 8,
-                wg: 64,
-            }
-        }
+    let kb = if k_out > 32 {
+        64
+    } else if k_out > 16 {
+        32
+    } else {
+        16
+    };
+    let sg = match variant {
+        Conv2dVariant::Igemm => subgroup_size(dev).unwrap_or(8),
+        _ => 0,
+    };
+    Tile {
+        sg,
+        kb,
+        pb: LANE_ACC / kb,
+        wg: 64usize.max(sg),
     }
+}
+
+fn forward_kernel(table: &[(usize, Kernel); 3], kb: usize) -> Result<&Kernel> {
+    table
+        .iter()
+        .find(|(k, _)| *k == kb)
+        .map(|(_, kern)| kern)
+        .ok_or_else(|| Error::Shape {
+            op: OP,
+            message: format!("no implicit-GEMM kernel with {kb} channels per lane"),
+        })
 }
 
 fn round_up(v: usize, m: usize) -> usize {
@@ -756,23 +766,25 @@ fn igemm_launch(
         let wgs = blocks.div_ceil(tile.wg / tile.sg);
         let mut grid = dev.grid_1d(wgs as u64, 1)?;
         grid[2] = kblocks;
-        let constants = [
-            ("SG", tile.sg as f64),
-            ("KB", tile.kb as f64),
-            ("PB", tile.pb as f64),
-            ("WG", tile.wg as f64),
-        ];
-        dev.launch(&IGEMM_FWD, &constants, params, &args, grid)
+        let constants = [("SG", tile.sg as f64), ("WG", tile.wg as f64)];
+        dev.launch(
+            forward_kernel(&IGEMM_FWD, tile.kb)?,
+            &constants,
+            params,
+            &args,
+            grid,
+        )
     } else {
         let wgs = m.div_ceil(tile.wg * tile.pb);
         let mut grid = dev.grid_1d(wgs as u64, 1)?;
         grid[2] = kblocks;
-        let constants = [
-            ("KB", tile.kb as f64),
-            ("PB", tile.pb as f64),
-            ("WG", tile.wg as f64),
-        ];
-        dev.launch(&PORTABLE_FWD, &constants, params, &args, grid)
+        dev.launch(
+            forward_kernel(&PORTABLE_FWD, tile.kb)?,
+            &[("WG", tile.wg as f64)],
+            params,
+            &args,
+            grid,
+        )
     }
 }
 
@@ -881,14 +893,14 @@ fn igemm_backward_weight(
     let dev = x.device();
     let cv = g.c.div_ceil(4);
     let (hp, wp) = (g.h + g.pt + g.pb, g.w + g.pl + g.pr);
-    let (sg, kb, lanes) = match variant {
+    let (sg, lanes) = match variant {
         Conv2dVariant::Igemm => {
             let sg = subgroup_size(dev).map_err(|m| Error::Shape { op: OP, message: m })?;
-            let kb = if g.k > 32 { 64 } else { 32 }.max(4 * sg);
-            (sg, kb, sg)
+            (sg, sg)
         }
-        _ => (0, if g.k > 8 { 16 } else { 8 }, 64),
+        _ => (0, 64),
     };
+    let kb = DW_KB;
     let kp = round_up(g.k, kb);
     let xp = to_padded_nhwc(
         x,
@@ -934,7 +946,7 @@ fn igemm_backward_weight(
     if variant == Conv2dVariant::Igemm {
         dev.launch(
             &IGEMM_DW,
-            &[("SG", sg as f64), ("KB", kb as f64)],
+            &[("SG", sg as f64)],
             &params,
             &args,
             grid,
@@ -942,7 +954,7 @@ fn igemm_backward_weight(
     } else {
         dev.launch(
             &PORTABLE_DW,
-            &[("KB", kb as f64), ("WG", lanes as f64)],
+            &[("WG", lanes as f64)],
             &params,
             &args,
             grid,
@@ -1048,6 +1060,44 @@ fn launch_1d(
     )
 }
 
+/// Whether `forward3x3` (vec4 rows, 4×4 output blocks) takes this depthwise problem:
+/// 3×3, dilation 1, top/left padding 1, stride 1 or 2, widths multiples of 4.
+fn depthwise_3x3_applies(g: &Geom) -> bool {
+    g.cig == 1
+        && (g.kh, g.kw, g.dh, g.dw, g.pt, g.pl) == (3, 3, 1, 1, 1, 1)
+        && g.sh == g.sw
+        && (g.sh == 1 || g.sh == 2)
+        && g.w % 4 == 0
+        && g.ow % 4 == 0
+}
+
+/// Runs `forward3x3` with input `x` of shape `[n, c, h, w]` (as `g` describes it).
+fn depthwise_3x3(
+    g: &Geom,
+    x: &Tensor,
+    w: &Tensor,
+    flags: u32,
+    bias: Option<&Tensor>,
+    residual: Option<&Tensor>,
+    y: &Tensor,
+) -> Result<()> {
+    let total = g.n * g.k * g.oh.div_ceil(4) * (g.ow / 4);
+    let params = GroupedParams {
+        flags,
+        ..GroupedParams::new(g, total, g.ow / 4, 0)
+    };
+    let b_arg = bias.map_or(w.arg(), Tensor::arg);
+    let r_arg = residual.map_or(w.arg(), Tensor::arg);
+    let dev = x.device();
+    dev.launch(
+        &DEPTHWISE_3X3,
+        &[("WG", f64::from(GROUPED_WG)), ("STRIDE", g.sh as f64)],
+        &params,
+        &[x.arg(), w.arg(), b_arg, r_arg, y.arg()],
+        dev.grid_1d(total as u64, GROUPED_WG)?,
+    )
+}
+
 fn depthwise_forward(
     g: &Geom,
     x: &Tensor,
@@ -1056,9 +1106,13 @@ fn depthwise_forward(
     opts: &Conv2dOptions<'_>,
     y: &Tensor,
 ) -> Result<()> {
+    let flags = epilogue_flags(bias, opts);
+    if depthwise_3x3_applies(g) {
+        return depthwise_3x3(g, x, w, flags, bias, opts.residual, y);
+    }
     let strips = g.ow.div_ceil(4);
     let params = GroupedParams {
-        flags: epilogue_flags(bias, opts),
+        flags,
         ..GroupedParams::new(g, g.n * g.k * g.oh * strips, strips, 0)
     };
     let b_arg = bias.map_or(w.arg(), Tensor::arg);
@@ -1072,6 +1126,11 @@ fn depthwise_forward(
 }
 
 fn depthwise_backward_input(g: &Geom, w: &Tensor, dy: &Tensor, dx: &Tensor) -> Result<()> {
+    // Stride 1, 'same' 3×3, multiplier 1: dX is the same depthwise convolution of dY
+    // with the kernel rotated by 180° (flags bit 4).
+    if depthwise_3x3_applies(g) && g.sh == 1 && g.cog == 1 && (g.oh, g.ow) == (g.h, g.w) {
+        return depthwise_3x3(g, dy, w, 16, None, None, dx);
+    }
     let strips = g.w.div_ceil(4);
     let params = GroupedParams::new(g, g.n * g.c * g.h * strips, strips, 0);
     launch_1d(w.device(), &DEPTHWISE_DX, &params, &[dy.arg(), w.arg(), dx.arg()])

@@ -11,7 +11,13 @@
 //!   fixed subgroup size `SG` in {8, 16, 32, 64}: each lane owns 8 rows x 64
 //!   columns and the 64 columns of `B` are loaded once per subgroup and
 //!   broadcast with `subgroupShuffle`, so each element of A and B is loaded
-//!   once per 8*SG x 64 block of C.
+//!   once per 8*SG x 64 block of C. Products with n <= 32 use 16- or 32-column
+//!   blocks instead (`COL_QUADS`).
+//!
+//! Each has two entry points: `main_vec4` reads each operand as vec4s along its
+//! contiguous dimension and is used where those dimensions (k for `A [m, k]` and
+//! `B [n, k]`, m for `A [k, m]`, n for `B [k, n]`) are multiples of 4; `main`
+//! reads scalars and takes any shape.
 //!
 //! [`matmul_variant`] picks one per call from the device and the shape;
 //! [`available_variants`] lists all that the device can run (tests run each).
@@ -25,7 +31,9 @@ use crate::kernel::Kernel;
 use crate::tensor::{DType, Tensor};
 
 const MATMUL: Kernel = crate::kernel!("matmul");
+const MATMUL_VEC4: Kernel = crate::kernel!("matmul", "main_vec4");
 const MATMUL_SUBGROUP: Kernel = crate::kernel!("matmul_subgroup");
+const MATMUL_SUBGROUP_VEC4: Kernel = crate::kernel!("matmul_subgroup", "main_vec4");
 
 /// Rows x columns of C per invocation of `matmul.wgsl` (its workgroup is 8x8).
 const PORTABLE_BLOCK: (usize, usize) = (16, 16);
@@ -285,6 +293,10 @@ pub fn matmul_into(
             Arg::window(b.buffer(), (n0 * s.k * 4) as u64, (n * s.k * 4) as u64)
         };
         let args = [a.arg(), b_arg, c.arg()];
+        // vec4 loads along each operand's contiguous dimension (then every row start,
+        // batch stride and window offset is a multiple of 4 elements too).
+        let vec4 = (if trans_a { s.m } else { s.k }).is_multiple_of(4)
+            && (if trans_b { s.k } else { s.n }).is_multiple_of(4);
         let trans = [
             ("TRANS_A", f64::from(u8::from(trans_a))),
             ("TRANS_B", f64::from(u8::from(trans_b))),
@@ -297,7 +309,8 @@ pub fn matmul_into(
                     s.m.div_ceil(bm) as u32,
                     s.batch as u32,
                 ];
-                dev.launch(&MATMUL, &trans, &params, &args, grid)?;
+                let kernel = if vec4 { &MATMUL_VEC4 } else { &MATMUL };
+                dev.launch(kernel, &trans, &params, &args, grid)?;
             }
             MatmulVariant::Subgroup => {
                 let Some(sg) = subgroup_size(dev) else {
@@ -312,14 +325,29 @@ pub fn matmul_into(
                         ),
                     });
                 };
-                let bm = SUBGROUP_BLOCK.0 * sg as usize;
+                // Narrow products get narrower blocks (4 or 8 column quads of the 16).
+                let col_quads: usize = match n {
+                    0..=16 => 4,
+                    17..=32 => 8,
+                    _ => SUBGROUP_BLOCK.1 / 4,
+                };
                 let grid = [
-                    n.div_ceil(SUBGROUP_BLOCK.1) as u32,
-                    s.m.div_ceil(bm) as u32,
+                    n.div_ceil(4 * col_quads) as u32,
+                    s.m.div_ceil(SUBGROUP_BLOCK.0 * sg as usize) as u32,
                     s.batch as u32,
                 ];
-                let constants = [trans[0], trans[1], ("SUBGROUP_SIZE", f64::from(sg))];
-                dev.launch(&MATMUL_SUBGROUP, &constants, &params, &args, grid)?;
+                let constants = [
+                    trans[0],
+                    trans[1],
+                    ("SUBGROUP_SIZE", f64::from(sg)),
+                    ("COL_QUADS", col_quads as f64),
+                ];
+                let kernel = if vec4 {
+                    &MATMUL_SUBGROUP_VEC4
+                } else {
+                    &MATMUL_SUBGROUP
+                };
+                dev.launch(kernel, &constants, &params, &args, grid)?;
             }
         }
     }

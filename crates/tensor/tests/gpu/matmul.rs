@@ -84,6 +84,48 @@ fn matmul_matches_reference_on_odd_shapes() {
 
 #[test]
 #[cfg_attr(skip_gpu_tests, ignore)]
+fn matmul_vec4_path_matches_reference() {
+    // The kernels read vec4s where each operand's contiguous dimension (k for A [m, k]
+    // and B [n, k], m for A [k, m], n for B [k, n]) is a multiple of 4: make exactly
+    // those multiples of 4, the rest odd, and none a multiple of a block.
+    let mut rng = Rng::new(11);
+    for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+        let m = if ta { 68 } else { 67 };
+        let n = if tb { 131 } else { 132 };
+        let k = if ta && !tb { 37 } else { 36 };
+        check(1, m, n, k, ta, tb, false, &mut rng);
+        check(
+            3,
+            12,
+            20,
+            if ta && !tb { 7 } else { 8 },
+            ta,
+            tb,
+            true,
+            &mut rng,
+        );
+        check(2, m, n, k, ta, tb, false, &mut rng);
+    }
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn narrow_products_match_reference() {
+    // n <= 16 and n <= 32 take narrower blocks on the subgroup path; cover both sides
+    // of each bound, with scalar loads (odd k, m) and vec4 loads (multiples of 4).
+    let mut rng = Rng::new(12);
+    for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+        for n in [3, 16, 17, 31, 32] {
+            check(1, 70, n, 19, ta, tb, false, &mut rng);
+        }
+        for n in [16, 32] {
+            check(2, 68, n, 20, ta, tb, false, &mut rng);
+        }
+    }
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
 fn batched_matmul_matches_reference() {
     let mut rng = Rng::new(7);
     for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
