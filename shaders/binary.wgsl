@@ -13,6 +13,8 @@ struct Params {
 // 0 add, 1 sub, 2 mul, 3 div, 4 relu_backward (a = dy, b = x), 5 relu6_backward (a = dy, b = x)
 override OP: u32 = 0u;
 override WG: u32 = 256u;
+// false when both operands have the same shape: no index arithmetic for `b`.
+override BROADCAST: bool = true;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -26,7 +28,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         return;
     }
     let x = a[i];
-    let y = b[((p.base + i) / p.inner) % p.b_numel];
+    var j = i;
+    if (BROADCAST) {
+        j = ((p.base + i) / p.inner) % p.b_numel;
+    }
+    let y = b[j];
     var r: f32;
     if (OP == 0u) {
         r = x + y;

@@ -12,7 +12,7 @@ fn override_values(name: &str) -> Option<Vec<f64>> {
         // unary.wgsl has 5 functions, binary.wgsl 6 operations.
         "OP" => (0..6).map(f64::from).collect(),
         "WG" => vec![8.0, 64.0, 256.0],
-        "TRANS_A" | "TRANS_B" | "NESTEROV" | "DECOUPLED" => vec![0.0, 1.0],
+        "TRANS_A" | "TRANS_B" | "NESTEROV" | "DECOUPLED" | "BROADCAST" => vec![0.0, 1.0],
         // batch_norm.wgsl: fused ReLU, eval-mode statistics, elements per item.
         "RELU" | "EVAL" => vec![0.0, 1.0],
         "V" => vec![1.0, 4.0, 16.0],

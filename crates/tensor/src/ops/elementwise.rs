@@ -188,6 +188,7 @@ fn binary(a: &Tensor, b: &Tensor, op: BinaryOp, name: &'static str) -> Result<Te
     let out = Tensor::uninit(dev, a.shape(), DType::F32)?;
     let wg = dev.elementwise_workgroup();
     let b_windows = windows(b);
+    let same = a.shape() == b.shape();
     for (s, e) in windows(a) {
         // A `b` larger than one binding only occurs with the same shape as `a`,
         // where the windows coincide.
@@ -205,7 +206,11 @@ fn binary(a: &Tensor, b: &Tensor, op: BinaryOp, name: &'static str) -> Result<Te
         };
         dev.launch(
             &BINARY,
-            &[("OP", op as u32 as f64), ("WG", f64::from(wg))],
+            &[
+                ("OP", op as u32 as f64),
+                ("WG", f64::from(wg)),
+                ("BROADCAST", f64::from(u8::from(!same))),
+            ],
             &params,
             &[window_arg(a, s, e), b_arg, window_arg(&out, s, e)],
             dev.grid_1d((e - s) as u64, wg)?,

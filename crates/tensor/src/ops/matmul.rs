@@ -170,10 +170,10 @@ pub fn available_variants(device: &crate::Device) -> Vec<MatmulVariant> {
 /// wherever the device runs it, the portable kernel elsewhere.
 ///
 /// Measured on lavapipe (subgroup size 8), the subgroup kernel is ahead on every
-/// shape tried, from 1x10x512 and 16x16x16 (launch-bound, about 2x) through the
-/// narrow 131072x16x144 (1.6x, three quarters of its 64-column block idle) to
-/// 1024^3 (3x); so the shape does not change the choice on this adapter. Adapters
-/// whose subgroup size is not fixed take the portable kernel.
+/// shape tried: tiny, launch-bound products (1x10x512, 16x16x16) by up to 2x, the
+/// narrow 131072x16x144 and 32768x32x288 (narrower blocks) by about 3x, and
+/// 256^3 .. 2048^3 by about 3x; so the shape does not change the choice on this
+/// adapter. Adapters whose subgroup size is not fixed take the portable kernel.
 pub fn matmul_variant(a: &Tensor, _shape: &MatmulShape) -> MatmulVariant {
     if subgroup_size(a.device()).is_some() {
         MatmulVariant::Subgroup
