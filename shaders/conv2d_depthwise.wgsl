@@ -8,12 +8,13 @@
 //                    over the (oh, ow) with oh*sh + r*dh - pt == h (exact division), likewise w
 //   forward3x3:      the common MobileNet case, 3x3, padding 1 (top/left), dilation 1,
 //                    stride S = STRIDE (1 or 2) on both axes, w and w_out multiples of 4:
-//                    each invocation owns 4 output rows x 4 columns, loads every input row
-//                    it needs once as 3 vec4s (left neighbour, centre, right neighbour) and
-//                    stores vec4s. With p.flags bit 4 the kernel is rotated by 180 degrees,
+//                    each invocation owns 8 output rows x 4 columns (8 with WIDE: stride 1,
+//                    w_out a multiple of 8) and slides a window of
+//                    three input rows down them, loading each input row once as 3 vec4s
+//                    (left neighbour, centre, right neighbour); it stores vec4s. With p.flags bit 4 the kernel is rotated by 180 degrees,
 //                    which makes it dX of a stride-1 depthwise convolution (multiplier 1).
 //   (the weight gradient is conv2d_grouped.wgsl's backward_weight, which covers depthwise)
-// Thread mapping: one invocation per 4-wide strip (4x4 block for forward3x3), 1-D grid
+// Thread mapping: one invocation per 4-wide strip (8x4 block for forward3x3), 1-D grid
 // folded into 2-D.
 // Launcher: crates/tensor/src/ops/conv2d.rs   Reference: crates/reference/src/conv2d.rs
 struct Params {
@@ -46,6 +47,8 @@ struct Params {
 override WG: u32 = 64u;
 // Stride of forward3x3 (1 or 2).
 override STRIDE: u32 = 1u;
+// forward3x3 with stride 1 and w_out a multiple of 8: 8 columns per invocation.
+override WIDE: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 
@@ -175,9 +178,10 @@ fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     }
 }
 
-// Input row ih of a plane as vec4 columns c4-1, c4, c4+1 (zeros outside the image).
-fn row3(plane: u32, ih: i32, c4: u32) -> array<vec4<f32>, 3> {
-    var v: array<vec4<f32>, 3>;
+// Input row ih of a plane as vec4 columns c4-1 .. c4+2 (the last only when WIDE), zeros
+// outside the image.
+fn row3(plane: u32, ih: i32, c4: u32) -> array<vec4<f32>, 4> {
+    var v: array<vec4<f32>, 4>;
     let wv = p.w / 4u;
     if (ih < 0 || ih >= i32(p.h)) {
         return v;
@@ -189,12 +193,16 @@ fn row3(plane: u32, ih: i32, c4: u32) -> array<vec4<f32>, 3> {
     v[0] = select(vec4<f32>(0.0), l, c4 > 0u);
     v[1] = select(vec4<f32>(0.0), c, c4 < wv);
     v[2] = select(vec4<f32>(0.0), r, c4 + 1u < wv);
+    if (WIDE) {
+        let r2 = vx[base + min(c4 + 2u, wv - 1u)];
+        v[3] = select(vec4<f32>(0.0), r2, c4 + 2u < wv);
+    }
     return v;
 }
 
 // One kernel row (weights a, b, c for taps s = 0, 1, 2) applied to the 4 outputs of a
 // strip; v holds the input columns around the strip's first input column 4*STRIDE*strip.
-fn taps(v: array<vec4<f32>, 3>, a: f32, b: f32, c: f32) -> vec4<f32> {
+fn taps(v: array<vec4<f32>, 4>, a: f32, b: f32, c: f32) -> vec4<f32> {
     if (STRIDE == 1u) {
         // output j reads columns j-1, j, j+1 of the centre vec4
         let left = vec4<f32>(v[0].w, v[1].x, v[1].y, v[1].z);
@@ -208,6 +216,32 @@ fn taps(v: array<vec4<f32>, 3>, a: f32, b: f32, c: f32) -> vec4<f32> {
     return a * c0 + b * c1 + c * c2;
 }
 
+// The second 4 outputs of a WIDE strip (stride 1): the same taps shifted by one vec4.
+fn taps_hi(v: array<vec4<f32>, 4>, a: f32, b: f32, c: f32) -> vec4<f32> {
+    var u: array<vec4<f32>, 4>;
+    u[0] = v[1];
+    u[1] = v[2];
+    u[2] = v[3];
+    return taps(u, a, b, c);
+}
+
+// Activation and residual of 4 outputs of forward3x3 (the bias is already in v).
+fn finish(v0: vec4<f32>, yi: u32, act: u32) -> vec4<f32> {
+    var v = v0;
+    if (act == 1u) {
+        v = max(v, vec4<f32>(0.0));
+    } else if (act == 2u) {
+        v = clamp(v, vec4<f32>(0.0), vec4<f32>(6.0));
+    }
+    if ((p.flags & 2u) != 0u) {
+        v += vres[yi];
+    }
+    return v;
+}
+
+// Output rows per forward3x3 invocation.
+const ROWS: u32 = 8u;
+
 @compute @workgroup_size(WG)
 fn forward3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * WG;
@@ -215,61 +249,55 @@ fn forward3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
         return;
     }
     let owv = p.ow / 4u;
-    let strip = i % owv;
-    let rblocks = (p.oh + 3u) / 4u;
-    let oh0 = ((i / owv) % rblocks) * 4u;
-    let co = (i / (owv * rblocks)) % p.k;
-    let n = i / (owv * rblocks * p.k);
+    let strips = select(owv, owv / 2u, WIDE);
+    let strip = i % strips;
+    let rblocks = (p.oh + ROWS - 1u) / ROWS;
+    let oh0 = ((i / strips) % rblocks) * ROWS;
+    let co = (i / (strips * rblocks)) % p.k;
+    let n = i / (strips * rblocks * p.k);
     let plane = (n * p.c + co / p.cog) * p.h;
-    var wk: array<f32, 9>;
     let flip = (p.flags & 16u) != 0u;
-    for (var t = 0u; t < 9u; t++) {
-        wk[t] = fw[co * 9u + select(t, 8u - t, flip)];
-    }
-    let w0 = wk[0]; let w1 = wk[1]; let w2 = wk[2];
-    let w3 = wk[3]; let w4 = wk[4]; let w5 = wk[5];
-    let w6 = wk[6]; let w7 = wk[7]; let w8 = wk[8];
-    // Input rows ih0 .. ih0 + 3*STRIDE + 2.
-    let ih0 = i32(oh0 * STRIDE) - 1;
-    let c4 = strip * STRIDE;
-    var acc: array<vec4<f32>, 4>;
-    for (var rr = 0u; rr < 3u * STRIDE + 3u; rr++) {
-        let ih = ih0 + i32(rr);
-        let v = row3(plane, ih, c4);
-        let t0 = taps(v, w0, w1, w2);
-        let t1 = taps(v, w3, w4, w5);
-        let t2 = taps(v, w6, w7, w8);
-        // Input row rr feeds output row o through kernel row rr - o*STRIDE.
-        for (var o = 0u; o < 4u; o++) {
-            let kr = i32(rr) - i32(o * STRIDE);
-            if (kr == 0) {
-                acc[o] += t0;
-            } else if (kr == 1) {
-                acc[o] += t1;
-            } else if (kr == 2) {
-                acc[o] += t2;
-            }
-        }
-    }
+    let wb = co * 9u;
+    let w0 = fw[wb + select(0u, 8u, flip)];
+    let w1 = fw[wb + select(1u, 7u, flip)];
+    let w2 = fw[wb + select(2u, 6u, flip)];
+    let w3 = fw[wb + select(3u, 5u, flip)];
+    let w4 = fw[wb + 4u];
+    let w5 = fw[wb + select(5u, 3u, flip)];
+    let w6 = fw[wb + select(6u, 2u, flip)];
+    let w7 = fw[wb + select(7u, 1u, flip)];
+    let w8 = fw[wb + select(8u, 0u, flip)];
+    let c4 = strip * select(STRIDE, 2u, WIDE);
     let obase = (n * p.k + co) * p.oh;
-    for (var o = 0u; o < 4u; o++) {
+    let act = (p.flags >> 2u) & 3u;
+    let b = select(0.0, fbias[co], (p.flags & 1u) != 0u);
+    // A window of three input rows slides down: stride 1 loads one new row per output
+    // row, stride 2 two.
+    let ih0 = i32(oh0 * STRIDE) - 1;
+    var r0 = row3(plane, ih0, c4);
+    var r1 = row3(plane, ih0 + 1, c4);
+    for (var o = 0u; o < ROWS; o++) {
         let oh = oh0 + o;
-        if (oh < p.oh) {
-            let yi = (obase + oh) * owv + strip;
-            var v = acc[o];
-            if ((p.flags & 1u) != 0u) {
-                v += vec4<f32>(fbias[co]);
-            }
-            let act = (p.flags >> 2u) & 3u;
-            if (act == 1u) {
-                v = max(v, vec4<f32>(0.0));
-            } else if (act == 2u) {
-                v = clamp(v, vec4<f32>(0.0), vec4<f32>(6.0));
-            }
-            if ((p.flags & 2u) != 0u) {
-                v += vres[yi];
-            }
-            vy[yi] = v;
+        if (oh >= p.oh) {
+            break;
+        }
+        let top = i32(oh * STRIDE) - 1;
+        if (STRIDE == 2u) {
+            r1 = row3(plane, top + 1, c4);
+        }
+        let r2 = row3(plane, top + 2, c4);
+        let v = taps(r0, w0, w1, w2) + taps(r1, w3, w4, w5) + taps(r2, w6, w7, w8) + vec4<f32>(b);
+        let yi = (obase + oh) * owv + select(strip, 2u * strip, WIDE);
+        vy[yi] = finish(v, yi, act);
+        if (WIDE) {
+            let v2 = taps_hi(r0, w0, w1, w2) + taps_hi(r1, w3, w4, w5) + taps_hi(r2, w6, w7, w8) + vec4<f32>(b);
+            vy[yi + 1u] = finish(v2, yi + 1u, act);
+        }
+        if (STRIDE == 1u) {
+            r0 = r1;
+            r1 = r2;
+        } else {
+            r0 = r2;
         }
     }
 }

@@ -39,17 +39,36 @@ override WG: u32 = 64u;
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> wt: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read> res: array<f32>;
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<storage, read> res: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> y: array<vec4<f32>>;
 
 @group(0) @binding(1) var<storage, read> gdy: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> gx: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> gpart: array<vec4<f32>>;
 
 // Epilogue flags (p.flags): bit 0 add bias[k]; bits 2..3 activation (0 none, 1 relu,
-// 2 relu6); bit 1 add res[i] after the activation. A runtime uniform, not an override:
-// it runs once per output, and every specialization costs a shader compilation.
-fn epilogue(v0: f32, k: u32, i: u32) -> f32 {
+// 2 relu6); bit 1 add res after the activation; bit 5: OH*OW is a multiple of 4, so 4
+// consecutive pixels of one channel are one aligned vec4 of y (stored as one).
+// A runtime uniform, not an override: it runs once per output, and every specialization
+// costs a shader compilation. y and res are bound as vec4 arrays (rounded up to 16 bytes).
+fn epilogue4(v0: vec4<f32>, k: u32, i4: u32) -> vec4<f32> {
+    var v = v0;
+    if ((p.flags & 1u) != 0u) {
+        v += vec4<f32>(bias[k]);
+    }
+    let act = (p.flags >> 2u) & 3u;
+    if (act == 1u) {
+        v = max(v, vec4<f32>(0.0));
+    } else if (act == 2u) {
+        v = clamp(v, vec4<f32>(0.0), vec4<f32>(6.0));
+    }
+    if ((p.flags & 2u) != 0u) {
+        v += res[i4];
+    }
+    return v;
+}
+
+fn epilogue1(v0: f32, k: u32, i: u32) -> f32 {
     var v = v0;
     if ((p.flags & 1u) != 0u) {
         v += bias[k];
@@ -61,7 +80,7 @@ fn epilogue(v0: f32, k: u32, i: u32) -> f32 {
         v = clamp(v, 0.0, 6.0);
     }
     if ((p.flags & 2u) != 0u) {
-        v += res[i];
+        v += res[i / 4u][i % 4u];
     }
     return v;
 }
@@ -79,6 +98,20 @@ fn xbase(m1: u32) -> u32 {
 
 // Stores a 4 (channels) x 4 (pixels) block: a[q][e] is channel kb + e of pixel mb + q.
 fn store_block(a: mat4x4<f32>, mb: u32, kb: u32) {
+    if ((p.flags & 32u) != 0u && mb + 3u < p.m) {
+        // mb is a multiple of 4 and so is OH*OW: the 4 pixels are one vec4 of each channel.
+        let n = mb / p.pq;
+        let ybase = n * p.k * p.pq + (mb - n * p.pq);
+        let t = transpose(a);
+        for (var e = 0u; e < 4u; e++) {
+            let k = kb + e;
+            if (k < p.k) {
+                let i4 = (ybase + k * p.pq) / 4u;
+                y[i4] = epilogue4(t[e], k, i4);
+            }
+        }
+        return;
+    }
     for (var q = 0u; q < 4u; q++) {
         let m = mb + q;
         if (m >= p.m) {
@@ -90,7 +123,7 @@ fn store_block(a: mat4x4<f32>, mb: u32, kb: u32) {
             let k = kb + e;
             if (k < p.k) {
                 let yi = ybase + k * p.pq;
-                y[yi] = epilogue(a[q][e], k, yi);
+                y[yi / 4u][yi % 4u] = epilogue1(a[q][e], k, yi);
             }
         }
     }

@@ -496,10 +496,14 @@ impl Device {
         }
         let pipeline = self.pipeline(kernel, constants)?;
         let wall_clock = prof_t0.is_some() && self.inner.profiler.mode() == Timing::WallClock;
-        if wall_clock {
-            // Profiler fallback: earlier work must not count as this dispatch's.
+        let prof_t0 = if wall_clock {
+            // Profiler fallback: earlier work must not count as this dispatch's
+            // (nor its wait as this dispatch's encoding).
             self.sync()?;
-        }
+            Some(now_ns())
+        } else {
+            prof_t0
+        };
         let bytes = bytemuck::bytes_of(params);
         let mut batch = lock(&self.inner.batch);
         let align = self.inner.params_align;

@@ -444,7 +444,7 @@ fn word(params: &[u8], i: usize) -> u64 {
 ///   `2·N·K·(C/groups)·R·S·Hout·Wout` from `n, k, kh, kw, oh, ow, cig`.
 /// - `conv2d_depthwise`, `conv2d_grouped` (every entry): the same formula from
 ///   their `n, k, kh, kw, oh, ow, cig` (`cig` = 1 for depthwise).
-/// - `conv2d_igemm*`: `forward` (also dX, on the zero-inserted dY):
+/// - `conv2d_igemm*`: `forward*` (every tile shape; also dX, on the zero-inserted dY):
 ///   `2·m·k·4cv·R·S` with `m` output pixels and `cv` input vec4s (channels
 ///   padded to 4); `weight_grad`: `2·m·k·4jv`, `jv` = vec4s of `(r, s, c/4)`.
 ///   Padded channels and inserted zeros count: these are executed FLOPs.
@@ -467,13 +467,13 @@ pub fn kernel_flops(kernel: &str, entry: &str, params: &[u8]) -> u64 {
         "conv2d_igemm" | "conv2d_igemm_portable" => {
             // m pq ow k hp wp cv kh kw sh sw dh dw wk_stride kv jv chunk
             let (m, k, cv, kh, kw, kv, jv) = (w(0), w(3), w(6), w(7), w(8), w(14), w(15));
-            match entry {
-                "forward" => 2 * m * k * 4 * cv * kh * kw,
-                "weight_grad" => {
-                    let k = if k > 0 { k } else { 4 * kv };
-                    2 * m * k * 4 * jv
-                }
-                _ => 0,
+            if entry.starts_with("forward") {
+                2 * m * k * 4 * cv * kh * kw
+            } else if entry.starts_with("weight_grad") {
+                let k = if k > 0 { k } else { 4 * kv };
+                2 * m * k * 4 * jv
+            } else {
+                0
             }
         }
         _ => 0,
@@ -1011,6 +1011,10 @@ mod tests {
             m, 1024, 32, 64, 34, 34, 16, 3, 3, 1, 1, 1, 1, 0, 16, 144, 0, 0, 0, 0,
         ]);
         assert_eq!(kernel_flops("conv2d_igemm", "forward", &p), want);
+        assert_eq!(
+            kernel_flops("conv2d_igemm_portable", "forward_k16", &p),
+            want
+        );
         assert_eq!(kernel_flops("conv2d_igemm", "weight_grad", &p), want);
         // n c h w k kh kw oh ow sh sw pt pl dh dw cig cog total chunk flags strips
         let p = bytes(&[

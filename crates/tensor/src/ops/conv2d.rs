@@ -739,6 +739,20 @@ fn weight_to_krsc(w: &Tensor, g: &Geom, kp: usize, cv: usize, flip: bool) -> Res
     Ok(dst)
 }
 
+/// The whole tensor as an `array<vec4<f32>>` binding: its size rounded up to 16
+/// bytes (pool buffers come in size classes that are multiples of 64 bytes).
+fn vec4_arg(t: &Tensor) -> Result<crate::device::Arg<'_>> {
+    let size = t.byte_size().div_ceil(16) * 16;
+    if t.buffer().size() < size {
+        return Err(Error::Limit {
+            what: format!("{OP}: buffer of {:?} bound as vec4s", t.shape()),
+            requested: size,
+            limit: t.buffer().size(),
+        });
+    }
+    Ok(crate::device::Arg::window(t.buffer(), 0, size))
+}
+
 /// Runs the implicit-GEMM forward kernel over a prepared padded NHWC input.
 #[allow(clippy::too_many_arguments)]
 fn igemm_launch(
@@ -752,15 +766,17 @@ fn igemm_launch(
     y: &Tensor,
 ) -> Result<()> {
     let dev = y.device();
+    // Bit 5: 4 consecutive pixels of a channel are one aligned vec4 of y.
+    let vec4_rows = u32::from(params.pq % 4 == 0) << 5;
     let params = &IgemmParams {
-        flags: epilogue_flags(bias, opts),
+        flags: epilogue_flags(bias, opts) | vec4_rows,
         ..*params
     };
     let b_arg = bias.map_or(wt.arg(), Tensor::arg);
-    let r_arg = opts.residual.map_or(wt.arg(), Tensor::arg);
+    let r_arg = opts.residual.map_or(Ok(wt.arg()), vec4_arg)?;
     let m = params.m as usize;
     let kblocks = (params.k as usize).div_ceil(tile.kb) as u32;
-    let args = [xp.arg(), wt.arg(), b_arg, r_arg, y.arg()];
+    let args = [xp.arg(), wt.arg(), b_arg, r_arg, vec4_arg(y)?];
     if variant == Conv2dVariant::Igemm {
         let blocks = m.div_ceil(tile.sg * tile.pb);
         let wgs = blocks.div_ceil(tile.wg / tile.sg);
@@ -1061,7 +1077,8 @@ fn launch_1d(
 }
 
 /// Whether `forward3x3` (vec4 rows, 4×4 output blocks) takes this depthwise problem:
-/// 3×3, dilation 1, top/left padding 1, stride 1 or 2, widths multiples of 4.
+/// 3×3, dilation 1, top/left padding 1, stride 1 or 2, widths multiples of 4
+/// (8 output rows × 4 columns per invocation, a sliding window of input rows).
 fn depthwise_3x3_applies(g: &Geom) -> bool {
     g.cig == 1
         && (g.kh, g.kw, g.dh, g.dw, g.pt, g.pl) == (3, 3, 1, 1, 1, 1)
@@ -1081,17 +1098,23 @@ fn depthwise_3x3(
     residual: Option<&Tensor>,
     y: &Tensor,
 ) -> Result<()> {
-    let total = g.n * g.k * g.oh.div_ceil(4) * (g.ow / 4);
+    let wide = g.sw == 1 && g.ow % 8 == 0;
+    let cols = if wide { 8 } else { 4 };
+    let total = g.n * g.k * g.oh.div_ceil(8) * (g.ow / cols);
     let params = GroupedParams {
         flags,
-        ..GroupedParams::new(g, total, g.ow / 4, 0)
+        ..GroupedParams::new(g, total, g.ow / cols, 0)
     };
     let b_arg = bias.map_or(w.arg(), Tensor::arg);
     let r_arg = residual.map_or(w.arg(), Tensor::arg);
     let dev = x.device();
     dev.launch(
         &DEPTHWISE_3X3,
-        &[("WG", f64::from(GROUPED_WG)), ("STRIDE", g.sh as f64)],
+        &[
+            ("WG", f64::from(GROUPED_WG)),
+            ("STRIDE", g.sh as f64),
+            ("WIDE", f64::from(u8::from(wide))),
+        ],
         &params,
         &[x.arg(), w.arg(), b_arg, r_arg, y.arg()],
         dev.grid_1d(total as u64, GROUPED_WG)?,

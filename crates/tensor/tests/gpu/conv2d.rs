@@ -360,6 +360,8 @@ fn grouped_cases() -> Vec<Case> {
         case(1, 4, 8, 8, 4, 3, 3, c(2, 0).with_padding([1, 0, 1, 0]).with_groups(4), false),
         case(1, 3, 5, 8, 6, 3, 3, c(1, 1).with_groups(3), true),
         case(1, 7, 1, 4, 7, 3, 3, c(1, 1).with_groups(7), true),
+        case(1, 4, 20, 8, 4, 3, 3, c(1, 1).with_groups(4), true),
+        case(2, 3, 21, 16, 3, 3, 3, c(2, 1).with_groups(3), false),
     ]
 }
 
