@@ -385,7 +385,9 @@ fn conv2d_benches(
     wanted: &dyn Fn(&str) -> bool,
     push: &mut dyn FnMut(BenchResult),
 ) -> Result<()> {
-    use shadernet_tensor::ops::conv2d::{self as conv, Conv2dConfig, Conv2dOptions, Conv2dPass, Conv2dVariant};
+    use shadernet_tensor::ops::conv2d::{
+        self as conv, Conv2dConfig, Conv2dOptions, Conv2dPass, Conv2dVariant,
+    };
     for &s in CONV_SHAPES {
         let [n, c, h, w, k, r, st, pd, groups] = s;
         let family = if groups == 1 {

@@ -279,3 +279,21 @@ fn vgg_cifar_sgd_step_matches_pytorch() {
 fn vgg_cifar_adamw_step_matches_pytorch() {
     one_step_training("train_vgg_cifar_adamw", 1e-2);
 }
+
+/// Writes the synthetic ResNet-20 through shadernet's state-dict writer, reads
+/// it back, and leaves it in the target dir for
+/// `python3 scripts/make_model_fixtures.py --check-saved FILE --model resnet20`
+/// (PyTorch `load_state_dict(strict=True)` and the same logits).
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn saved_state_dict_round_trips_for_pytorch() {
+    let fx = fixture("infer_resnet20");
+    let model = model_for(&fx);
+    let sd = io::state_dict(&model).unwrap();
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("resnet20_saved.safetensors");
+    sd.save(&path).unwrap();
+    let back = StateDict::load(&path).unwrap();
+    assert_eq!(back, sd);
+    assert_eq!(back.get("bn1.num_batches_tracked").map(|t| t.shape.clone()), Some(vec![]));
+    eprintln!("wrote {}", path.display());
+}

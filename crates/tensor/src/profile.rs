@@ -546,11 +546,14 @@ struct Pending {
     query: Option<QuerySlots>,
 }
 
+/// A resolved timestamp's place: (chunk, byte offset).
+type Loc = (usize, u64);
+
 /// A submitted dispatch and where its timestamps land.
 struct Done {
     rec: DispatchRecord,
-    /// (chunk, byte offset) of the begin timestamp, if written, and the end.
-    at: Option<(Option<(usize, u64)>, (usize, u64))>,
+    /// Where the begin timestamp (if written) and the end one landed.
+    at: Option<(Option<Loc>, Loc)>,
 }
 
 /// The queries of one dispatch's pass, from [`Profiler::reserve_queries`].

@@ -283,13 +283,13 @@ impl Geom {
             }
         }
         let groups = cfg.groups;
-        if c % groups != 0 {
+        if !c.is_multiple_of(groups) {
             return shape_err(
                 OP,
                 format!("groups {groups} does not divide the input channels c {c}"),
             );
         }
-        if k % groups != 0 {
+        if !k.is_multiple_of(groups) {
             return shape_err(
                 OP,
                 format!("groups {groups} does not divide the output channels c_out {k}"),
@@ -355,10 +355,6 @@ impl Geom {
     }
     fn y_shape(&self) -> [usize; 4] {
         [self.n, self.k, self.oh, self.ow]
-    }
-    /// Multiply-adds of one pass (the same for forward, dX and dW).
-    pub(crate) fn macs(&self) -> usize {
-        self.n * self.k * self.oh * self.ow * self.cig * self.kh * self.kw
     }
 }
 
@@ -767,7 +763,7 @@ fn igemm_launch(
 ) -> Result<()> {
     let dev = y.device();
     // Bit 5: 4 consecutive pixels of a channel are one aligned vec4 of y.
-    let vec4_rows = u32::from(params.pq % 4 == 0) << 5;
+    let vec4_rows = u32::from(params.pq.is_multiple_of(4)) << 5;
     let params = &IgemmParams {
         flags: epilogue_flags(bias, opts) | vec4_rows,
         ..*params
@@ -960,21 +956,9 @@ fn igemm_backward_weight(
     let grid = [jblocks as u32, kblocks as u32, splits as u32];
     let args = [dyk.arg(), xp.arg(), part.arg()];
     if variant == Conv2dVariant::Igemm {
-        dev.launch(
-            &IGEMM_DW,
-            &[("SG", sg as f64)],
-            &params,
-            &args,
-            grid,
-        )?;
+        dev.launch(&IGEMM_DW, &[("SG", sg as f64)], &params, &args, grid)?;
     } else {
-        dev.launch(
-            &PORTABLE_DW,
-            &[("WG", lanes as f64)],
-            &params,
-            &args,
-            grid,
-        )?;
+        dev.launch(&PORTABLE_DW, &[("WG", lanes as f64)], &params, &args, grid)?;
     }
     let dw = Tensor::uninit(dev, &g.w_shape(), DType::F32)?;
     let total = dw.numel();
@@ -1084,8 +1068,8 @@ fn depthwise_3x3_applies(g: &Geom) -> bool {
         && (g.kh, g.kw, g.dh, g.dw, g.pt, g.pl) == (3, 3, 1, 1, 1, 1)
         && g.sh == g.sw
         && (g.sh == 1 || g.sh == 2)
-        && g.w % 4 == 0
-        && g.ow % 4 == 0
+        && g.w.is_multiple_of(4)
+        && g.ow.is_multiple_of(4)
 }
 
 /// Runs `forward3x3` with input `x` of shape `[n, c, h, w]` (as `g` describes it).
@@ -1098,7 +1082,7 @@ fn depthwise_3x3(
     residual: Option<&Tensor>,
     y: &Tensor,
 ) -> Result<()> {
-    let wide = g.sw == 1 && g.ow % 8 == 0;
+    let wide = g.sw == 1 && g.ow.is_multiple_of(8);
     let cols = if wide { 8 } else { 4 };
     let total = g.n * g.k * g.oh.div_ceil(8) * (g.ow / cols);
     let params = GroupedParams {
@@ -1156,7 +1140,12 @@ fn depthwise_backward_input(g: &Geom, w: &Tensor, dy: &Tensor, dx: &Tensor) -> R
     }
     let strips = g.w.div_ceil(4);
     let params = GroupedParams::new(g, g.n * g.c * g.h * strips, strips, 0);
-    launch_1d(w.device(), &DEPTHWISE_DX, &params, &[dy.arg(), w.arg(), dx.arg()])
+    launch_1d(
+        w.device(),
+        &DEPTHWISE_DX,
+        &params,
+        &[dy.arg(), w.arg(), dx.arg()],
+    )
 }
 
 fn grouped_forward(
@@ -1187,7 +1176,12 @@ fn grouped_backward_input(g: &Geom, w: &Tensor, dy: &Tensor, dx: &Tensor) -> Res
     let strips = g.w.div_ceil(4);
     let cblocks = g.groups * g.cig.div_ceil(4);
     let params = GroupedParams::new(g, g.n * cblocks * g.h * strips, strips, cblocks);
-    launch_1d(w.device(), &GROUPED_DX, &params, &[dy.arg(), w.arg(), dx.arg()])
+    launch_1d(
+        w.device(),
+        &GROUPED_DX,
+        &params,
+        &[dy.arg(), w.arg(), dx.arg()],
+    )
 }
 
 /// dW of depthwise and grouped convolutions: one invocation per weight element,
@@ -1343,7 +1337,6 @@ pub fn conv2d_with(
     }
     Ok(y)
 }
-
 
 /// Gradient of [`conv2d`] with respect to its input: `dx` of shape `x_shape`
 /// from the weight `w` and the output gradient `dy`.

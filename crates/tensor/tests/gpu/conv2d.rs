@@ -357,7 +357,17 @@ fn grouped_cases() -> Vec<Case> {
         // depthwise 3x3 with widths that are multiples of 4 (the vec4-row kernel)
         case(2, 6, 8, 12, 6, 3, 3, c(1, 1).with_groups(6), true),
         case(3, 5, 9, 16, 5, 3, 3, c(2, 1).with_groups(5), true),
-        case(1, 4, 8, 8, 4, 3, 3, c(2, 0).with_padding([1, 0, 1, 0]).with_groups(4), false),
+        case(
+            1,
+            4,
+            8,
+            8,
+            4,
+            3,
+            3,
+            c(2, 0).with_padding([1, 0, 1, 0]).with_groups(4),
+            false,
+        ),
         case(1, 3, 5, 8, 6, 3, 3, c(1, 1).with_groups(3), true),
         case(1, 7, 1, 4, 7, 3, 3, c(1, 1).with_groups(7), true),
         case(1, 4, 20, 8, 4, 3, 3, c(1, 1).with_groups(4), true),
