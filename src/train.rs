@@ -451,7 +451,7 @@ impl Trainer {
                 self.progress.images += batch.n;
                 let checkpoint_due = self
                     .checkpoint_every
-                    .is_some_and(|k| k > 0 && self.step % k == 0);
+                    .is_some_and(|k| k > 0 && self.step.is_multiple_of(k));
                 if pending == log_every
                     || checkpoint_due
                     || self.steps_reached()

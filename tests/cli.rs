@@ -560,8 +560,7 @@ fn eval_json_matches_training() {
     let run = cifar_run();
     let last_epoch = metrics_records(&run.metrics)
         .into_iter()
-        .filter(|r| r["type"] == "epoch")
-        .last()
+        .rfind(|r| r["type"] == "epoch")
         .expect("epoch record");
     for weights in [&run.weights, &run.ckpt] {
         let v = last_json(&ok(&[
@@ -876,7 +875,7 @@ fn bad_data_exits_2_naming_the_file() {
     };
     let write_idx = |name: &str, magic: u32, dims: &[u32], len: usize| {
         let mut b = header(magic, dims);
-        b.extend(std::iter::repeat(1u8).take(len));
+        b.extend(std::iter::repeat_n(1u8, len));
         std::fs::write(idx.join(name), b).expect("write idx");
     };
     write_idx("train-images-idx3-ubyte", 0x803, &[5, 28, 28], 5 * 784);

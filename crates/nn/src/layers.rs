@@ -29,7 +29,7 @@ impl Conv2d {
     /// `groups` must divide both channel counts.
     pub fn new(device: &Device, rng: &mut Rng, c_in: usize, c_out: usize, k: usize, config: Conv2dConfig, bias: bool) -> Result<Conv2d> {
         let g = config.groups;
-        if g == 0 || c_in % g != 0 || c_out % g != 0 {
+        if g == 0 || !c_in.is_multiple_of(g) || !c_out.is_multiple_of(g) {
             return config_err(
                 "Conv2d",
                 format!("groups {g} must divide in_channels {c_in} and out_channels {c_out}"),
