@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 mod cli;
 
 #[derive(Parser)]
-#[command(name = "shadernet", version, about = "Convolutional networks on any GPU, every op a WGSL compute shader")]
+#[command(
+    name = "shadernet",
+    version,
+    about = "Convolutional networks on any GPU, every op a WGSL compute shader"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

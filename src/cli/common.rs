@@ -31,7 +31,11 @@ pub fn user(e: impl std::fmt::Display) -> anyhow::Error {
 pub fn tensor_error(e: shadernet::Error) -> anyhow::Error {
     use shadernet::Error as E;
     match e {
-        E::Shape { .. } | E::DType { .. } | E::HostLength { .. } | E::AdapterNotFound { .. } | E::Limit { .. } => user(e),
+        E::Shape { .. }
+        | E::DType { .. }
+        | E::HostLength { .. }
+        | E::AdapterNotFound { .. }
+        | E::Limit { .. } => user(e),
         other => anyhow::Error::new(other),
     }
 }
@@ -55,13 +59,23 @@ pub fn load_dataset(name: &str, path: &Path, split: Split) -> anyhow::Result<Opt
             Split::Train => data::tensors::load(path),
             Split::Test => return Ok(None),
         },
-        other => return Err(user(format!("unknown data set `{other}`; use one of {}", DATASETS.join(", ")))),
+        other => {
+            return Err(user(format!(
+                "unknown data set `{other}`; use one of {}",
+                DATASETS.join(", ")
+            )))
+        }
     };
     r.map(Some).map_err(user)
 }
 
 /// Builds `model` for a data set's image shape and classes.
-pub fn build_model(name: &str, dataset: &Dataset, device: &Device, seed: u64) -> anyhow::Result<Model> {
+pub fn build_model(
+    name: &str,
+    dataset: &Dataset,
+    device: &Device,
+    seed: u64,
+) -> anyhow::Result<Model> {
     let [c, h, w] = dataset.shape;
     let spec = ModelSpec {
         in_channels: c,
@@ -90,9 +104,16 @@ pub fn load_weights(model: &Model, sd: &StateDict) -> anyhow::Result<()> {
 pub fn classes_in_weights(sd: &StateDict) -> Option<usize> {
     let mut best: Option<(usize, usize)> = None;
     for (name, t) in sd.iter() {
-        let last_linear = name == "fc.weight" || name == "fc3.weight" || name == "classifier.weight" || (name.starts_with("classifier.") && name.ends_with(".weight"));
+        let last_linear = name == "fc.weight"
+            || name == "fc3.weight"
+            || name == "classifier.weight"
+            || (name.starts_with("classifier.") && name.ends_with(".weight"));
         if last_linear && t.shape.len() == 2 {
-            let idx = name.split('.').nth(1).and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
+            let idx = name
+                .split('.')
+                .nth(1)
+                .and_then(|s| s.parse::<usize>().ok())
+                .unwrap_or(0);
             if best.is_none_or(|(i, _)| idx >= i) {
                 best = Some((idx, t.shape[0]));
             }
@@ -108,7 +129,11 @@ pub fn spec_for_weights(name: &str, sd: &StateDict) -> ModelSpec {
     if let Some(c) = classes_in_weights(sd) {
         spec.num_classes = c;
     }
-    if let Some(w) = sd.get("conv1.weight").or_else(|| sd.get("features.0.weight")).or_else(|| sd.get("features.0.0.weight")) {
+    if let Some(w) = sd
+        .get("conv1.weight")
+        .or_else(|| sd.get("features.0.weight"))
+        .or_else(|| sd.get("features.0.0.weight"))
+    {
         if w.shape.len() == 4 {
             spec.in_channels = w.shape[1];
         }

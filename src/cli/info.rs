@@ -89,10 +89,7 @@ pub fn run(selector: Option<&str>, json: bool) -> anyhow::Result<()> {
     );
     println!(
         "  f16 in shaders                {}",
-        yes(chosen
-            .features
-            .contains(Features::SHADER_F16))
+        yes(chosen.features.contains(Features::SHADER_F16))
     );
     Ok(())
 }
-

@@ -4,7 +4,7 @@
 pub mod bench;
 pub mod common;
 pub mod eval;
-pub mod info;
 pub mod infer;
+pub mod info;
 pub mod profile;
 pub mod train;

@@ -10,8 +10,24 @@ use shadernet_tensor::ops::conv2d::Conv2dConfig;
 use shadernet_tensor::{Device, Result};
 
 /// A conv without bias, with `padding = k / 2` (torchvision's conv3x3 / conv1x1).
-pub fn conv(dev: &Device, rng: &mut Rng, c_in: usize, c_out: usize, k: usize, stride: usize, groups: usize) -> Result<Conv2d> {
-    Conv2d::new(dev, rng, c_in, c_out, k, Conv2dConfig::new(stride, k / 2).with_groups(groups), false)
+pub fn conv(
+    dev: &Device,
+    rng: &mut Rng,
+    c_in: usize,
+    c_out: usize,
+    k: usize,
+    stride: usize,
+    groups: usize,
+) -> Result<Conv2d> {
+    Conv2d::new(
+        dev,
+        rng,
+        c_in,
+        c_out,
+        k,
+        Conv2dConfig::new(stride, k / 2).with_groups(groups),
+        false,
+    )
 }
 
 /// torchvision's `Conv2dNormActivation`: `0` conv (no bias), `1` BN, `2` activation.
@@ -20,7 +36,13 @@ pub fn conv_bn_act(conv: Conv2d, bn: BatchNorm2d, act: Layer) -> Sequential {
 }
 
 /// The projection shortcut: `0` conv 1×1 with stride, `1` BN.
-pub fn downsample(dev: &Device, rng: &mut Rng, c_in: usize, c_out: usize, stride: usize) -> Result<Sequential> {
+pub fn downsample(
+    dev: &Device,
+    rng: &mut Rng,
+    c_in: usize,
+    c_out: usize,
+    stride: usize,
+) -> Result<Sequential> {
     Ok(Sequential::new()
         .push(conv(dev, rng, c_in, c_out, 1, stride, 1)?)
         .push(BatchNorm2d::new(dev, c_out)?))
@@ -38,7 +60,13 @@ pub struct BasicBlock {
 impl BasicBlock {
     /// A block from `c_in` to `c_out` channels; the shortcut projects when the
     /// stride or the channel count changes.
-    pub fn new(dev: &Device, rng: &mut Rng, c_in: usize, c_out: usize, stride: usize) -> Result<BasicBlock> {
+    pub fn new(
+        dev: &Device,
+        rng: &mut Rng,
+        c_in: usize,
+        c_out: usize,
+        stride: usize,
+    ) -> Result<BasicBlock> {
         Ok(BasicBlock {
             conv1: conv(dev, rng, c_in, c_out, 3, stride, 1)?,
             bn1: BatchNorm2d::new(dev, c_out)?,
@@ -55,7 +83,10 @@ impl BasicBlock {
 
 impl Module for BasicBlock {
     fn forward(&self, tape: &Tape, x: &Var) -> Result<Var> {
-        let h = f::relu(tape, &self.bn1.forward(tape, &self.conv1.forward(tape, x)?)?)?;
+        let h = f::relu(
+            tape,
+            &self.bn1.forward(tape, &self.conv1.forward(tape, x)?)?,
+        )?;
         let h = self.bn2.forward(tape, &self.conv2.forward(tape, &h)?)?;
         let shortcut = match &self.downsample {
             Some(d) => d.forward(tape, x)?,
@@ -87,7 +118,15 @@ pub struct Bottleneck {
 
 impl Bottleneck {
     /// torchvision's `Bottleneck(inplanes, planes, stride, groups, base_width)`.
-    pub fn new(dev: &Device, rng: &mut Rng, inplanes: usize, planes: usize, stride: usize, groups: usize, base_width: usize) -> Result<Bottleneck> {
+    pub fn new(
+        dev: &Device,
+        rng: &mut Rng,
+        inplanes: usize,
+        planes: usize,
+        stride: usize,
+        groups: usize,
+        base_width: usize,
+    ) -> Result<Bottleneck> {
         let width = planes * base_width / 64 * groups;
         let out = planes * 4;
         Ok(Bottleneck {
@@ -108,8 +147,14 @@ impl Bottleneck {
 
 impl Module for Bottleneck {
     fn forward(&self, tape: &Tape, x: &Var) -> Result<Var> {
-        let h = f::relu(tape, &self.bn1.forward(tape, &self.conv1.forward(tape, x)?)?)?;
-        let h = f::relu(tape, &self.bn2.forward(tape, &self.conv2.forward(tape, &h)?)?)?;
+        let h = f::relu(
+            tape,
+            &self.bn1.forward(tape, &self.conv1.forward(tape, x)?)?,
+        )?;
+        let h = f::relu(
+            tape,
+            &self.bn2.forward(tape, &self.conv2.forward(tape, &h)?)?,
+        )?;
         let h = self.bn3.forward(tape, &self.conv3.forward(tape, &h)?)?;
         let shortcut = match &self.downsample {
             Some(d) => d.forward(tape, x)?,
@@ -140,11 +185,22 @@ pub struct InvertedResidual {
 
 impl InvertedResidual {
     /// torchvision's `InvertedResidual(inp, oup, stride, expand_ratio)`.
-    pub fn new(dev: &Device, rng: &mut Rng, inp: usize, oup: usize, stride: usize, expand_ratio: usize) -> Result<InvertedResidual> {
+    pub fn new(
+        dev: &Device,
+        rng: &mut Rng,
+        inp: usize,
+        oup: usize,
+        stride: usize,
+        expand_ratio: usize,
+    ) -> Result<InvertedResidual> {
         let hidden = inp * expand_ratio;
         let mut conv = Sequential::new();
         if expand_ratio != 1 {
-            conv.add(conv_bn_act(self::conv(dev, rng, inp, hidden, 1, 1, 1)?, BatchNorm2d::new(dev, hidden)?, Layer::Relu6));
+            conv.add(conv_bn_act(
+                self::conv(dev, rng, inp, hidden, 1, 1, 1)?,
+                BatchNorm2d::new(dev, hidden)?,
+                Layer::Relu6,
+            ));
         }
         conv.add(conv_bn_act(
             self::conv(dev, rng, hidden, hidden, 3, stride, hidden)?,

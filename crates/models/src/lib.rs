@@ -88,11 +88,18 @@ impl Model {
 impl Module for Model {
     fn forward(&self, tape: &Tape, x: &Var) -> Result<Var> {
         let s = x.shape();
-        let want = [self.spec.in_channels, self.spec.image_size[0], self.spec.image_size[1]];
+        let want = [
+            self.spec.in_channels,
+            self.spec.image_size[0],
+            self.spec.image_size[1],
+        ];
         if s.len() != 4 || s[1] != want[0] || (self.fixed_size() && s[2..] != want[1..]) {
             return Err(Error::Shape {
                 op: "model input",
-                message: format!("{} expects input [N, {}, {}, {}], got {s:?}", self.name, want[0], want[1], want[2]),
+                message: format!(
+                    "{} expects input [N, {}, {}, {}], got {s:?}",
+                    self.name, want[0], want[1], want[2]
+                ),
             });
         }
         let mut h = x.clone();
@@ -119,7 +126,10 @@ impl Model {
 fn unknown(name: &str) -> Error {
     Error::Shape {
         op: "model",
-        message: format!("unknown model `{name}`; known models: {}", MODEL_NAMES.join(", ")),
+        message: format!(
+            "unknown model `{name}`; known models: {}",
+            MODEL_NAMES.join(", ")
+        ),
     }
 }
 
@@ -151,14 +161,31 @@ fn lenet5(d: &Device, rng: &mut Rng, spec: ModelSpec) -> Result<Model> {
     if flat == 0 {
         return Err(Error::Shape {
             op: "lenet5",
-            message: format!("input {:?} is too small for two 5x5 convolutions and two 2x2 pools", spec.image_size),
+            message: format!(
+                "input {:?} is too small for two 5x5 convolutions and two 2x2 pools",
+                spec.image_size
+            ),
         });
     }
     Ok(Model::new("lenet5", spec)
-        .child("conv1", Conv2d::new(d, rng, spec.in_channels, 6, 5, Conv2dConfig::new(1, pad), true)?)
+        .child(
+            "conv1",
+            Conv2d::new(
+                d,
+                rng,
+                spec.in_channels,
+                6,
+                5,
+                Conv2dConfig::new(1, pad),
+                true,
+            )?,
+        )
         .child("relu1", Layer::Relu)
         .child("pool1", Layer::MaxPool2d(Pool2dConfig::square(2)))
-        .child("conv2", Conv2d::new(d, rng, 6, 16, 5, Conv2dConfig::new(1, 0), true)?)
+        .child(
+            "conv2",
+            Conv2d::new(d, rng, 6, 16, 5, Conv2dConfig::new(1, 0), true)?,
+        )
         .child("relu2", Layer::Relu)
         .child("pool2", Layer::MaxPool2d(Pool2dConfig::square(2)))
         .child("flatten", Layer::Flatten)
@@ -183,11 +210,31 @@ use VggItem::{Conv as C, Pool as M};
 /// `[64, 64, 'M', 128, 128, 'M', 256, 256, 'M']`.
 pub const VGG_CIFAR: [VggItem; 9] = [C(64), C(64), M, C(128), C(128), M, C(256), C(256), M];
 /// torchvision's config A (vgg11).
-pub const VGG11: [VggItem; 13] = [C(64), M, C(128), M, C(256), C(256), M, C(512), C(512), M, C(512), C(512), M];
+pub const VGG11: [VggItem; 13] = [
+    C(64),
+    M,
+    C(128),
+    M,
+    C(256),
+    C(256),
+    M,
+    C(512),
+    C(512),
+    M,
+    C(512),
+    C(512),
+    M,
+];
 
 /// torchvision-style VGG features for any config (`features.N` numbered over
 /// every module, ReLU and pool included).
-pub fn vgg_features(d: &Device, rng: &mut Rng, in_channels: usize, config: &[VggItem], batch_norm: bool) -> Result<(Sequential, usize)> {
+pub fn vgg_features(
+    d: &Device,
+    rng: &mut Rng,
+    in_channels: usize,
+    config: &[VggItem],
+    batch_norm: bool,
+) -> Result<(Sequential, usize)> {
     let mut features = Sequential::new();
     let mut c = in_channels;
     for item in config {
@@ -206,7 +253,15 @@ pub fn vgg_features(d: &Device, rng: &mut Rng, in_channels: usize, config: &[Vgg
     Ok((features, c))
 }
 
-fn vgg(d: &Device, rng: &mut Rng, name: &str, spec: ModelSpec, config: &[VggItem], bn: bool, imagenet: bool) -> Result<Model> {
+fn vgg(
+    d: &Device,
+    rng: &mut Rng,
+    name: &str,
+    spec: ModelSpec,
+    config: &[VggItem],
+    bn: bool,
+    imagenet: bool,
+) -> Result<Model> {
     let (features, c) = vgg_features(d, rng, spec.in_channels, config, bn)?;
     let model = Model::new(name, spec).child("features", features);
     if imagenet {
@@ -229,17 +284,25 @@ fn vgg(d: &Device, rng: &mut Rng, name: &str, spec: ModelSpec, config: &[VggItem
         if flat == 0 {
             return Err(Error::Shape {
                 op: name_static(name),
-                message: format!("input {:?} is too small for {pools} 2x2 pools", spec.image_size),
+                message: format!(
+                    "input {:?} is too small for {pools} 2x2 pools",
+                    spec.image_size
+                ),
             });
         }
-        Ok(model
-            .child("flatten", Layer::Flatten)
-            .child("classifier", Linear::new(d, rng, flat, spec.num_classes, true)?))
+        Ok(model.child("flatten", Layer::Flatten).child(
+            "classifier",
+            Linear::new(d, rng, flat, spec.num_classes, true)?,
+        ))
     }
 }
 
 fn name_static(name: &str) -> &'static str {
-    MODEL_NAMES.iter().find(|n| **n == name).copied().unwrap_or("model")
+    MODEL_NAMES
+        .iter()
+        .find(|n| **n == name)
+        .copied()
+        .unwrap_or("model")
 }
 
 fn resnet_cifar(d: &Device, rng: &mut Rng, spec: ModelSpec, blocks: usize) -> Result<Model> {
@@ -267,14 +330,35 @@ fn imagenet_stem(d: &Device, rng: &mut Rng, name: &str, spec: ModelSpec) -> Resu
     Ok(Model::new(name, spec)
         .child(
             "conv1",
-            Conv2d::new(d, rng, spec.in_channels, 64, 7, Conv2dConfig::new(2, 3), false)?,
+            Conv2d::new(
+                d,
+                rng,
+                spec.in_channels,
+                64,
+                7,
+                Conv2dConfig::new(2, 3),
+                false,
+            )?,
         )
         .child("bn1", BatchNorm2d::new(d, 64)?)
         .child("relu", Layer::Relu)
-        .child("maxpool", Layer::MaxPool2d(Pool2dConfig::square(3).with_stride([2, 2]).with_padding([1, 1]))))
+        .child(
+            "maxpool",
+            Layer::MaxPool2d(
+                Pool2dConfig::square(3)
+                    .with_stride([2, 2])
+                    .with_padding([1, 1]),
+            ),
+        ))
 }
 
-fn resnet_basic(d: &Device, rng: &mut Rng, name: &str, spec: ModelSpec, layers: [usize; 4]) -> Result<Model> {
+fn resnet_basic(
+    d: &Device,
+    rng: &mut Rng,
+    name: &str,
+    spec: ModelSpec,
+    layers: [usize; 4],
+) -> Result<Model> {
     let mut model = imagenet_stem(d, rng, name, spec)?;
     let mut c = 64;
     for (i, (&n, width)) in layers.iter().zip([64usize, 128, 256, 512]).enumerate() {
@@ -292,14 +376,27 @@ fn resnet_basic(d: &Device, rng: &mut Rng, name: &str, spec: ModelSpec, layers: 
         .child("fc", Linear::new(d, rng, 512, spec.num_classes, true)?))
 }
 
-fn resnet_bottleneck(d: &Device, rng: &mut Rng, name: &str, spec: ModelSpec, groups: usize, base_width: usize) -> Result<Model> {
+fn resnet_bottleneck(
+    d: &Device,
+    rng: &mut Rng,
+    name: &str,
+    spec: ModelSpec,
+    groups: usize,
+    base_width: usize,
+) -> Result<Model> {
     let mut model = imagenet_stem(d, rng, name, spec)?;
     let mut c = 64;
-    for (i, (n, planes)) in [3usize, 4, 6, 3].into_iter().zip([64usize, 128, 256, 512]).enumerate() {
+    for (i, (n, planes)) in [3usize, 4, 6, 3]
+        .into_iter()
+        .zip([64usize, 128, 256, 512])
+        .enumerate()
+    {
         let mut layer = Sequential::new();
         for b in 0..n {
             let stride = if b == 0 && i > 0 { 2 } else { 1 };
-            layer.add(Bottleneck::new(d, rng, c, planes, stride, groups, base_width)?);
+            layer.add(Bottleneck::new(
+                d, rng, c, planes, stride, groups, base_width,
+            )?);
             c = planes * 4;
         }
         model = model.child(&format!("layer{}", i + 1), layer);
@@ -311,15 +408,38 @@ fn resnet_bottleneck(d: &Device, rng: &mut Rng, name: &str, spec: ModelSpec, gro
 }
 
 fn mobilenet_v2(d: &Device, rng: &mut Rng, spec: ModelSpec) -> Result<Model> {
-    let mut features = Sequential::new().push(conv_bn_act(conv(d, rng, spec.in_channels, 32, 3, 2, 1)?, BatchNorm2d::new(d, 32)?, Layer::Relu6));
+    let mut features = Sequential::new().push(conv_bn_act(
+        conv(d, rng, spec.in_channels, 32, 3, 2, 1)?,
+        BatchNorm2d::new(d, 32)?,
+        Layer::Relu6,
+    ));
     let mut c = 32;
-    for (t, out, n, s) in [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)] {
+    for (t, out, n, s) in [
+        (1, 16, 1, 1),
+        (6, 24, 2, 2),
+        (6, 32, 3, 2),
+        (6, 64, 4, 2),
+        (6, 96, 3, 1),
+        (6, 160, 3, 2),
+        (6, 320, 1, 1),
+    ] {
         for i in 0..n {
-            features.add(InvertedResidual::new(d, rng, c, out, if i == 0 { s } else { 1 }, t)?);
+            features.add(InvertedResidual::new(
+                d,
+                rng,
+                c,
+                out,
+                if i == 0 { s } else { 1 },
+                t,
+            )?);
             c = out;
         }
     }
-    features.add(conv_bn_act(conv(d, rng, c, 1280, 1, 1, 1)?, BatchNorm2d::new(d, 1280)?, Layer::Relu6));
+    features.add(conv_bn_act(
+        conv(d, rng, c, 1280, 1, 1, 1)?,
+        BatchNorm2d::new(d, 1280)?,
+        Layer::Relu6,
+    ));
     let classifier = Sequential::new()
         .push(Layer::Dropout(0.2))
         .push(Linear::new(d, rng, 1280, spec.num_classes, true)?);
@@ -332,7 +452,9 @@ fn mobilenet_v2(d: &Device, rng: &mut Rng, spec: ModelSpec) -> Result<Model> {
 
 fn alexnet(d: &Device, rng: &mut Rng, spec: ModelSpec) -> Result<Model> {
     let pool = Layer::MaxPool2d(Pool2dConfig::square(3).with_stride([2, 2]));
-    let cv = |rng: &mut Rng, i: usize, o: usize, k: usize, s: usize, p: usize| Conv2d::new(d, rng, i, o, k, Conv2dConfig::new(s, p), true);
+    let cv = |rng: &mut Rng, i: usize, o: usize, k: usize, s: usize, p: usize| {
+        Conv2d::new(d, rng, i, o, k, Conv2dConfig::new(s, p), true)
+    };
     let features = Sequential::new()
         .push(cv(rng, spec.in_channels, 64, 11, 4, 2)?)
         .push(Layer::Relu)

@@ -35,7 +35,16 @@ fn keys(m: &Model) -> Vec<String> {
 fn resnet20_has_torchvision_names_and_size() {
     let m = cifar("resnet20");
     let k = keys(&m);
-    for name in ["conv1.weight", "bn1.running_var", "layer1.0.conv1.weight", "layer2.0.downsample.0.weight", "layer2.0.downsample.1.running_var", "layer3.2.bn2.num_batches_tracked", "fc.weight", "fc.bias"] {
+    for name in [
+        "conv1.weight",
+        "bn1.running_var",
+        "layer1.0.conv1.weight",
+        "layer2.0.downsample.0.weight",
+        "layer2.0.downsample.1.running_var",
+        "layer3.2.bn2.num_batches_tracked",
+        "fc.weight",
+        "fc.bias",
+    ] {
         assert!(k.iter().any(|x| x == name), "missing {name}");
     }
     assert!(!k.iter().any(|x| x.starts_with("layer1.0.downsample")));
@@ -46,19 +55,47 @@ fn resnet20_has_torchvision_names_and_size() {
 #[cfg_attr(skip_gpu_tests, ignore)]
 fn vgg_cifar_and_lenet_names_follow_models_md() {
     let k = keys(&cifar("vgg_cifar"));
-    for name in ["features.0.weight", "features.1.running_mean", "features.3.weight", "features.4.num_batches_tracked", "features.7.weight", "classifier.weight"] {
+    for name in [
+        "features.0.weight",
+        "features.1.running_mean",
+        "features.3.weight",
+        "features.4.num_batches_tracked",
+        "features.7.weight",
+        "classifier.weight",
+    ] {
         assert!(k.iter().any(|x| x == name), "missing {name}: {k:?}");
     }
     let lenet = cifar("lenet5");
-    assert_eq!(keys(&lenet), ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"]);
+    assert_eq!(
+        keys(&lenet),
+        [
+            "conv1.weight",
+            "conv1.bias",
+            "conv2.weight",
+            "conv2.bias",
+            "fc1.weight",
+            "fc1.bias",
+            "fc2.weight",
+            "fc2.bias",
+            "fc3.weight",
+            "fc3.bias"
+        ]
+    );
     assert_eq!(lenet.num_params(), 62_006);
 }
 
 fn batch(n: usize, c: usize, hw: usize, classes: u32, seed: u64) -> (Tensor, Tensor) {
     let mut rng = shadernet_reference::rng::Rng::new(seed);
-    let x: Vec<f32> = rng.vec_normal(n * c * hw * hw).into_iter().map(|v| v as f32).collect();
+    let x: Vec<f32> = rng
+        .vec_normal(n * c * hw * hw)
+        .into_iter()
+        .map(|v| v as f32)
+        .collect();
     let y: Vec<u32> = (0..n).map(|_| rng.below(classes as usize) as u32).collect();
-    (Tensor::from_f32(device(), &x, &[n, c, hw, hw]).unwrap(), Tensor::from_u32(device(), &y, &[n]).unwrap())
+    (
+        Tensor::from_f32(device(), &x, &[n, c, hw, hw]).unwrap(),
+        Tensor::from_u32(device(), &y, &[n]).unwrap(),
+    )
 }
 
 fn step(model: &Model, opt: &mut Optimizer, x: &Tensor, y: &Tensor, lr: f32) -> Tensor {
@@ -78,7 +115,11 @@ fn training_step_is_allocation_compile_and_readback_free_in_steady_state() {
     let model = build("resnet20", ModelSpec::default_for("resnet20"), &dev, 1).unwrap();
     let mut opt = Optimizer::new(OptimizerConfig::sgd(0.9, 5e-4, false), model.params()).unwrap();
     let mut rng = shadernet_reference::rng::Rng::new(3);
-    let xs: Vec<f32> = rng.vec_normal(8 * 3 * 32 * 32).into_iter().map(|v| v as f32).collect();
+    let xs: Vec<f32> = rng
+        .vec_normal(8 * 3 * 32 * 32)
+        .into_iter()
+        .map(|v| v as f32)
+        .collect();
     let x = Tensor::from_f32(&dev, &xs, &[8, 3, 32, 32]).unwrap();
     let y = Tensor::from_u32(&dev, &[1, 2, 3, 4, 5, 6, 7, 8], &[8]).unwrap();
     for _ in 0..2 {
@@ -104,10 +145,14 @@ fn lenet_overfits_one_batch() {
     let model = cifar("lenet5");
     let mut opt = Optimizer::new(OptimizerConfig::adamw(0.0), model.params()).unwrap();
     let (x, y) = batch(16, 3, 32, 10, 5);
-    let first = step(&model, &mut opt, &x, &y, 3e-3).to_scalar_f32().unwrap();
+    let first = step(&model, &mut opt, &x, &y, 3e-3)
+        .to_scalar_f32()
+        .unwrap();
     let mut last = first;
     for _ in 0..60 {
-        last = step(&model, &mut opt, &x, &y, 3e-3).to_scalar_f32().unwrap();
+        last = step(&model, &mut opt, &x, &y, 3e-3)
+            .to_scalar_f32()
+            .unwrap();
     }
     assert!(first > 1.5 && last < 0.1, "loss {first} -> {last}");
 }
@@ -123,12 +168,27 @@ fn state_dict_round_trips_through_safetensors() {
     io::load_state_dict(&b, &loaded, "resnet20").unwrap();
     let (x, _) = batch(2, 3, 32, 10, 7);
     let tape = Tape::inference();
-    let ya = a.forward(&tape, &Var::constant(x.clone())).unwrap().tensor().to_vec_f32().unwrap();
-    let yb = b.forward(&tape, &Var::constant(x)).unwrap().tensor().to_vec_f32().unwrap();
+    let ya = a
+        .forward(&tape, &Var::constant(x.clone()))
+        .unwrap()
+        .tensor()
+        .to_vec_f32()
+        .unwrap();
+    let yb = b
+        .forward(&tape, &Var::constant(x))
+        .unwrap()
+        .tensor()
+        .to_vec_f32()
+        .unwrap();
     assert_eq!(ya, yb);
     // Another model's weights: every problem named at once.
-    let err = io::load_state_dict(&cifar("lenet5"), &loaded, "lenet5").unwrap_err().to_string();
-    assert!(err.contains("lenet5") && err.contains("missing") && err.contains("unexpected"), "{err}");
+    let err = io::load_state_dict(&cifar("lenet5"), &loaded, "lenet5")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("lenet5") && err.contains("missing") && err.contains("unexpected"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -136,9 +196,19 @@ fn state_dict_round_trips_through_safetensors() {
 fn wrong_inputs_and_names_are_typed_errors() {
     let m = cifar("resnet20");
     let (x, _) = batch(2, 1, 32, 10, 1);
-    let err = m.forward(&Tape::inference(), &Var::constant(x)).unwrap_err().to_string();
-    assert!(err.contains("resnet20") && err.contains("[2, 1, 32, 32]"), "{err}");
+    let err = m
+        .forward(&Tape::inference(), &Var::constant(x))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("resnet20") && err.contains("[2, 1, 32, 32]"),
+        "{err}"
+    );
     assert!(build("resnet21", ModelSpec::default_for("resnet20"), device(), 0).is_err());
-    let tiny = ModelSpec { in_channels: 3, image_size: [8, 8], num_classes: 10 };
+    let tiny = ModelSpec {
+        in_channels: 3,
+        image_size: [8, 8],
+        num_classes: 10,
+    };
     assert!(build("lenet5", tiny, device(), 0).is_err());
 }

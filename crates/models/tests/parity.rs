@@ -38,42 +38,74 @@ struct Fixture {
 }
 
 fn fixture(name: &str) -> Fixture {
-    let path = format!("{}/../../tests/fixtures/models/{name}.safetensors", env!("CARGO_MANIFEST_DIR"));
-    let tensors = StateDict::load(&path).unwrap_or_else(|e| panic!("{e} (run scripts/make_model_fixtures.py)"));
+    let path = format!(
+        "{}/../../tests/fixtures/models/{name}.safetensors",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let tensors = StateDict::load(&path)
+        .unwrap_or_else(|e| panic!("{e} (run scripts/make_model_fixtures.py)"));
     let meta = tensors
         .metadata()
         .iter()
-        .map(|(k, v)| (k.clone(), serde_json::from_str(v).unwrap_or(serde_json::Value::String(v.clone()))))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                serde_json::from_str(v).unwrap_or(serde_json::Value::String(v.clone())),
+            )
+        })
         .collect();
     Fixture { tensors, meta }
 }
 
 impl Fixture {
     fn usize(&self, key: &str) -> usize {
-        self.meta[key].as_u64().unwrap_or_else(|| panic!("metadata {key}")) as usize
+        self.meta[key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("metadata {key}")) as usize
     }
     fn shape(&self, key: &str) -> Vec<usize> {
-        self.meta[key].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect()
+        self.meta[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect()
     }
     fn f64s(&self, key: &str) -> Vec<f64> {
-        let t = self.tensors.get(key).unwrap_or_else(|| panic!("no tensor {key}"));
-        t.to_f32_vec().iter().map(|&v| f64::from(v)).collect::<Vec<_>>()
+        let t = self
+            .tensors
+            .get(key)
+            .unwrap_or_else(|| panic!("no tensor {key}"));
+        t.to_f32_vec()
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect::<Vec<_>>()
     }
 }
 
 /// The synthetic state dict of `model` (seed 0, rules version 1).
 fn synthetic_state(model: &Model) -> StateDict {
     let expected = io::expected(model);
-    let shapes: BTreeMap<String, Vec<usize>> = expected.iter().map(|e| (e.name.clone(), e.shape.clone())).collect();
+    let shapes: BTreeMap<String, Vec<usize>> = expected
+        .iter()
+        .map(|e| (e.name.clone(), e.shape.clone()))
+        .collect();
     let mut sd = StateDict::new();
     for e in &expected {
         let prefix = e.name.rsplit_once('.').map(|p| p.0).unwrap_or("");
         let weight = shapes.get(&format!("{prefix}.weight")).map(Vec::as_slice);
-        let kind = synthetic::kind_for(&e.name, &e.shape, weight).unwrap_or_else(|| panic!("no rule for {}", e.name));
+        let kind = synthetic::kind_for(&e.name, &e.shape, weight)
+            .unwrap_or_else(|| panic!("no rule for {}", e.name));
         if e.name.ends_with("num_batches_tracked") {
             sd.insert(e.name.clone(), HostTensor::scalar_i64(0));
         } else {
-            sd.insert(e.name.clone(), HostTensor::f32(e.shape.clone(), synthetic::tensor(synthetic::WEIGHT_SEED, &e.name, &e.shape, kind)));
+            sd.insert(
+                e.name.clone(),
+                HostTensor::f32(
+                    e.shape.clone(),
+                    synthetic::tensor(synthetic::WEIGHT_SEED, &e.name, &e.shape, kind),
+                ),
+            );
         }
     }
     sd
@@ -82,7 +114,10 @@ fn synthetic_state(model: &Model) -> StateDict {
 fn rel_max(got: &[f32], want: &[f64]) -> f64 {
     assert_eq!(got.len(), want.len());
     let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let err = got.iter().zip(want).fold(0.0f64, |m, (&g, &w)| m.max((f64::from(g) - w).abs()));
+    let err = got
+        .iter()
+        .zip(want)
+        .fold(0.0f64, |m, (&g, &w)| m.max((f64::from(g) - w).abs()));
     if scale == 0.0 {
         err
     } else {
@@ -107,19 +142,40 @@ fn inference(file: &str) {
     let fx = fixture(file);
     let model = model_for(&fx);
     let shape = fx.shape("input_shape");
-    let x = synthetic::tensor(synthetic::INPUT_SEED, "input", &shape, Kind::Normalish { scale: 1.0 });
+    let x = synthetic::tensor(
+        synthetic::INPUT_SEED,
+        "input",
+        &shape,
+        Kind::Normalish { scale: 1.0 },
+    );
     let xt = Tensor::from_f32(device(), &x, &shape).unwrap();
-    let logits = model.forward(&Tape::inference(), &Var::constant(xt.clone())).unwrap().tensor().to_vec_f32().unwrap();
+    let logits = model
+        .forward(&Tape::inference(), &Var::constant(xt.clone()))
+        .unwrap()
+        .tensor()
+        .to_vec_f32()
+        .unwrap();
     let err = rel_max(&logits, &fx.f64s("logits"));
-    assert!(err <= 1e-4, "{file}: eval logits max|Δ|/max|ref| = {err:.3e}");
+    assert!(
+        err <= 1e-4,
+        "{file}: eval logits max|Δ|/max|ref| = {err:.3e}"
+    );
     if fx.tensors.get("logits_batchstats").is_some() {
         // The same forward with batch statistics (training-mode BN, dropout off
         // in the fixture: models without dropout only).
         let has_dropout = matches!(model.name.as_str(), "vgg11_bn" | "alexnet" | "mobilenet_v2");
         if !has_dropout {
-            let y = model.forward(&Tape::training(), &Var::constant(xt)).unwrap().tensor().to_vec_f32().unwrap();
+            let y = model
+                .forward(&Tape::training(), &Var::constant(xt))
+                .unwrap()
+                .tensor()
+                .to_vec_f32()
+                .unwrap();
             let err = rel_max(&y, &fx.f64s("logits_batchstats"));
-            assert!(err <= 1e-4, "{file}: batch-statistics logits max|Δ|/max|ref| = {err:.3e}");
+            assert!(
+                err <= 1e-4,
+                "{file}: batch-statistics logits max|Δ|/max|ref| = {err:.3e}"
+            );
         }
     }
 }
@@ -179,16 +235,34 @@ fn train(file: &str) -> (Fixture, Model, Vec<f32>) {
     let batch = fx.usize("batch_size");
     let classes = fx.usize("num_classes");
     let img = &fx.meta["images"];
-    let img_shape: Vec<usize> = img["shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
-    let images = synthetic::tensor(synthetic::IMAGES_SEED, "images", &img_shape, Kind::Normalish { scale: 1.0 });
+    let img_shape: Vec<usize> = img["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as usize)
+        .collect();
+    let images = synthetic::tensor(
+        synthetic::IMAGES_SEED,
+        "images",
+        &img_shape,
+        Kind::Normalish { scale: 1.0 },
+    );
     let labels = synthetic::labels(synthetic::LABELS_SEED, "labels", img_shape[0], classes);
     let per = img_shape[1..].iter().product::<usize>();
     let lr = fx.meta["hyper"]["lr"].as_f64().unwrap() as f32;
     let mut opt = Optimizer::new(optimizer_config(&fx), model.params()).unwrap();
     let mut losses = Vec::new();
     for k in 0..steps {
-        let x = Tensor::from_f32(device(), &images[k * batch * per..(k + 1) * batch * per], &[batch, img_shape[1], img_shape[2], img_shape[3]]).unwrap();
-        let y: Vec<u32> = labels[k * batch..(k + 1) * batch].iter().map(|&l| l as u32).collect();
+        let x = Tensor::from_f32(
+            device(),
+            &images[k * batch * per..(k + 1) * batch * per],
+            &[batch, img_shape[1], img_shape[2], img_shape[3]],
+        )
+        .unwrap();
+        let y: Vec<u32> = labels[k * batch..(k + 1) * batch]
+            .iter()
+            .map(|&l| l as u32)
+            .collect();
         let y = Tensor::from_u32(device(), &y, &[batch]).unwrap();
         let tape = Tape::training();
         let logits = model.forward(&tape, &Var::constant(x)).unwrap();
@@ -204,7 +278,10 @@ fn lenet_training(file: &str) {
     let (fx, model, losses) = train(file);
     let want = fx.f64s("losses");
     for (k, (&got, &w)) in losses.iter().zip(&want).enumerate() {
-        assert!((f64::from(got) - w).abs() <= 1e-5, "{file}: step {k} loss {got} vs {w}");
+        assert!(
+            (f64::from(got) - w).abs() <= 1e-5,
+            "{file}: step {k} loss {got} vs {w}"
+        );
     }
     let sd = io::state_dict(&model).unwrap();
     for (name, _) in model.named_params() {
@@ -218,7 +295,11 @@ fn one_step_training(file: &str, tol: f64) {
     let (fx, model, losses) = train(file);
     if let Some(l) = fx.tensors.get("losses").or_else(|| fx.tensors.get("loss")) {
         let want = l.to_f32_vec()[0];
-        assert!((losses[0] - want).abs() <= 1e-4 * want.abs().max(1.0), "{file}: loss {} vs {want}", losses[0]);
+        assert!(
+            (losses[0] - want).abs() <= 1e-4 * want.abs().max(1.0),
+            "{file}: loss {} vs {want}",
+            losses[0]
+        );
     }
     let sd = io::state_dict(&model).unwrap();
     let (mut diff, mut norm) = (0.0f64, 0.0f64);
@@ -230,7 +311,10 @@ fn one_step_training(file: &str, tol: f64) {
         }
     }
     let rel = (diff / norm).sqrt();
-    assert!(rel <= tol, "{file}: parameters relative L2 {rel:.3e} > {tol:.0e}");
+    assert!(
+        rel <= tol,
+        "{file}: parameters relative L2 {rel:.3e} > {tol:.0e}"
+    );
     // BN running statistics and the step counter.
     for (name, t) in sd.iter() {
         if name.ends_with("running_mean") || name.ends_with("running_var") {
@@ -238,7 +322,11 @@ fn one_step_training(file: &str, tol: f64) {
             assert!(err <= 1e-3, "{file}: {name} max|Δ|/max|ref| = {err:.3e}");
         }
         if name.ends_with("num_batches_tracked") {
-            let want = fx.tensors.get(name).and_then(|t| t.to_i64_vec()).map(|v| v[0]);
+            let want = fx
+                .tensors
+                .get(name)
+                .and_then(|t| t.to_i64_vec())
+                .map(|v| v[0]);
             assert_eq!(t.to_i64_vec().map(|v| v[0]), want, "{file}: {name}");
         }
     }
@@ -294,6 +382,9 @@ fn saved_state_dict_round_trips_for_pytorch() {
     sd.save(&path).unwrap();
     let back = StateDict::load(&path).unwrap();
     assert_eq!(back, sd);
-    assert_eq!(back.get("bn1.num_batches_tracked").map(|t| t.shape.clone()), Some(vec![]));
+    assert_eq!(
+        back.get("bn1.num_batches_tracked").map(|t| t.shape.clone()),
+        Some(vec![])
+    );
     eprintln!("wrote {}", path.display());
 }

@@ -1,7 +1,9 @@
 //! Differentiable ops: each runs its forward kernels and records a named
 //! backward struct that holds exactly the tensors its gradient needs.
 
-use shadernet_tensor::ops::{batch_norm, conv2d, dropout, elementwise, matmul, pool, reduce, softmax};
+use shadernet_tensor::ops::{
+    batch_norm, conv2d, dropout, elementwise, matmul, pool, reduce, softmax,
+};
 use shadernet_tensor::{Result, Tensor};
 
 use crate::autograd::{Backward, Tape, Var};
@@ -252,7 +254,13 @@ impl Backward for Conv2dBackward {
 }
 
 /// `torch.nn.functional.conv2d(x, w, b, stride, padding, dilation, groups)`.
-pub fn conv2d(tape: &Tape, x: &Var, w: &Var, b: Option<&Var>, cfg: &conv2d::Conv2dConfig) -> Result<Var> {
+pub fn conv2d(
+    tape: &Tape,
+    x: &Var,
+    w: &Var,
+    b: Option<&Var>,
+    cfg: &conv2d::Conv2dConfig,
+) -> Result<Var> {
     let y = conv2d::conv2d(x.tensor(), w.tensor(), b.map(|b| b.tensor()), cfg)?;
     let rule = || -> Box<dyn Backward> {
         Box::new(Conv2dBackward {
@@ -280,7 +288,12 @@ impl Backward for MaxPool2dBackward {
         "max_pool2d"
     }
     fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        Ok(vec![Some(pool::max_pool2d_backward(dy, &self.indices, &self.x_shape, &self.cfg)?)])
+        Ok(vec![Some(pool::max_pool2d_backward(
+            dy,
+            &self.indices,
+            &self.x_shape,
+            &self.cfg,
+        )?)])
     }
     fn saved_bytes(&self) -> u64 {
         bytes(&[&self.indices])
@@ -312,7 +325,13 @@ impl Backward for AvgPool2dBackward {
         "avg_pool2d"
     }
     fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        let dx = pool::avg_pool2d_backward(dy, &self.x_shape, &self.cfg, self.count_include_pad, self.divisor_override)?;
+        let dx = pool::avg_pool2d_backward(
+            dy,
+            &self.x_shape,
+            &self.cfg,
+            self.count_include_pad,
+            self.divisor_override,
+        )?;
         Ok(vec![Some(dx)])
     }
     fn saved_bytes(&self) -> u64 {
@@ -321,7 +340,13 @@ impl Backward for AvgPool2dBackward {
 }
 
 /// `torch.nn.functional.avg_pool2d`.
-pub fn avg_pool2d(tape: &Tape, x: &Var, cfg: &pool::Pool2dConfig, count_include_pad: bool, divisor_override: Option<usize>) -> Result<Var> {
+pub fn avg_pool2d(
+    tape: &Tape,
+    x: &Var,
+    cfg: &pool::Pool2dConfig,
+    count_include_pad: bool,
+    divisor_override: Option<usize>,
+) -> Result<Var> {
     let y = pool::avg_pool2d(x.tensor(), cfg, count_include_pad, divisor_override)?;
     Ok(tape.record(y, &[x], || {
         Box::new(AvgPool2dBackward {
@@ -343,7 +368,10 @@ impl Backward for AdaptiveAvgPool2dBackward {
         "adaptive_avg_pool2d"
     }
     fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        Ok(vec![Some(pool::adaptive_avg_pool2d_backward(dy, &self.x_shape)?)])
+        Ok(vec![Some(pool::adaptive_avg_pool2d_backward(
+            dy,
+            &self.x_shape,
+        )?)])
     }
     fn saved_bytes(&self) -> u64 {
         0
@@ -372,7 +400,8 @@ impl Backward for BatchNormBackward {
         "batch_norm"
     }
     fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        let (dx, dgamma, dbeta) = batch_norm::batch_norm_backward(&self.x, &self.gamma, &self.saved, dy)?;
+        let (dx, dgamma, dbeta) =
+            batch_norm::batch_norm_backward(&self.x, &self.gamma, &self.saved, dy)?;
         Ok(vec![Some(dx), Some(dgamma), Some(dbeta)])
     }
     fn saved_bytes(&self) -> u64 {
@@ -386,7 +415,14 @@ pub fn batch_norm(tape: &Tape, x: &Var, bn: &crate::layers::BatchNorm2d) -> Resu
     let gamma = tape.param(&bn.weight);
     let beta = tape.param(&bn.bias);
     if !tape.is_training() {
-        let y = batch_norm::batch_norm_eval(x.tensor(), gamma.tensor(), beta.tensor(), &bn.running_mean, &bn.running_var, bn.eps)?;
+        let y = batch_norm::batch_norm_eval(
+            x.tensor(),
+            gamma.tensor(),
+            beta.tensor(),
+            &bn.running_mean,
+            &bn.running_var,
+            bn.eps,
+        )?;
         return Ok(tape.record(y, &[x, &gamma, &beta], || {
             Box::new(BatchNormEvalBackward {
                 gamma: gamma.tensor().clone(),

@@ -32,7 +32,9 @@ impl Rng {
 
     /// `n` samples of U(−bound, bound) as f32.
     pub fn uniform_vec(&mut self, n: usize, bound: f64) -> Vec<f32> {
-        (0..n).map(|_| ((self.next_f64() * 2.0 - 1.0) * bound) as f32).collect()
+        (0..n)
+            .map(|_| ((self.next_f64() * 2.0 - 1.0) * bound) as f32)
+            .collect()
     }
 }
 

@@ -76,7 +76,10 @@ pub fn load_state_dict(m: &dyn Module, sd: &StateDict, model: &str) -> Result<()
             Slot::Param(p) => p.tensor().write_f32(&host.to_f32_vec()),
             Slot::Buffer(t) => t.write_f32(&host.to_f32_vec()),
             Slot::Counter(t) => {
-                let v = host.to_i64_vec().and_then(|v| v.first().copied()).unwrap_or(0);
+                let v = host
+                    .to_i64_vec()
+                    .and_then(|v| v.first().copied())
+                    .unwrap_or(0);
                 t.write_u32(&[v.clamp(0, i64::from(u32::MAX)) as u32])
             }
         };

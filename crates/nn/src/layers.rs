@@ -27,7 +27,15 @@ pub struct Conv2d {
 impl Conv2d {
     /// A square `k × k` convolution with PyTorch's default initialization.
     /// `groups` must divide both channel counts.
-    pub fn new(device: &Device, rng: &mut Rng, c_in: usize, c_out: usize, k: usize, config: Conv2dConfig, bias: bool) -> Result<Conv2d> {
+    pub fn new(
+        device: &Device,
+        rng: &mut Rng,
+        c_in: usize,
+        c_out: usize,
+        k: usize,
+        config: Conv2dConfig,
+        bias: bool,
+    ) -> Result<Conv2d> {
         let g = config.groups;
         if g == 0 || !c_in.is_multiple_of(g) || !c_out.is_multiple_of(g) {
             return config_err(
@@ -43,11 +51,19 @@ impl Conv2d {
         let w = rng.uniform_vec(shape.iter().product(), default_bound(fan_in));
         let weight = Param::new(Tensor::from_f32(device, &w, &shape)?);
         let bias = if bias {
-            Some(Param::new(Tensor::from_f32(device, &rng.uniform_vec(c_out, default_bound(fan_in)), &[c_out])?))
+            Some(Param::new(Tensor::from_f32(
+                device,
+                &rng.uniform_vec(c_out, default_bound(fan_in)),
+                &[c_out],
+            )?))
         } else {
             None
         };
-        Ok(Conv2d { weight, bias, config })
+        Ok(Conv2d {
+            weight,
+            bias,
+            config,
+        })
     }
 }
 
@@ -75,11 +91,25 @@ pub struct Linear {
 
 impl Linear {
     /// A linear layer with PyTorch's default initialization.
-    pub fn new(device: &Device, rng: &mut Rng, c_in: usize, c_out: usize, bias: bool) -> Result<Linear> {
+    pub fn new(
+        device: &Device,
+        rng: &mut Rng,
+        c_in: usize,
+        c_out: usize,
+        bias: bool,
+    ) -> Result<Linear> {
         let bound = default_bound(c_in);
-        let weight = Param::new(Tensor::from_f32(device, &rng.uniform_vec(c_in * c_out, bound), &[c_out, c_in])?);
+        let weight = Param::new(Tensor::from_f32(
+            device,
+            &rng.uniform_vec(c_in * c_out, bound),
+            &[c_out, c_in],
+        )?);
         let bias = if bias {
-            Some(Param::new(Tensor::from_f32(device, &rng.uniform_vec(c_out, bound), &[c_out])?))
+            Some(Param::new(Tensor::from_f32(
+                device,
+                &rng.uniform_vec(c_out, bound),
+                &[c_out],
+            )?))
         } else {
             None
         };
@@ -141,9 +171,15 @@ impl Module for BatchNorm2d {
     fn visit(&self, prefix: &str, v: &mut dyn FnMut(String, Slot<'_>)) {
         v(join(prefix, "weight"), Slot::Param(&self.weight));
         v(join(prefix, "bias"), Slot::Param(&self.bias));
-        v(join(prefix, "running_mean"), Slot::Buffer(&self.running_mean));
+        v(
+            join(prefix, "running_mean"),
+            Slot::Buffer(&self.running_mean),
+        );
         v(join(prefix, "running_var"), Slot::Buffer(&self.running_var));
-        v(join(prefix, "num_batches_tracked"), Slot::Counter(&self.num_batches_tracked));
+        v(
+            join(prefix, "num_batches_tracked"),
+            Slot::Counter(&self.num_batches_tracked),
+        );
     }
 }
 

@@ -81,7 +81,13 @@ pub struct Optimizer {
 impl Optimizer {
     /// An optimizer for `params` (in the order of `Module::params`).
     pub fn new(config: OptimizerConfig, params: Vec<Param>) -> Result<Optimizer> {
-        if let OptimizerConfig::Sgd { momentum, dampening, nesterov: true, .. } = config {
+        if let OptimizerConfig::Sgd {
+            momentum,
+            dampening,
+            nesterov: true,
+            ..
+        } = config
+        {
             if momentum <= 0.0 || dampening != 0.0 {
                 return Err(shadernet_tensor::Error::Shape {
                     op: "sgd",
@@ -138,7 +144,9 @@ impl Optimizer {
                 std::collections::hash_map::Entry::Vacant(e) => e.insert(ParamState {
                     first: Tensor::zeros(t.device(), t.shape(), DType::F32)?,
                     second: match self.config {
-                        OptimizerConfig::Adam { .. } => Some(Tensor::zeros(t.device(), t.shape(), DType::F32)?),
+                        OptimizerConfig::Adam { .. } => {
+                            Some(Tensor::zeros(t.device(), t.shape(), DType::F32)?)
+                        }
                         OptimizerConfig::Sgd { .. } => None,
                     },
                 }),
@@ -168,10 +176,13 @@ impl Optimizer {
                     weight_decay,
                     decoupled,
                 } => {
-                    let second = st.second.as_ref().ok_or_else(|| shadernet_tensor::Error::Shape {
-                        op: "adam",
-                        message: "missing second-moment state".into(),
-                    })?;
+                    let second =
+                        st.second
+                            .as_ref()
+                            .ok_or_else(|| shadernet_tensor::Error::Shape {
+                                op: "adam",
+                                message: "missing second-moment state".into(),
+                            })?;
                     optim::adam_step(
                         t,
                         g,
@@ -197,7 +208,11 @@ impl Optimizer {
 /// Rescales every gradient so their global L2 norm is at most `max_norm`
 /// (`torch.nn.utils.clip_grad_norm_`), on the GPU. Returns the total norm
 /// squared as a `[1]` tensor (read it back only when logging).
-pub fn clip_grad_norm(grads: &mut Grads, params: &[Param], max_norm: f32) -> Result<Option<Tensor>> {
+pub fn clip_grad_norm(
+    grads: &mut Grads,
+    params: &[Param],
+    max_norm: f32,
+) -> Result<Option<Tensor>> {
     let mut total: Option<Tensor> = None;
     for p in params {
         if let Some(g) = grads.get(p) {

@@ -81,8 +81,18 @@ mod tests {
     #[test]
     fn schedules_follow_torch_formulas() {
         assert_eq!(sched(Schedule::Constant, 0).lr(57), 0.1);
-        let s = sched(Schedule::Step { step_size: 30, gamma: 0.1 }, 0);
-        assert!((s.lr(29) - 0.1).abs() < 1e-12 && (s.lr(30) - 0.01).abs() < 1e-12 && (s.lr(60) - 0.001).abs() < 1e-12);
+        let s = sched(
+            Schedule::Step {
+                step_size: 30,
+                gamma: 0.1,
+            },
+            0,
+        );
+        assert!(
+            (s.lr(29) - 0.1).abs() < 1e-12
+                && (s.lr(30) - 0.01).abs() < 1e-12
+                && (s.lr(60) - 0.001).abs() < 1e-12
+        );
         let c = sched(Schedule::Cosine, 0);
         assert!((c.lr(0) - 0.1).abs() < 1e-12);
         assert!((c.lr(50) - 0.05).abs() < 1e-12);
