@@ -73,7 +73,7 @@ fn write_png(buf: &[u8], w: u32, h: u32, path: &Path) -> Result<(), String> {
 }
 
 /// Upper end of a y axis: the largest value, or (when a few early steps are
-/// far above the rest) a high quantile, with 8% headroom.
+/// far above the rest) a high quantile, with 30% headroom for the legend.
 fn y_top(values: &[f64], robust: &[f64]) -> f64 {
     let mut sorted: Vec<f64> = robust.iter().copied().filter(|v| v.is_finite()).collect();
     sorted.sort_by(f64::total_cmp);
@@ -87,7 +87,7 @@ fn y_top(values: &[f64], robust: &[f64]) -> f64 {
         .filter(|v| v.is_finite())
         .fold(q, f64::max);
     if top > 0.0 {
-        top * 1.08
+        top * 1.3
     } else {
         1.0
     }

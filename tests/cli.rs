@@ -229,8 +229,15 @@ fn train_json_losses_on_tensors_file() {
 
 /// Runs the tiny training `steps` steps, resuming from `resume` when given,
 /// checkpointing to `ckpt`; returns the JSON summary.
-fn resumable(opt: &[&str], steps: &str, ckpt: &Path, resume: Option<&Path>) -> Value {
+fn resumable(
+    opt: &[&str],
+    steps: &str,
+    ckpt: &Path,
+    resume: Option<&Path>,
+    metrics: &Path,
+) -> Value {
     let mut args = tiny_train(opt);
+    args.extend_from_slice(&["--metrics", s(metrics)]);
     args.extend_from_slice(&[
         "--steps",
         steps,
@@ -268,9 +275,15 @@ fn resume_gives_the_same_losses() {
         let part_ckpt = dir.path().join(format!("{name}-part.ckpt"));
         let resumed_ckpt = dir.path().join(format!("{name}-resumed.ckpt"));
         // 40 images, batch 8: 5 steps an epoch; 3 + 4 steps cross the epoch boundary.
-        let full = resumable(opt, "7", &full_ckpt, None);
-        let part = resumable(opt, "3", &part_ckpt, None);
-        let resumed = resumable(opt, "7", &resumed_ckpt, Some(&part_ckpt));
+        let full_metrics = dir.path().join(format!("{name}-full.jsonl"));
+        let metrics = dir.path().join(format!("{name}.jsonl"));
+        let full = resumable(opt, "7", &full_ckpt, None, &full_metrics);
+        let part = resumable(opt, "3", &part_ckpt, None, &metrics);
+        // What an interrupted run may leave after its last checkpoint.
+        let mut text = std::fs::read_to_string(&metrics).expect("metrics");
+        text.push_str("{\"type\":\"step\",\"epoch\":0,\"step\":4,\"loss\":9.0}\n{\"type\":\"st");
+        std::fs::write(&metrics, text).expect("write");
+        let resumed = resumable(opt, "7", &resumed_ckpt, Some(&part_ckpt), &metrics);
         let (lf, lp, lr) = (losses(&full), losses(&part), losses(&resumed));
         assert_eq!(lf.len(), 7);
         assert_eq!(lp[..], lf[..3], "{name}: the first 3 steps differ");
@@ -308,6 +321,26 @@ fn resume_gives_the_same_losses() {
         for (k, t) in a.iter() {
             assert_eq!(Some(t), b.get(k), "{name}: `{k}` differs after resume");
         }
+        // The resumed metrics file reads as the uninterrupted run's.
+        let records = |p: &Path| -> Vec<(String, u64, Option<bool>, Option<f64>)> {
+            metrics_records(p)
+                .iter()
+                .filter(|r| r["type"] != "config")
+                .map(|r| {
+                    let kind = r["type"].as_str().unwrap_or("").to_string();
+                    let loss = r["loss"].as_f64().or(r["train_loss"].as_f64());
+                    (
+                        kind,
+                        r["step"].as_u64().unwrap_or(0),
+                        r["complete"].as_bool(),
+                        loss,
+                    )
+                })
+                .collect()
+        };
+        let (a, b) = (records(&full_metrics), records(&metrics));
+        assert_eq!(a.len(), 7 + 2, "{a:?}");
+        assert_eq!(a, b, "{name}: metrics of the resumed run differ");
         let end = StateDict::load(&resumed_ckpt).expect("loads");
         assert_eq!(end.get_metadata("epoch"), Some("1"));
         assert_eq!(end.get_metadata("batch_in_epoch"), Some("2"));

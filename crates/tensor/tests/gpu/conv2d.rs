@@ -545,6 +545,71 @@ fn forced_variants_run_or_refuse() {
     }
 }
 
+/// The autotuner picks a variant that applies, writes its choice to the cache
+/// file, and reads the same choice back; its tuned plan computes the right thing.
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn autotuner_picks_checks_and_caches() {
+    let dir = std::env::temp_dir().join(format!("shadernet-autotune-{}", std::process::id()));
+    std::env::set_var("XDG_CACHE_HOME", &dir);
+    let dev = device();
+    let cs = case(2, 5, 9, 12, 6, 3, 3, Conv2dConfig::new(1, 1), false);
+    let mut rng = Rng::new(606);
+    for pass in [
+        Conv2dPass::Forward,
+        Conv2dPass::BackwardInput,
+        Conv2dPass::BackwardWeight,
+    ] {
+        let (v, kb) = conv::autotune(dev, cs.x_shape(), cs.w_shape(), &cs.cfg, pass).unwrap();
+        let all = conv::available_variants(dev, cs.x_shape(), cs.w_shape(), &cs.cfg, pass).unwrap();
+        assert!(all.contains(&v), "{pass:?}: {v:?} not in {all:?}");
+        assert!([0, 16, 32, 64].contains(&kb), "{kb}");
+        // Cached: the same answer again, without tuning.
+        let again = conv::autotune(dev, cs.x_shape(), cs.w_shape(), &cs.cfg, pass).unwrap();
+        assert_eq!(again, (v, kb), "{pass:?}");
+    }
+    let file = conv::autotune_cache_file().unwrap();
+    assert!(file.starts_with(&dir), "{file:?}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("BackwardWeight|n2 c5 h9 w12 k6"), "{text}");
+    // The automatic choice with autotuning on follows the cache and stays exact.
+    let p = cs.params();
+    let x = round32(&rng.vec_uniform(p.x_len(), -1.0, 1.0));
+    let w = round32(&rng.vec_uniform(p.w_len(), -1.0, 1.0));
+    let dy = round32(&rng.vec_uniform(p.y_len(), -1.0, 1.0));
+    let ys = [p.n, p.c_out, p.h_out(), p.w_out()];
+    let (xt, wt, dyt) = (
+        upload(&x, &cs.x_shape()),
+        upload(&w, &cs.w_shape()),
+        upload(&dy, &ys),
+    );
+    let (want_dx, want_dw, _) = reference::conv2d_backward(&x, &w, &dy, &p);
+    conv::set_autotune(true);
+    let y = conv::conv2d(&xt, &wt, None, &cs.cfg);
+    let dx = conv::conv2d_backward_input(&wt, &dyt, &cs.cfg, cs.x_shape());
+    let dw = conv::conv2d_backward_weight(&xt, &dyt, &cs.cfg, cs.w_shape());
+    conv::set_autotune(false);
+    assert_close(
+        &download(&y.unwrap()),
+        &reference::conv2d(&x, &w, None, &p),
+        tol_for(45),
+        "autotuned y",
+    );
+    assert_close(
+        &download(&dx.unwrap()),
+        &want_dx,
+        tol_for(54),
+        "autotuned dx",
+    );
+    assert_close(
+        &download(&dw.unwrap()),
+        &want_dw,
+        tol_for(2 * 9 * 12),
+        "autotuned dw",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The fused epilogue `act(conv + bias) + residual` of every forward variant.
 #[test]
 #[cfg_attr(skip_gpu_tests, ignore)]

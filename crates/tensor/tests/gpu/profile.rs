@@ -391,10 +391,20 @@ fn profile_overhead_measurement() {
             (t.elapsed().as_secs_f64() * 1e3, host)
         };
         let mut times = vec![(Vec::new(), Vec::new()); modes.len()];
+        // A different order each rep (the machine's load drifts), and paired
+        // differences against the "off" run of the same rep.
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
         for rep in 0..=reps {
-            for (m, mode) in modes.iter().enumerate() {
-                if let Some(t) = mode {
-                    dev.start_profiling_with(ProfileOptions { timing: Some(*t) });
+            let mut order = [0usize, 1, 2];
+            for k in (1..order.len()).rev() {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                order.swap(k, (seed % (k as u64 + 1)) as usize);
+            }
+            for &m in &order {
+                if let Some(t) = modes[m] {
+                    dev.start_profiling_with(ProfileOptions { timing: Some(t) });
                 }
                 let (t, h) = run();
                 dev.stop_profiling().unwrap();
@@ -404,23 +414,31 @@ fn profile_overhead_measurement() {
                 }
             }
         }
-        let stat = |v: &mut Vec<f64>| {
+        let median = |v: &[f64]| {
+            let mut v = v.to_vec();
             v.sort_by(f64::total_cmp);
-            (v[0], v[v.len() / 2])
+            v[v.len() / 2]
         };
-        let (off_min, off_med) = stat(&mut times[0].0);
-        println!("{chain} x add_scalar({numel}), {reps} reps: off min {off_min:.3} ms, median {off_med:.3} ms");
+        let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+        let (off, off_host) = (&times[0].0, &times[0].1);
+        println!(
+            "{chain} x add_scalar({numel}), {reps} reps: off min {:.3} ms, median {:.3} ms",
+            min(off),
+            median(off)
+        );
         for (m, mode) in modes.iter().enumerate().skip(1) {
-            let (min, med) = stat(&mut times[m].0);
-            let (_, host) = stat(&mut times[m].1);
-            let (_, off_host) = stat(&mut times[0].1);
+            let (on, on_host) = (&times[m].0, &times[m].1);
+            let diff: Vec<f64> = on.iter().zip(off).map(|(a, b)| a - b).collect();
+            let host: Vec<f64> = on_host.iter().zip(off_host).map(|(a, b)| a - b).collect();
             println!(
-                "  {:?}: min {min:.3} ms ({:+.1}%), median {med:.3} ms ({:+.1}%), {:+.1} us/dispatch (min); host recording {:+.2} us/dispatch (median)",
+                "  {:?}: min {:.3} ms, median {:.3} ms; paired difference median {:+.3} ms ({:+.1}% of the off median, {:+.1} us/dispatch); host recording {:+.2} us/dispatch",
                 mode.unwrap_or(Timing::Off),
-                100.0 * (min / off_min - 1.0),
-                100.0 * (med / off_med - 1.0),
-                1e3 * (min - off_min) / chain as f64,
-                1e3 * (host - off_host) / chain as f64,
+                min(on),
+                median(on),
+                median(&diff),
+                100.0 * median(&diff) / median(off),
+                1e3 * median(&diff) / chain as f64,
+                1e3 * median(&host) / chain as f64,
             );
         }
     }
