@@ -550,9 +550,10 @@ fn forced_variants_run_or_refuse() {
 #[test]
 #[cfg_attr(skip_gpu_tests, ignore)]
 fn autotuner_picks_checks_and_caches() {
+    // The device first: Mesa reads XDG_CACHE_HOME for its shader cache when it opens.
+    let dev = device();
     let dir = std::env::temp_dir().join(format!("shadernet-autotune-{}", std::process::id()));
     std::env::set_var("XDG_CACHE_HOME", &dir);
-    let dev = device();
     let cs = case(2, 5, 9, 12, 6, 3, 3, Conv2dConfig::new(1, 1), false);
     let mut rng = Rng::new(606);
     for pass in [
