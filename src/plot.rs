@@ -72,8 +72,9 @@ fn write_png(buf: &[u8], w: u32, h: u32, path: &Path) -> Result<(), String> {
     written
 }
 
-/// Upper end of a y axis: the largest value, or (when a few early steps are
-/// far above the rest) a high quantile, with 30% headroom for the legend.
+/// Upper end of a y axis: the largest value, with 30% headroom for the
+/// legend; when a few steps spike far above the rest (a divergence), the
+/// 98th percentile of `robust` instead, so the rest of the curve stays legible.
 fn y_top(values: &[f64], robust: &[f64]) -> f64 {
     let mut sorted: Vec<f64> = robust.iter().copied().filter(|v| v.is_finite()).collect();
     sorted.sort_by(f64::total_cmp);
@@ -81,11 +82,13 @@ fn y_top(values: &[f64], robust: &[f64]) -> f64 {
         .get(sorted.len().saturating_sub(1) * 98 / 100)
         .copied()
         .unwrap_or(0.0);
+    let max = sorted.last().copied().unwrap_or(0.0);
+    let steps_top = if max > 5.0 * q { q } else { max };
     let top = values
         .iter()
         .copied()
         .filter(|v| v.is_finite())
-        .fold(q, f64::max);
+        .fold(steps_top, f64::max);
     if top > 0.0 {
         top * 1.3
     } else {

@@ -293,6 +293,18 @@ fn run_config(a: &TrainArgs, augment: bool, schedule_steps: usize) -> serde_json
     })
 }
 
+/// Whether two settings are equal (numbers to f32 precision: checkpoints of
+/// older builds stored f32 arguments widened to f64).
+fn same(a: Option<&serde_json::Value>, b: Option<&serde_json::Value>) -> bool {
+    match (
+        a.and_then(serde_json::Value::as_f64),
+        b.and_then(serde_json::Value::as_f64),
+    ) {
+        (Some(x), Some(y)) => (x - y).abs() <= 1e-6 * x.abs().max(y.abs()),
+        _ => a == b,
+    }
+}
+
 /// The settings that change what a resumed run computes, where they differ
 /// from the checkpoint's.
 fn resume_differences(saved: &serde_json::Value, now: &serde_json::Value) -> Vec<String> {
@@ -327,7 +339,7 @@ fn resume_differences(saved: &serde_json::Value, now: &serde_json::Value) -> Vec
     }
     let show = |v: Option<&serde_json::Value>| v.map_or("(unset)".to_string(), |v| v.to_string());
     keys.into_iter()
-        .filter(|k| saved.get(*k).is_some() && saved.get(*k) != now.get(*k))
+        .filter(|k| saved.get(*k).is_some() && !same(saved.get(*k), now.get(*k)))
         .map(|k| format!("{k} {} -> {}", show(saved.get(k)), show(now.get(k))))
         .collect()
 }
@@ -755,7 +767,13 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
             );
         }
         let (epoch, batch) = c.position();
-        if !a.json {
+        if !a.json && trainer.finished() {
+            reporter.line(&format!(
+                "{} is at step {}, the end of this run: nothing left to train",
+                c.path.display(),
+                c.step()
+            ));
+        } else if !a.json {
             reporter.line(&format!(
                 "resuming {} at step {} (epoch {}, batch {batch}/{steps_per_epoch})",
                 c.path.display(),
@@ -808,6 +826,7 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         "{} on {} (batch {}, {} lr {})",
         a.model, dataset_name, a.batch, a.optimizer, a.lr
     );
+    let mut checkpointed = false;
     let result = trainer.fit(&train, test.as_ref(), |event, t| {
         reporter.event(event);
         if let Some(m) = &mut metrics {
@@ -818,6 +837,7 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         if checkpoint_now {
             if let Some(p) = &ckpt_path {
                 checkpoint::save(t, &config, p).map_err(checkpoint_error)?;
+                checkpointed = true;
             }
         }
         if let (Event::Epoch(_), Some(p)) = (event, &a.plot) {
@@ -833,12 +853,17 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         TrainError::Hook(h) => h,
     })?;
 
+    if let Some(p) = &a.plot {
+        // Also when a resumed run had nothing left to do.
+        shadernet::plot::draw(&trainer.history, steps_per_epoch, &title, p)
+            .map_err(|e| anyhow::anyhow!(e))?;
+    }
     if let Some(path) = &a.save {
         let sd = io::state_dict(&trainer.model).map_err(|e| anyhow::anyhow!(e))?;
         sd.save(path).map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     if !a.json {
-        if let Some(p) = &ckpt_path {
+        if let Some(p) = ckpt_path.as_ref().filter(|_| checkpointed) {
             reporter.line(&format!("checkpoint: {}", p.display()));
         }
         if let Some(p) = &a.save {
