@@ -1,6 +1,7 @@
 // conv2d_igemm: implicit-GEMM convolution with subgroup shuffles (groups = 1).
 // Inputs come from conv2d_layout.wgsl: x as zero-padded NHWC vec4 [n][hp][wp][cv]
-// (channels padded to 4*cv), weights as [kp][kh][kw][cv] vec4 (kp a multiple of KB).
+// (channels padded to 4*cv), weights as [kp][kh][kw][cv] vec4 (kp a multiple of KB),
+// both read as texel operands (load_a / load_b below), not storage buffers.
 //   forward, forward_k32, forward_k16:
 //     y[n,k,oh,ow] = epilogue(sum_{r,s,c} x[n, oh*sh + r*dh, ow*sw + s*dw, c] * w[k,r,s,c])
 //     (padded coordinates: no bounds checks). Output NCHW. dX runs through the same entry
@@ -51,14 +52,25 @@ override WG: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 
-@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> wt: array<vec4<f32>>;
+// The two operands are texel operands (crates/tensor/src/texels.rs): vec4 i of
+// operand a is textureLoad(tex_a, (i % W, i / W)) with W = 2^TEX_SHIFT. On lavapipe a
+// texel fetch costs a fraction of a storage load at a per-lane address.
+override TEX_SHIFT: u32 = 12u;
+@group(0) @binding(1) var tex_a: texture_2d<f32>;
+@group(0) @binding(2) var tex_b: texture_2d<f32>;
+
+fn load_a(i: u32) -> vec4<f32> {
+    return textureLoad(tex_a, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT), 0);
+}
+
+fn load_b(i: u32) -> vec4<f32> {
+    return textureLoad(tex_b, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT), 0);
+}
+
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> res: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> y: array<vec4<f32>>;
 
-@group(0) @binding(1) var<storage, read> gdy: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> gx: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> gpart: array<vec4<f32>>;
 
 // Epilogue flags (p.flags): bit 0 add bias[k]; bits 2..3 activation (0 none, 1 relu,
@@ -195,17 +207,17 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
             for (var c = 0u; c < p.cv; c++) {
                 let o = xo + c;
                 let u = wo + c;
-                let x0 = mat4x4<f32>(x[xb0 + o], x[xb1 + o], x[xb2 + o], x[xb3 + o]);
-                let x1 = mat4x4<f32>(x[xb4 + o], x[xb5 + o], x[xb6 + o], x[xb7 + o]);
+                let x0 = mat4x4<f32>(load_a(xb0 + o), load_a(xb1 + o), load_a(xb2 + o), load_a(xb3 + o));
+                let x1 = mat4x4<f32>(load_a(xb4 + o), load_a(xb5 + o), load_a(xb6 + o), load_a(xb7 + o));
                 var w: array<vec4<f32>, 8>;
-                w[0] = wt[wb[0] + u];
-                if (1u < 64u / SG) { w[1] = wt[wb[1] + u]; }
-                if (2u < 64u / SG) { w[2] = wt[wb[2] + u]; }
-                if (3u < 64u / SG) { w[3] = wt[wb[3] + u]; }
-                if (4u < 64u / SG) { w[4] = wt[wb[4] + u]; }
-                if (5u < 64u / SG) { w[5] = wt[wb[5] + u]; }
-                if (6u < 64u / SG) { w[6] = wt[wb[6] + u]; }
-                if (7u < 64u / SG) { w[7] = wt[wb[7] + u]; }
+                w[0] = load_b(wb[0] + u);
+                if (1u < 64u / SG) { w[1] = load_b(wb[1] + u); }
+                if (2u < 64u / SG) { w[2] = load_b(wb[2] + u); }
+                if (3u < 64u / SG) { w[3] = load_b(wb[3] + u); }
+                if (4u < 64u / SG) { w[4] = load_b(wb[4] + u); }
+                if (5u < 64u / SG) { w[5] = load_b(wb[5] + u); }
+                if (6u < 64u / SG) { w[6] = load_b(wb[6] + u); }
+                if (7u < 64u / SG) { w[7] = load_b(wb[7] + u); }
                 let m0 = transpose(mat4x4<f32>(subgroupShuffle(w[0u / SG], 0u % SG), subgroupShuffle(w[1u / SG], 1u % SG), subgroupShuffle(w[2u / SG], 2u % SG), subgroupShuffle(w[3u / SG], 3u % SG)));
                 a0_0 += m0 * x0;
                 a0_1 += m0 * x1;
@@ -338,15 +350,15 @@ fn forward_k32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
             for (var c = 0u; c < p.cv; c++) {
                 let o = xo + c;
                 let u = wo + c;
-                let x0 = mat4x4<f32>(x[xb0 + o], x[xb1 + o], x[xb2 + o], x[xb3 + o]);
-                let x1 = mat4x4<f32>(x[xb4 + o], x[xb5 + o], x[xb6 + o], x[xb7 + o]);
-                let x2 = mat4x4<f32>(x[xb8 + o], x[xb9 + o], x[xb10 + o], x[xb11 + o]);
-                let x3 = mat4x4<f32>(x[xb12 + o], x[xb13 + o], x[xb14 + o], x[xb15 + o]);
+                let x0 = mat4x4<f32>(load_a(xb0 + o), load_a(xb1 + o), load_a(xb2 + o), load_a(xb3 + o));
+                let x1 = mat4x4<f32>(load_a(xb4 + o), load_a(xb5 + o), load_a(xb6 + o), load_a(xb7 + o));
+                let x2 = mat4x4<f32>(load_a(xb8 + o), load_a(xb9 + o), load_a(xb10 + o), load_a(xb11 + o));
+                let x3 = mat4x4<f32>(load_a(xb12 + o), load_a(xb13 + o), load_a(xb14 + o), load_a(xb15 + o));
                 var w: array<vec4<f32>, 4>;
-                w[0] = wt[wb[0] + u];
-                if (1u < 32u / SG) { w[1] = wt[wb[1] + u]; }
-                if (2u < 32u / SG) { w[2] = wt[wb[2] + u]; }
-                if (3u < 32u / SG) { w[3] = wt[wb[3] + u]; }
+                w[0] = load_b(wb[0] + u);
+                if (1u < 32u / SG) { w[1] = load_b(wb[1] + u); }
+                if (2u < 32u / SG) { w[2] = load_b(wb[2] + u); }
+                if (3u < 32u / SG) { w[3] = load_b(wb[3] + u); }
                 let m0 = transpose(mat4x4<f32>(subgroupShuffle(w[0u / SG], 0u % SG), subgroupShuffle(w[1u / SG], 1u % SG), subgroupShuffle(w[2u / SG], 2u % SG), subgroupShuffle(w[3u / SG], 3u % SG)));
                 a0_0 += m0 * x0;
                 a0_1 += m0 * x1;
@@ -481,17 +493,17 @@ fn forward_k16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
             for (var c = 0u; c < p.cv; c++) {
                 let o = xo + c;
                 let u = wo + c;
-                let x0 = mat4x4<f32>(x[xb0 + o], x[xb1 + o], x[xb2 + o], x[xb3 + o]);
-                let x1 = mat4x4<f32>(x[xb4 + o], x[xb5 + o], x[xb6 + o], x[xb7 + o]);
-                let x2 = mat4x4<f32>(x[xb8 + o], x[xb9 + o], x[xb10 + o], x[xb11 + o]);
-                let x3 = mat4x4<f32>(x[xb12 + o], x[xb13 + o], x[xb14 + o], x[xb15 + o]);
-                let x4 = mat4x4<f32>(x[xb16 + o], x[xb17 + o], x[xb18 + o], x[xb19 + o]);
-                let x5 = mat4x4<f32>(x[xb20 + o], x[xb21 + o], x[xb22 + o], x[xb23 + o]);
-                let x6 = mat4x4<f32>(x[xb24 + o], x[xb25 + o], x[xb26 + o], x[xb27 + o]);
-                let x7 = mat4x4<f32>(x[xb28 + o], x[xb29 + o], x[xb30 + o], x[xb31 + o]);
+                let x0 = mat4x4<f32>(load_a(xb0 + o), load_a(xb1 + o), load_a(xb2 + o), load_a(xb3 + o));
+                let x1 = mat4x4<f32>(load_a(xb4 + o), load_a(xb5 + o), load_a(xb6 + o), load_a(xb7 + o));
+                let x2 = mat4x4<f32>(load_a(xb8 + o), load_a(xb9 + o), load_a(xb10 + o), load_a(xb11 + o));
+                let x3 = mat4x4<f32>(load_a(xb12 + o), load_a(xb13 + o), load_a(xb14 + o), load_a(xb15 + o));
+                let x4 = mat4x4<f32>(load_a(xb16 + o), load_a(xb17 + o), load_a(xb18 + o), load_a(xb19 + o));
+                let x5 = mat4x4<f32>(load_a(xb20 + o), load_a(xb21 + o), load_a(xb22 + o), load_a(xb23 + o));
+                let x6 = mat4x4<f32>(load_a(xb24 + o), load_a(xb25 + o), load_a(xb26 + o), load_a(xb27 + o));
+                let x7 = mat4x4<f32>(load_a(xb28 + o), load_a(xb29 + o), load_a(xb30 + o), load_a(xb31 + o));
                 var w: array<vec4<f32>, 2>;
-                w[0] = wt[wb[0] + u];
-                if (1u < 16u / SG) { w[1] = wt[wb[1] + u]; }
+                w[0] = load_b(wb[0] + u);
+                if (1u < 16u / SG) { w[1] = load_b(wb[1] + u); }
                 let m0 = transpose(mat4x4<f32>(subgroupShuffle(w[0u / SG], 0u % SG), subgroupShuffle(w[1u / SG], 1u % SG), subgroupShuffle(w[2u / SG], 2u % SG), subgroupShuffle(w[3u / SG], 3u % SG)));
                 a0_0 += m0 * x0;
                 a0_1 += m0 * x1;
@@ -604,12 +616,12 @@ fn weight_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocati
     var a60_0 = vec4<f32>(); var a60_1 = vec4<f32>(); var a61_0 = vec4<f32>(); var a61_1 = vec4<f32>(); var a62_0 = vec4<f32>(); var a62_1 = vec4<f32>(); var a63_0 = vec4<f32>(); var a63_1 = vec4<f32>();
     for (var m = pix0; m < pix1; m++) {
         let xb = xbase(m);
-        let x0 = gx[xb + jo0];
-        let x1 = gx[xb + jo1];
+        let x0 = load_b(xb + jo0);
+        let x1 = load_b(xb + jo1);
         let dyb = m * p.kv + dyo;
         var dv: array<vec4<f32>, 2>;
-        dv[0] = gdy[dyb];
-        if (dpl > 4u) { dv[1] = gdy[dyb + 1u]; }
+        dv[0] = load_a(dyb);
+        if (dpl > 4u) { dv[1] = load_a(dyb + 1u); }
         let d0 = vec4<f32>(subgroupShuffle(dv[(0u % dpl) / 4u][0], 0u / dpl));
         a0_0 = fma(d0, x0, a0_0);
         a0_1 = fma(d0, x1, a0_1);

@@ -205,6 +205,7 @@ pub(crate) struct Inner {
     pub counters: Counters,
     error: Arc<Mutex<Option<String>>>,
     pub profiler: Profiler,
+    pub textures: Mutex<crate::texels::TexturePool>,
 }
 
 /// A GPU device: cheap to clone, shared by every tensor created on it.
@@ -223,10 +224,12 @@ impl std::fmt::Debug for Device {
     }
 }
 
-/// A buffer argument of a launch: a whole buffer or a byte window of one.
+/// An argument of a launch: a whole buffer or a byte window of one, or a
+/// texel operand (a `texture_2d<f32>` binding).
 #[derive(Clone, Copy)]
 pub struct Arg<'a> {
-    pub(crate) buffer: &'a wgpu::Buffer,
+    pub(crate) buffer: Option<&'a wgpu::Buffer>,
+    pub(crate) texture: Option<&'a wgpu::TextureView>,
     pub(crate) offset: u64,
     pub(crate) size: u64,
 }
@@ -235,9 +238,20 @@ impl<'a> Arg<'a> {
     /// A window `[offset, offset + size)` in bytes of a buffer.
     pub fn window(buffer: &'a wgpu::Buffer, offset: u64, size: u64) -> Self {
         Arg {
-            buffer,
+            buffer: Some(buffer),
+            texture: None,
             offset,
             size,
+        }
+    }
+
+    /// A texel operand made by [`Device::texels`].
+    pub fn texels(t: &'a crate::texels::Texels) -> Self {
+        Arg {
+            buffer: None,
+            texture: Some(t.view()),
+            offset: 0,
+            size: t.bytes(),
         }
     }
 }
@@ -336,6 +350,7 @@ impl Device {
                 counters: Counters::default(),
                 error,
                 profiler: Profiler::new(),
+                textures: Mutex::new(Default::default()),
             }),
         })
     }
@@ -482,7 +497,7 @@ impl Device {
             });
         }
         let max_bind = self.max_binding_bytes();
-        for a in args {
+        for a in args.iter().filter(|a| a.buffer.is_some()) {
             if a.size > max_bind {
                 return Err(Error::Limit {
                     what: format!("{}: bytes in one storage binding", kernel.name),
@@ -525,13 +540,18 @@ impl Device {
             }),
         });
         for (i, a) in args.iter().enumerate() {
-            entries.push(wgpu::BindGroupEntry {
-                binding: i as u32 + 1,
-                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: a.buffer,
+            let resource = match (a.buffer, a.texture) {
+                (Some(buffer), _) => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer,
                     offset: a.offset,
                     size: std::num::NonZeroU64::new(a.size.max(4)),
                 }),
+                (None, Some(view)) => wgpu::BindingResource::TextureView(view),
+                (None, None) => unreachable!("an Arg holds a buffer or a texture"),
+            };
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource,
             });
         }
         let bind_group = self
@@ -617,6 +637,19 @@ impl Device {
         let mut batch = lock(&self.inner.batch);
         self.submit_locked(&mut batch);
         f()
+    }
+
+    /// Records commands into the open batch (after the dispatches before it).
+    pub(crate) fn record(&self, f: impl FnOnce(&mut wgpu::CommandEncoder)) {
+        let mut batch = lock(&self.inner.batch);
+        let encoder = batch.encoder.get_or_insert_with(|| {
+            self.inner
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("shadernet batch"),
+                })
+        });
+        f(encoder);
     }
 
     fn submit_locked(&self, batch: &mut Batch) {

@@ -15,10 +15,12 @@ pub mod ops;
 mod pool;
 pub mod profile;
 mod tensor;
+mod texels;
 
 pub use device::{list_adapters, AdapterSummary, Arg, CounterSnapshot, Device};
 pub use error::{Error, Result};
 pub use kernel::Kernel;
 pub use profile::{Profile, ProfileOptions, Timing};
 pub use tensor::{DType, Tensor};
+pub use texels::Texels;
 pub use wgpu;

@@ -723,10 +723,15 @@ impl Profiler {
         };
         // Distinct windows only: an operand bound twice (an unused epilogue
         // slot, say) is counted once.
-        let mut seen: Vec<(&wgpu::Buffer, u64, u64)> = Vec::with_capacity(args.len());
+        let mut seen: Vec<(usize, u64, u64)> = Vec::with_capacity(args.len());
         let mut bytes = 0;
         for a in args {
-            let key = (a.buffer, a.offset, a.size);
+            let id = match (a.buffer, a.texture) {
+                (Some(b), _) => std::ptr::from_ref(b) as usize,
+                (None, Some(t)) => std::ptr::from_ref(t) as usize,
+                (None, None) => 0,
+            };
+            let key = (id, a.offset, a.size);
             if !seen.contains(&key) {
                 seen.push(key);
                 bytes += a.size;

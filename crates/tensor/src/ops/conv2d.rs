@@ -28,7 +28,7 @@
 //! the adapter is an error, never a silent fallback, so a test that forces a
 //! variant knows that variant ran.
 
-use crate::device::Device;
+use crate::device::{Arg, Device};
 use crate::error::{shape_err, Error, Result};
 use crate::kernel::Kernel;
 use crate::ops::reduce;
@@ -739,7 +739,7 @@ fn weight_to_krsc(w: &Tensor, g: &Geom, kp: usize, cv: usize, flip: bool) -> Res
 
 /// The whole tensor as an `array<vec4<f32>>` binding: its size rounded up to 16
 /// bytes (pool buffers come in size classes that are multiples of 64 bytes).
-fn vec4_arg(t: &Tensor) -> Result<crate::device::Arg<'_>> {
+fn vec4_arg(t: &Tensor) -> Result<Arg<'_>> {
     let size = t.byte_size().div_ceil(16) * 16;
     if t.buffer().size() < size {
         return Err(Error::Limit {
@@ -748,12 +748,13 @@ fn vec4_arg(t: &Tensor) -> Result<crate::device::Arg<'_>> {
             limit: t.buffer().size(),
         });
     }
-    Ok(crate::device::Arg::window(t.buffer(), 0, size))
+    Ok(Arg::window(t.buffer(), 0, size))
 }
 
 /// Runs the implicit-GEMM forward kernel over a prepared padded NHWC input.
 #[allow(clippy::too_many_arguments)]
 fn igemm_launch(
+    pass: Conv2dPass,
     variant: Conv2dVariant,
     tile: Tile,
     params: &IgemmParams,
@@ -764,6 +765,20 @@ fn igemm_launch(
     y: &Tensor,
 ) -> Result<()> {
     let dev = y.device();
+    // The profiler's name: the same kernels run the forward pass and dX.
+    let _label = dev.is_profiling().then(|| {
+        let pass = if pass == Conv2dPass::Forward {
+            "conv2d_fwd"
+        } else {
+            "conv2d_dx"
+        };
+        let sg = if tile.sg > 0 {
+            format!("igemm_sg{}", tile.sg)
+        } else {
+            "igemm_portable".to_string()
+        };
+        dev.variant_label(format!("{pass}/{sg}_{}x{}", tile.kb, tile.pb))
+    });
     // Bit 5: 4 consecutive pixels of a channel are one aligned vec4 of y.
     let vec4_rows = u32::from(params.pq.is_multiple_of(4)) << 5;
     let params = &IgemmParams {
@@ -774,13 +789,25 @@ fn igemm_launch(
     let r_arg = opts.residual.map_or(Ok(wt.arg()), vec4_arg)?;
     let m = params.m as usize;
     let kblocks = (params.k as usize).div_ceil(tile.kb) as u32;
-    let args = [xp.arg(), wt.arg(), b_arg, r_arg, vec4_arg(y)?];
     if variant == Conv2dVariant::Igemm {
+        let x_tex = dev.texels(xp, xp.numel() / 4)?;
+        let w_tex = dev.texels(wt, wt.numel() / 4)?;
+        let args = [
+            Arg::texels(&x_tex),
+            Arg::texels(&w_tex),
+            b_arg,
+            r_arg,
+            vec4_arg(y)?,
+        ];
         let blocks = m.div_ceil(tile.sg * tile.pb);
         let wgs = blocks.div_ceil(tile.wg / tile.sg);
         let mut grid = dev.grid_1d(wgs as u64, 1)?;
         grid[2] = kblocks;
-        let constants = [("SG", tile.sg as f64), ("WG", tile.wg as f64)];
+        let constants = [
+            ("SG", tile.sg as f64),
+            ("WG", tile.wg as f64),
+            ("TEX_SHIFT", f64::from(dev.texel_shift())),
+        ];
         dev.launch(
             forward_kernel(&IGEMM_FWD, tile.kb)?,
             &constants,
@@ -789,6 +816,7 @@ fn igemm_launch(
             grid,
         )
     } else {
+        let args = [xp.arg(), wt.arg(), b_arg, r_arg, vec4_arg(y)?];
         let wgs = m.div_ceil(tile.wg * tile.pb);
         let mut grid = dev.grid_1d(wgs as u64, 1)?;
         grid[2] = kblocks;
@@ -842,7 +870,17 @@ fn igemm_forward(
         wk_stride: (g.kh * g.kw * cv) as u32,
         ..Default::default()
     };
-    igemm_launch(variant, tile, &params, &xp, &wt, bias, opts, y)
+    igemm_launch(
+        Conv2dPass::Forward,
+        variant,
+        tile,
+        &params,
+        &xp,
+        &wt,
+        bias,
+        opts,
+        y,
+    )
 }
 
 /// dX as a stride-1 convolution of the zero-inserted, padded dY with the
@@ -881,6 +919,7 @@ fn igemm_backward_input(g: &Geom, plan: Plan, w: &Tensor, dy: &Tensor, dx: &Tens
         ..Default::default()
     };
     igemm_launch(
+        Conv2dPass::BackwardInput,
         variant,
         tile,
         &params,
@@ -952,11 +991,27 @@ fn igemm_backward_weight(
         ..Default::default()
     };
     let grid = [jblocks as u32, kblocks as u32, splits as u32];
-    let args = [dyk.arg(), xp.arg(), part.arg()];
-    if variant == Conv2dVariant::Igemm {
-        dev.launch(&IGEMM_DW, &[("SG", sg as f64)], &params, &args, grid)?;
-    } else {
-        dev.launch(&PORTABLE_DW, &[("WG", lanes as f64)], &params, &args, grid)?;
+    {
+        let _label = dev.is_profiling().then(|| {
+            dev.variant_label(if sg > 0 {
+                format!("conv2d_dw/igemm_sg{sg}_{kb}x{}", JB * 4)
+            } else {
+                format!("conv2d_dw/igemm_portable_{kb}x{}", JB * 4)
+            })
+        });
+        if variant == Conv2dVariant::Igemm {
+            let dy_tex = dev.texels(&dyk, dyk.numel() / 4)?;
+            let x_tex = dev.texels(&xp, xp.numel() / 4)?;
+            let args = [Arg::texels(&dy_tex), Arg::texels(&x_tex), part.arg()];
+            let constants = [
+                ("SG", sg as f64),
+                ("TEX_SHIFT", f64::from(dev.texel_shift())),
+            ];
+            dev.launch(&IGEMM_DW, &constants, &params, &args, grid)?;
+        } else {
+            let args = [dyk.arg(), xp.arg(), part.arg()];
+            dev.launch(&PORTABLE_DW, &[("WG", lanes as f64)], &params, &args, grid)?;
+        }
     }
     let dw = Tensor::uninit(dev, &g.w_shape(), DType::F32)?;
     let total = dw.numel();

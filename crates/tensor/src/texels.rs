@@ -1,0 +1,190 @@
+//! Texel operands: a buffer of `vec4<f32>` copied into a pooled 2D
+//! `rgba32float` texture, so that a kernel reads element `i` with
+//! `textureLoad(t, vec2(i & (W - 1), i >> TEX_SHIFT), 0)`.
+//!
+//! Why: on lavapipe a storage-buffer load at a per-lane address becomes a
+//! scalar loop over the lanes (~75 cycles per lane and vec4 measured on a
+//! 2-core AVX2 machine), while a texel fetch is a vector gather (~10 cycles).
+//! The implicit-GEMM convolution reads its two operands this way; on GPUs a
+//! texel fetch goes through the texture cache, which does no harm either.
+//!
+//! The texture is `W = 2^TEX_SHIFT` texels wide (at most 4096 and the
+//! adapter's `max_texture_dimension_2d`) and as many rows as the data needs,
+//! rounded up to a size class; the copy is recorded into the open batch, so it
+//! runs in order with the dispatches around it. Dropping [`Texels`] returns
+//! the texture to the device's pool (steady state allocates nothing).
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+use crate::device::{lock, Device};
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// Textures of the pool, by row count.
+#[derive(Default)]
+pub(crate) struct TexturePool {
+    free: HashMap<u32, Vec<(wgpu::Texture, wgpu::TextureView)>>,
+}
+
+/// A texel copy of a tensor, bound with [`crate::Arg::texels`].
+pub struct Texels {
+    device: Device,
+    rows: u32,
+    bytes: u64,
+    texture: Option<(wgpu::Texture, wgpu::TextureView)>,
+}
+
+impl Texels {
+    /// Bytes of data copied in.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    pub(crate) fn view(&self) -> &wgpu::TextureView {
+        // Present until drop.
+        &self.texture.as_ref().expect("texels present until drop").1
+    }
+}
+
+impl Drop for Texels {
+    fn drop(&mut self) {
+        if let Some(t) = self.texture.take() {
+            let mut pool = lock(&self.device.inner.textures);
+            pool.free.entry(self.rows).or_default().push(t);
+        }
+    }
+}
+
+/// Rows rounded up to a size class: 4 per octave.
+fn row_class(rows: u32) -> u32 {
+    if rows <= 4 {
+        return rows.max(1);
+    }
+    let step = (rows.next_power_of_two() / 8).max(1);
+    rows.div_ceil(step) * step
+}
+
+impl Device {
+    /// `log2` of the texel-operand width: the `TEX_SHIFT` override constant.
+    pub fn texel_shift(&self) -> u32 {
+        let max = self.inner.limits.max_texture_dimension_2d.clamp(1, 4096);
+        31 - max.leading_zeros()
+    }
+
+    /// How many `vec4<f32>` one texel operand can hold on this adapter.
+    pub fn max_texel_vec4s(&self) -> u64 {
+        let w = 1u64 << self.texel_shift();
+        w * u64::from(self.inner.limits.max_texture_dimension_2d)
+    }
+
+    /// Copies the first `vec4s` vec4s of `t` into a pooled texture (recorded
+    /// into the open batch).
+    pub fn texels(&self, t: &Tensor, vec4s: usize) -> Result<Texels> {
+        let bytes = vec4s as u64 * 16;
+        if bytes > t.buffer().size() {
+            return Err(Error::Limit {
+                what: format!("texel copy of a {:?} tensor", t.shape()),
+                requested: bytes,
+                limit: t.buffer().size(),
+            });
+        }
+        if vec4s as u64 > self.max_texel_vec4s() {
+            return Err(Error::Limit {
+                what: "vec4s in one texel operand".into(),
+                requested: vec4s as u64,
+                limit: self.max_texel_vec4s(),
+            });
+        }
+        let width = 1u32 << self.texel_shift();
+        let full = (vec4s as u64 / u64::from(width)) as u32;
+        let rem = (vec4s as u64 % u64::from(width)) as u32;
+        let rows = row_class(full + u32::from(rem > 0))
+            .min(self.inner.limits.max_texture_dimension_2d);
+        let reused = lock(&self.inner.textures)
+            .free
+            .get_mut(&rows)
+            .and_then(Vec::pop);
+        let texture = match reused {
+            Some(t) => t,
+            None => {
+                self.inner
+                    .counters
+                    .allocations
+                    .fetch_add(1, Ordering::Relaxed);
+                let tex = self.inner.device.create_texture(&wgpu::TextureDescriptor {
+                    label: Some("texels"),
+                    size: wgpu::Extent3d {
+                        width,
+                        height: rows,
+                        depth_or_array_layers: 1,
+                    },
+                    mip_level_count: 1,
+                    sample_count: 1,
+                    dimension: wgpu::TextureDimension::D2,
+                    format: wgpu::TextureFormat::Rgba32Float,
+                    usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+                    view_formats: &[],
+                });
+                let view = tex.create_view(&wgpu::TextureViewDescriptor::default());
+                (tex, view)
+            }
+        };
+        self.record(|encoder| {
+            let copy = |offset_rows: u32, w: u32, h: u32, encoder: &mut wgpu::CommandEncoder| {
+                encoder.copy_buffer_to_texture(
+                    wgpu::TexelCopyBufferInfo {
+                        buffer: t.buffer(),
+                        layout: wgpu::TexelCopyBufferLayout {
+                            offset: u64::from(offset_rows) * u64::from(width) * 16,
+                            bytes_per_row: Some(width * 16),
+                            rows_per_image: None,
+                        },
+                    },
+                    wgpu::TexelCopyTextureInfo {
+                        texture: &texture.0,
+                        mip_level: 0,
+                        origin: wgpu::Origin3d {
+                            x: 0,
+                            y: offset_rows,
+                            z: 0,
+                        },
+                        aspect: wgpu::TextureAspect::All,
+                    },
+                    wgpu::Extent3d {
+                        width: w,
+                        height: h,
+                        depth_or_array_layers: 1,
+                    },
+                );
+            };
+            if full > 0 {
+                copy(0, width, full, encoder);
+            }
+            if rem > 0 {
+                copy(full, rem, 1, encoder);
+            }
+        });
+        Ok(Texels {
+            device: self.clone(),
+            rows,
+            bytes,
+            texture: Some(texture),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::row_class;
+
+    #[test]
+    fn row_classes_cover_and_are_few() {
+        for r in 1..5000u32 {
+            let c = row_class(r);
+            assert!(c >= r && c <= r + r / 4 + 1, "{r} -> {c}");
+        }
+        let distinct: std::collections::BTreeSet<u32> = (1..4096u32).map(row_class).collect();
+        assert!(distinct.len() < 60, "{}", distinct.len());
+    }
+}
