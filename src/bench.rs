@@ -192,6 +192,19 @@ pub fn run(
     Ok(out)
 }
 
+/// Pooling shapes `(n, c, h, w, window, stride, pad)`: VGG-CIFAR pools, and
+/// ResNet's ImageNet stem.
+pub const POOL_SHAPES: &[[usize; 7]] = &[
+    [128, 64, 32, 32, 2, 2, 0],
+    [128, 128, 16, 16, 2, 2, 0],
+    [128, 256, 8, 8, 2, 2, 0],
+    [16, 64, 112, 112, 3, 2, 1],
+];
+
+/// Batch-norm shapes `(n, c, h, w)`: ResNet-20's three stages at batch 128.
+pub const BN_SHAPES: &[(usize, usize, usize, usize)] =
+    &[(128, 16, 32, 32), (128, 32, 16, 16), (128, 64, 8, 8)];
+
 /// Op names of [`pool_and_batch_norm`].
 const POOL_BN_OPS: &[&str] = &[
     "copy",
@@ -243,14 +256,7 @@ fn pool_and_batch_norm(
             8.0 * numel,
         ));
     }
-    // (n, c, h, w, window, stride, pad): VGG-CIFAR pools, and ResNet's ImageNet stem.
-    let pools: &[[usize; 7]] = &[
-        [128, 64, 32, 32, 2, 2, 0],
-        [128, 128, 16, 16, 2, 2, 0],
-        [128, 256, 8, 8, 2, 2, 0],
-        [16, 64, 112, 112, 3, 2, 1],
-    ];
-    for &s in pools {
+    for &s in POOL_SHAPES {
         let [n, c, h, w, r, st, pd] = s;
         let cfg = pool::Pool2dConfig::square(r)
             .with_stride([st, st])
@@ -307,8 +313,7 @@ fn pool_and_batch_norm(
             4.0 * (128.0 * 64.0 * 65.0),
         ));
     }
-    // ResNet-20's three stages at batch 128.
-    for &(n, c, h, w) in &[(128, 16, 32, 32), (128, 32, 16, 16), (128, 64, 8, 8)] {
+    for &(n, c, h, w) in BN_SHAPES {
         let s = [n, c, h, w, 0, 0, 0];
         let x = filled(device, &[n, c, h, w])?;
         let vec = |v: f32| Tensor::from_f32(device, &vec![v; c], &[c]);

@@ -223,6 +223,9 @@ struct Conv2dBackward {
     w: Tensor,
     cfg: conv2d::Conv2dConfig,
     bias: bool,
+    /// Whether x needs a gradient (not for the network's input: dX of the
+    /// first layer would be a whole convolution for nothing).
+    x_grad: bool,
 }
 
 fn shape4(t: &Tensor) -> Result<[usize; 4]> {
@@ -240,9 +243,18 @@ impl Backward for Conv2dBackward {
         "conv2d"
     }
     fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        let dx = conv2d::conv2d_backward_input(&self.w, dy, &self.cfg, shape4(&self.x)?)?;
+        let dx = if self.x_grad {
+            Some(conv2d::conv2d_backward_input(
+                &self.w,
+                dy,
+                &self.cfg,
+                shape4(&self.x)?,
+            )?)
+        } else {
+            None
+        };
         let dw = conv2d::conv2d_backward_weight(&self.x, dy, &self.cfg, shape4(&self.w)?)?;
-        let mut out = vec![Some(dx), Some(dw)];
+        let mut out = vec![dx, Some(dw)];
         if self.bias {
             out.push(Some(conv2d::conv2d_backward_bias(dy)?));
         }
@@ -268,6 +280,7 @@ pub fn conv2d(
             w: w.tensor().clone(),
             cfg: *cfg,
             bias: b.is_some(),
+            x_grad: x.node().is_some(),
         })
     };
     Ok(match b {

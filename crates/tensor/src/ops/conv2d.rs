@@ -51,7 +51,13 @@ const PORTABLE_FWD: [(usize, Kernel); 3] = [
     (32, crate::kernel!("conv2d_igemm_portable", "forward_k32")),
     (16, crate::kernel!("conv2d_igemm_portable", "forward_k16")),
 ];
-const IGEMM_DW: Kernel = crate::kernel!("conv2d_igemm", "weight_grad");
+/// The weight-gradient entry points by output channels per block (the lanes' vec4s of
+/// (r, s, c/4) are 512 / (4 * channels)).
+const IGEMM_DW: [(usize, Kernel); 3] = [
+    (64, crate::kernel!("conv2d_igemm", "weight_grad")),
+    (32, crate::kernel!("conv2d_igemm", "weight_grad_k32")),
+    (16, crate::kernel!("conv2d_igemm", "weight_grad_k16")),
+];
 const PORTABLE_DW: Kernel = crate::kernel!("conv2d_igemm_portable", "weight_grad");
 const DEPTHWISE_FWD: Kernel = crate::kernel!("conv2d_depthwise", "forward");
 const DEPTHWISE_DX: Kernel = crate::kernel!("conv2d_depthwise", "backward_input");
@@ -600,8 +606,7 @@ struct FinishParams {
 const LAYOUT_WG: u32 = 64;
 /// Accumulators per lane of the forward entry points (KB × PB).
 const LANE_ACC: usize = 512;
-/// vec4s of (r, s, c) per lane in `weight_grad`, and its channels per block.
-const JB: usize = 2;
+/// Channels per block of `weight_grad` (the portable kernel's only one).
 const DW_KB: usize = 64;
 
 /// The one subgroup size of the adapter, or why the subgroup kernels cannot run.
@@ -657,7 +662,7 @@ fn forward_tile(dev: &Device, plan: Plan, k_out: usize) -> Tile {
     }
 }
 
-fn forward_kernel(table: &[(usize, Kernel); 3], kb: usize) -> Result<&Kernel> {
+fn tile_kernel(table: &[(usize, Kernel); 3], kb: usize) -> Result<&Kernel> {
     table
         .iter()
         .find(|(k, _)| *k == kb)
@@ -809,7 +814,7 @@ fn igemm_launch(
             ("TEX_SHIFT", f64::from(dev.texel_shift())),
         ];
         dev.launch(
-            forward_kernel(&IGEMM_FWD, tile.kb)?,
+            tile_kernel(&IGEMM_FWD, tile.kb)?,
             &constants,
             params,
             &args,
@@ -821,7 +826,7 @@ fn igemm_launch(
         let mut grid = dev.grid_1d(wgs as u64, 1)?;
         grid[2] = kblocks;
         dev.launch(
-            forward_kernel(&PORTABLE_FWD, tile.kb)?,
+            tile_kernel(&PORTABLE_FWD, tile.kb)?,
             &[("WG", tile.wg as f64)],
             params,
             &args,
@@ -949,7 +954,13 @@ fn igemm_backward_weight(
         }
         _ => (0, 64),
     };
-    let kb = DW_KB;
+    // The subgroup kernel has 16- and 32-channel blocks for narrow layers.
+    let kb = match variant {
+        Conv2dVariant::Igemm if g.k <= 16 => 16,
+        Conv2dVariant::Igemm if g.k <= 32 => 32,
+        _ => DW_KB,
+    };
+    let jb = LANE_ACC / (4 * kb);
     let kp = round_up(g.k, kb);
     let xp = to_padded_nhwc(
         x,
@@ -963,7 +974,7 @@ fn igemm_backward_weight(
     let dyk = to_padded_nhwc(dy, g.y_shape(), g.oh, g.ow, kp / 4, [0, 0], [1, 1])?;
     let jv = g.kh * g.kw * cv;
     let m = g.n * g.oh * g.ow;
-    let jblocks = jv.div_ceil(lanes * JB);
+    let jblocks = jv.div_ceil(lanes * jb);
     let kblocks = kp / kb;
     let want = 256usize
         .div_ceil(jblocks * kblocks)
@@ -994,9 +1005,9 @@ fn igemm_backward_weight(
     {
         let _label = dev.is_profiling().then(|| {
             dev.variant_label(if sg > 0 {
-                format!("conv2d_dw/igemm_sg{sg}_{kb}x{}", JB * 4)
+                format!("conv2d_dw/igemm_sg{sg}_{kb}x{}", jb * 4)
             } else {
-                format!("conv2d_dw/igemm_portable_{kb}x{}", JB * 4)
+                format!("conv2d_dw/igemm_portable_{kb}x{}", jb * 4)
             })
         });
         if variant == Conv2dVariant::Igemm {
@@ -1007,7 +1018,13 @@ fn igemm_backward_weight(
                 ("SG", sg as f64),
                 ("TEX_SHIFT", f64::from(dev.texel_shift())),
             ];
-            dev.launch(&IGEMM_DW, &constants, &params, &args, grid)?;
+            dev.launch(
+                tile_kernel(&IGEMM_DW, kb)?,
+                &constants,
+                &params,
+                &args,
+                grid,
+            )?;
         } else {
             let args = [dyk.arg(), xp.arg(), part.arg()];
             dev.launch(&PORTABLE_DW, &[("WG", lanes as f64)], &params, &args, grid)?;
@@ -1274,6 +1291,19 @@ fn applies(dev: &Device, g: &Geom, variant: Conv2dVariant, pass: Conv2dPass) -> 
                 return Err(format!("needs groups = 1, got groups {}", g.groups));
             }
             if variant == Conv2dVariant::Igemm {
+                // Its operands are texel copies (padded NHWC input, dY or dX's padded dY).
+                let cv = g.c.div_ceil(4).max(g.k.div_ceil(4)) as u64;
+                let (hp, wp) = (
+                    (g.h + g.pt + g.pb).max(g.h + g.dh * (g.kh - 1)),
+                    (g.w + g.pl + g.pr).max(g.w + g.dw * (g.kw - 1)),
+                );
+                let vec4s = (g.n * hp * wp) as u64 * (cv + 16);
+                if vec4s > dev.max_texel_vec4s() {
+                    return Err(format!(
+                        "its operands ({vec4s} vec4s) exceed the adapter's texture size ({} vec4s)",
+                        dev.max_texel_vec4s()
+                    ));
+                }
                 let sg = subgroup_size(dev)?;
                 if pass == Conv2dPass::BackwardWeight && 4 * sg > 64 {
                     return Err(format!(
