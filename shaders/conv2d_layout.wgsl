@@ -4,7 +4,8 @@
 //     exact, in-range division, else zero (off_h is a signed i32 stored as u32 bits); the
 //     same along the width. With ups = 1 this is zero padding (or cropping); with
 //     ups = stride it also inserts stride-1 zeros between rows/columns (dX of a strided
-//     convolution).
+//     convolution). to_padded_nhwc_texel: the same, reading src as a texel operand;
+//     to_padded_nhwc_texels: also writing dst as one (crates/tensor/src/texels.rs).
 //   weight_to_krsc: OIHW src [k][c][kh][kw] -> dst [kp][kh][kw][cv] of vec4; with FLIP the
 //     roles of k and c swap and the kernel is rotated by 180 degrees:
 //     dst[c][r][s][k] = src[k][c][kh-1-r][kw-1-s] (the weights of dX as a convolution).
@@ -78,31 +79,134 @@ fn src_coord(i: u32, off: u32, ups: u32, size: u32) -> i32 {
     return i32(s);
 }
 
+// a / d for a < 2^23: a float division and one correction step. lavapipe runs a u32
+// division as 8 scalar divisions (one per lane); this is one vector division.
+fn div_small(a: u32, d: u32) -> u32 {
+    var q = u32(f32(a) / f32(d));
+    if (q * d > a) {
+        q -= 1u;
+    } else if ((q + 1u) * d <= a) {
+        q += 1u;
+    }
+    return q;
+}
+
+fn div(a: u32, d: u32) -> u32 {
+    if (pp.total < 8388608u) {
+        return div_small(a, d);
+    }
+    return a / d;
+}
+
+// Source index along one axis for dst index i, or -1 outside / between samples.
+fn src_coord_fast(i: u32, off: u32, ups: u32, size: u32) -> i32 {
+    if (ups == 1u) {
+        let t = i32(i) - bitcast<i32>(off);
+        if (t < 0 || u32(t) >= size) {
+            return -1;
+        }
+        return t;
+    }
+    return src_coord(i, off, ups, size);
+}
+
+// The dst vec4 idx of to_padded_nhwc: its dst index and the src index of its first
+// channel (-1 where it is padding), with the channel-block index cvi.
+struct PadSlot {
+    dst: u32,
+    src: i32,
+    cvi: u32,
+}
+
+fn pad_slot(idx: u32) -> PadSlot {
+    // Width fastest, so neighbouring lanes read neighbouring source elements.
+    let q1 = div(idx, pp.wp);
+    let j = idx - q1 * pp.wp;
+    let q2 = div(q1, pp.cv);
+    let cvi = q1 - q2 * pp.cv;
+    let n = div(q2, pp.hp);
+    let i = q2 - n * pp.hp;
+    let sr = src_coord_fast(i, pp.off_h, pp.ups_h, pp.h);
+    let sc = src_coord_fast(j, pp.off_w, pp.ups_w, pp.w);
+    var src = -1;
+    if (sr >= 0 && sc >= 0) {
+        src = i32(n * pp.c * pp.h * pp.w + u32(sr) * pp.w + u32(sc));
+    }
+    return PadSlot(((n * pp.hp + i) * pp.wp + j) * pp.cv + cvi, src, cvi);
+}
+
 @compute @workgroup_size(WG)
 fn to_padded_nhwc(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let idx = gid.x + gid.y * nwg.x * WG;
     if (idx >= pp.total) {
         return;
     }
-    // Width fastest, so neighbouring lanes read neighbouring source elements.
-    let j = idx % pp.wp;
-    let cvi = (idx / pp.wp) % pp.cv;
-    let i = (idx / (pp.wp * pp.cv)) % pp.hp;
-    let n = idx / (pp.wp * pp.cv * pp.hp);
-    let sr = src_coord(i, pp.off_h, pp.ups_h, pp.h);
-    let sc = src_coord(j, pp.off_w, pp.ups_w, pp.w);
+    let slot = pad_slot(idx);
     var v = vec4<f32>(0.0);
-    if (sr >= 0 && sc >= 0) {
+    if (slot.src >= 0) {
         let plane = pp.h * pp.w;
-        let base = n * pp.c * plane + u32(sr) * pp.w + u32(sc);
         for (var q = 0u; q < 4u; q++) {
-            let c = cvi * 4u + q;
+            let c = slot.cvi * 4u + q;
             if (c < pp.c) {
-                v[q] = psrc[base + c * plane];
+                v[q] = psrc[u32(slot.src) + c * plane];
             }
         }
     }
-    pdst[((n * pp.hp + i) * pp.wp + j) * pp.cv + cvi] = v;
+    pdst[slot.dst] = v;
+}
+
+// to_padded_nhwc reading the source as a texel operand (crates/tensor/src/texels.rs):
+// element e is component e % 4 of texel e / 4.
+override TEX_SHIFT: u32 = 12u;
+@group(0) @binding(1) var ptex: texture_2d<f32>;
+
+fn texel_elem(e: u32) -> f32 {
+    let t = e >> 2u;
+    let v = textureLoad(ptex, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT), 0);
+    return v[e & 3u];
+}
+
+@compute @workgroup_size(WG)
+fn to_padded_nhwc_texel(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let idx = gid.x + gid.y * nwg.x * WG;
+    if (idx >= pp.total) {
+        return;
+    }
+    let slot = pad_slot(idx);
+    var v = vec4<f32>(0.0);
+    if (slot.src >= 0) {
+        let plane = pp.h * pp.w;
+        for (var q = 0u; q < 4u; q++) {
+            let c = slot.cvi * 4u + q;
+            if (c < pp.c) {
+                v[q] = texel_elem(u32(slot.src) + c * plane);
+            }
+        }
+    }
+    pdst[slot.dst] = v;
+}
+
+// to_padded_nhwc_texel writing dst as a texel operand too (the implicit GEMM's input).
+@group(0) @binding(2) var pout: texture_storage_2d<rgba32float, write>;
+
+@compute @workgroup_size(WG)
+fn to_padded_nhwc_texels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let idx = gid.x + gid.y * nwg.x * WG;
+    if (idx >= pp.total) {
+        return;
+    }
+    let slot = pad_slot(idx);
+    var v = vec4<f32>(0.0);
+    if (slot.src >= 0) {
+        let plane = pp.h * pp.w;
+        for (var q = 0u; q < 4u; q++) {
+            let c = slot.cvi * 4u + q;
+            if (c < pp.c) {
+                v[q] = texel_elem(u32(slot.src) + c * plane);
+            }
+        }
+    }
+    textureStore(pout, vec2<u32>(slot.dst & ((1u << TEX_SHIFT) - 1u), slot.dst >> TEX_SHIFT), v);
 }
 
 @compute @workgroup_size(WG)

@@ -78,17 +78,13 @@ impl Device {
         w * u64::from(self.inner.limits.max_texture_dimension_2d)
     }
 
-    /// Copies the first `vec4s` vec4s of `t` into a pooled texture (recorded
-    /// into the open batch).
-    pub fn texels(&self, t: &Tensor, vec4s: usize) -> Result<Texels> {
-        let bytes = vec4s as u64 * 16;
-        if bytes > t.buffer().size() {
-            return Err(Error::Limit {
-                what: format!("texel copy of a {:?} tensor", t.shape()),
-                requested: bytes,
-                limit: t.buffer().size(),
-            });
-        }
+    /// A pooled texture for `vec4s` vec4s that a kernel writes through a
+    /// `texture_storage_2d<rgba32float, write>` binding (nothing is copied in).
+    pub fn texel_target(&self, vec4s: usize) -> Result<Texels> {
+        self.take_texels(vec4s)
+    }
+
+    fn take_texels(&self, vec4s: usize) -> Result<Texels> {
         if vec4s as u64 > self.max_texel_vec4s() {
             return Err(Error::Limit {
                 what: "vec4s in one texel operand".into(),
@@ -97,10 +93,8 @@ impl Device {
             });
         }
         let width = 1u32 << self.texel_shift();
-        let full = (vec4s as u64 / u64::from(width)) as u32;
-        let rem = (vec4s as u64 % u64::from(width)) as u32;
-        let rows = row_class(full + u32::from(rem > 0))
-            .min(self.inner.limits.max_texture_dimension_2d);
+        let used = (vec4s as u64).div_ceil(u64::from(width)) as u32;
+        let rows = row_class(used).min(self.inner.limits.max_texture_dimension_2d);
         let reused = lock(&self.inner.textures)
             .free
             .get_mut(&rows)
@@ -123,13 +117,39 @@ impl Device {
                     sample_count: 1,
                     dimension: wgpu::TextureDimension::D2,
                     format: wgpu::TextureFormat::Rgba32Float,
-                    usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+                    usage: wgpu::TextureUsages::TEXTURE_BINDING
+                        | wgpu::TextureUsages::STORAGE_BINDING
+                        | wgpu::TextureUsages::COPY_DST,
                     view_formats: &[],
                 });
                 let view = tex.create_view(&wgpu::TextureViewDescriptor::default());
                 (tex, view)
             }
         };
+        Ok(Texels {
+            device: self.clone(),
+            rows,
+            bytes: vec4s as u64 * 16,
+            texture: Some(texture),
+        })
+    }
+
+    /// Copies the first `vec4s` vec4s of `t` into a pooled texture (recorded
+    /// into the open batch).
+    pub fn texels(&self, t: &Tensor, vec4s: usize) -> Result<Texels> {
+        let bytes = vec4s as u64 * 16;
+        if bytes > t.buffer().size() {
+            return Err(Error::Limit {
+                what: format!("texel copy of a {:?} tensor", t.shape()),
+                requested: bytes,
+                limit: t.buffer().size(),
+            });
+        }
+        let texels = self.take_texels(vec4s)?;
+        let width = 1u32 << self.texel_shift();
+        let full = (vec4s as u64 / u64::from(width)) as u32;
+        let rem = (vec4s as u64 % u64::from(width)) as u32;
+        let texture = texels.texture.as_ref().expect("texels present until drop");
         self.record(|encoder| {
             let copy = |offset_rows: u32, w: u32, h: u32, encoder: &mut wgpu::CommandEncoder| {
                 encoder.copy_buffer_to_texture(
@@ -165,12 +185,7 @@ impl Device {
                 copy(full, rem, 1, encoder);
             }
         });
-        Ok(Texels {
-            device: self.clone(),
-            rows,
-            bytes,
-            texture: Some(texture),
-        })
+        Ok(texels)
     }
 }
 

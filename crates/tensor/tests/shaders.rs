@@ -24,6 +24,8 @@ fn override_values(name: &str) -> Option<Vec<f64>> {
         // matmul_subgroup.wgsl: the adapter's (fixed) subgroup size.
         "SUBGROUP_SIZE" => vec![8.0, 16.0, 32.0, 64.0],
         "COL_QUADS" => vec![4.0, 8.0, 16.0],
+        // Texel operands: log2 of the texture width (4096, or 8192-wide adapters' 2048).
+        "TEX_SHIFT" => vec![11.0, 12.0],
         _ => return None,
     })
 }

@@ -38,6 +38,8 @@ const DIRECT_FWD: Kernel = crate::kernel!("conv2d_direct", "forward");
 const DIRECT_DX: Kernel = crate::kernel!("conv2d_direct", "backward_input");
 const DIRECT_DW: Kernel = crate::kernel!("conv2d_direct", "backward_weight");
 const TO_NHWC: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc");
+const TO_NHWC_TEXEL: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc_texel");
+const TO_NHWC_TEXELS: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc_texels");
 const TO_KRSC: Kernel = crate::kernel!("conv2d_layout", "weight_to_krsc");
 const DW_FINISH: Kernel = crate::kernel!("conv2d_layout", "dw_finish");
 /// Forward entry points by output channels per lane: 64 (× 8 pixels), 32 (× 16), 16 (× 32).
@@ -677,8 +679,25 @@ fn round_up(v: usize, m: usize) -> usize {
     v.div_ceil(m) * m
 }
 
-/// Copies an NCHW tensor into a zero-padded NHWC vec4 buffer `[n][hp][wp][cv]`
-/// (see `to_padded_nhwc` in conv2d_layout.wgsl).
+/// An implicit-GEMM operand: a storage buffer (portable kernels) or a texel
+/// operand (subgroup kernels).
+enum Staged {
+    Buffer(Tensor),
+    Texels(crate::Texels),
+}
+
+impl Staged {
+    fn arg(&self) -> Arg<'_> {
+        match self {
+            Staged::Buffer(t) => t.arg(),
+            Staged::Texels(t) => Arg::texels(t),
+        }
+    }
+}
+
+/// Copies an NCHW tensor into a zero-padded NHWC vec4 layout `[n][hp][wp][cv]`
+/// (see `to_padded_nhwc` in conv2d_layout.wgsl): a storage buffer, or with
+/// `texels` a texel operand.
 #[allow(clippy::too_many_arguments)]
 fn to_padded_nhwc(
     src: &Tensor,
@@ -688,10 +707,10 @@ fn to_padded_nhwc(
     cv: usize,
     off: [i64; 2],
     ups: [usize; 2],
-) -> Result<Tensor> {
+    texels: bool,
+) -> Result<Staged> {
     let dev = src.device();
     let total = n * hp * wp * cv;
-    let dst = Tensor::uninit(dev, &[n, hp, wp, cv * 4], DType::F32)?;
     let params = PadParams {
         n: n as u32,
         c: c as u32,
@@ -706,14 +725,47 @@ fn to_padded_nhwc(
         ups_w: ups[1] as u32,
         total: total as u32,
     };
-    dev.launch(
-        &TO_NHWC,
-        &[("WG", f64::from(LAYOUT_WG))],
-        &params,
-        &[src.arg(), dst.arg()],
-        dev.grid_1d(total as u64, LAYOUT_WG)?,
-    )?;
-    Ok(dst)
+    let grid = dev.grid_1d(total as u64, LAYOUT_WG)?;
+    let constants = [
+        ("WG", f64::from(LAYOUT_WG)),
+        ("TEX_SHIFT", f64::from(dev.texel_shift())),
+    ];
+    // The source as a texel operand where it fits (a faster read on lavapipe).
+    let vec4s = src.numel().div_ceil(4);
+    let src_texels = (vec4s as u64) <= dev.max_texel_vec4s()
+        && vec4s as u64 * 16 <= src.buffer().size();
+    if texels {
+        let dst = dev.texel_target(total)?;
+        let src_tex = dev.texels(src, vec4s)?;
+        dev.launch(
+            &TO_NHWC_TEXELS,
+            &constants,
+            &params,
+            &[Arg::texels(&src_tex), Arg::texels(&dst)],
+            grid,
+        )?;
+        return Ok(Staged::Texels(dst));
+    }
+    let dst = Tensor::uninit(dev, &[n, hp, wp, cv * 4], DType::F32)?;
+    if src_texels {
+        let src_tex = dev.texels(src, vec4s)?;
+        dev.launch(
+            &TO_NHWC_TEXEL,
+            &constants,
+            &params,
+            &[Arg::texels(&src_tex), dst.arg()],
+            grid,
+        )?;
+    } else {
+        dev.launch(
+            &TO_NHWC,
+            &[("WG", f64::from(LAYOUT_WG))],
+            &params,
+            &[src.arg(), dst.arg()],
+            grid,
+        )?;
+    }
+    Ok(Staged::Buffer(dst))
 }
 
 /// OIHW weights as `[kp][kh][kw][cv]` vec4s; with `flip` the dX weights
@@ -763,7 +815,7 @@ fn igemm_launch(
     variant: Conv2dVariant,
     tile: Tile,
     params: &IgemmParams,
-    xp: &Tensor,
+    xp: &Staged,
     wt: &Tensor,
     bias: Option<&Tensor>,
     opts: &Conv2dOptions<'_>,
@@ -795,10 +847,9 @@ fn igemm_launch(
     let m = params.m as usize;
     let kblocks = (params.k as usize).div_ceil(tile.kb) as u32;
     if variant == Conv2dVariant::Igemm {
-        let x_tex = dev.texels(xp, xp.numel() / 4)?;
         let w_tex = dev.texels(wt, wt.numel() / 4)?;
         let args = [
-            Arg::texels(&x_tex),
+            xp.arg(),
             Arg::texels(&w_tex),
             b_arg,
             r_arg,
@@ -856,6 +907,7 @@ fn igemm_forward(
         cv,
         [g.pt as i64, g.pl as i64],
         [1, 1],
+        variant == Conv2dVariant::Igemm,
     )?;
     let wt = weight_to_krsc(w, g, round_up(g.k, tile.kb), cv, false)?;
     let params = IgemmParams {
@@ -904,6 +956,7 @@ fn igemm_backward_input(g: &Geom, plan: Plan, w: &Tensor, dy: &Tensor, dx: &Tens
         kv,
         [eh as i64 - g.pt as i64, ew as i64 - g.pl as i64],
         [g.sh, g.sw],
+        variant == Conv2dVariant::Igemm,
     )?;
     let wt = weight_to_krsc(w, g, round_up(g.c, tile.kb), kv, true)?;
     let params = IgemmParams {
@@ -970,8 +1023,18 @@ fn igemm_backward_weight(
         cv,
         [g.pt as i64, g.pl as i64],
         [1, 1],
+        variant == Conv2dVariant::Igemm,
     )?;
-    let dyk = to_padded_nhwc(dy, g.y_shape(), g.oh, g.ow, kp / 4, [0, 0], [1, 1])?;
+    let dyk = to_padded_nhwc(
+        dy,
+        g.y_shape(),
+        g.oh,
+        g.ow,
+        kp / 4,
+        [0, 0],
+        [1, 1],
+        variant == Conv2dVariant::Igemm,
+    )?;
     let jv = g.kh * g.kw * cv;
     let m = g.n * g.oh * g.ow;
     let jblocks = jv.div_ceil(lanes * jb);
@@ -1011,9 +1074,7 @@ fn igemm_backward_weight(
             })
         });
         if variant == Conv2dVariant::Igemm {
-            let dy_tex = dev.texels(&dyk, dyk.numel() / 4)?;
-            let x_tex = dev.texels(&xp, xp.numel() / 4)?;
-            let args = [Arg::texels(&dy_tex), Arg::texels(&x_tex), part.arg()];
+            let args = [dyk.arg(), xp.arg(), part.arg()];
             let constants = [
                 ("SG", sg as f64),
                 ("TEX_SHIFT", f64::from(dev.texel_shift())),
