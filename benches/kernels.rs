@@ -1,14 +1,16 @@
 //! Criterion benches of the kernel families, on the shapes `shadernet bench`
 //! measures: `shadernet::bench::{MATMUL_SHAPES, MATMUL_LAYOUTS, CONV_SHAPES,
-//! POOL_SHAPES, BN_SHAPES}` (and the same copy, global-pool and elementwise
-//! cases as `shadernet::bench::run`).
+//! POOL_SHAPES, BN_SHAPES, REDUCE_SHAPES, SOFTMAX_SHAPES, ARGMAX_SHAPES,
+//! OPTIMIZER_SHAPES, DROPOUT_SHAPES}` (and the same copy, global-pool and
+//! elementwise cases as `shadernet::bench::run`).
 //!
 //! Each benchmark is named `op/variant/shape` as `shadernet bench` prints its
 //! rows, e.g. `conv2d_fwd/igemm/n=128 c=64 h=32 w=32 k=64 r=3 stride=1 pad=1 groups=1`,
 //! and reports a rate: for matmul, conv and the elementwise chain, elements/s
-//! count FLOPs (`Gelem/s` reads as GFLOP/s); for copy, pooling, batch norm and
-//! the large `add`, bytes/s count compulsory traffic in decimal units (the CLI's
-//! GB/s column).
+//! count FLOPs (`Gelem/s` reads as GFLOP/s); for copy, pooling, batch norm,
+//! reductions, log-softmax, cross-entropy, argmax, the optimizer steps, dropout
+//! and the large `add`, bytes/s count compulsory traffic in decimal units (the
+//! CLI's GB/s column).
 //!
 //! Each timed iteration records the op and then waits for the GPU with
 //! `device.sync()`, so the time is GPU time plus one submit and wait per call
@@ -29,20 +31,24 @@
 //! SHADERNET_BENCH_DEVICE=1 cargo bench --bench kernels # adapter, as `--device`
 //! ```
 //!
-//! The kernel families (matmul, conv2d, pooling, batch norm, elementwise) each
-//! set their own warm-up and measurement times, with 10 samples; criterion
+//! The kernel families (matmul, conv2d, pooling, batch norm, elementwise,
+//! reduce, softmax and cross-entropy, optimizer, dropout) each set their own warm-up and measurement times, with 10 samples; criterion
 //! takes flat sampling by itself where an iteration is long.
 
 use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput};
-use shadernet::bench::{BN_SHAPES, CONV_SHAPES, MATMUL_LAYOUTS, MATMUL_SHAPES, POOL_SHAPES};
+use shadernet::bench::{
+    bench_labels, reduce_shape_fields, reduce_variant, ARGMAX_SHAPES, BENCH_ADAMW, BENCH_SGD,
+    BN_SHAPES, CONV_SHAPES, CROSS_ENTROPY_SMOOTHING, DROPOUT_P, DROPOUT_SHAPES, MATMUL_LAYOUTS,
+    MATMUL_SHAPES, OPTIMIZER_SHAPES, POOL_SHAPES, REDUCE_SHAPES, SOFTMAX_SHAPES,
+};
 use shadernet::ops::batch_norm as bn;
 use shadernet::ops::conv2d::{
     self as conv, Conv2dConfig, Conv2dOptions, Conv2dPass, Conv2dVariant,
 };
-use shadernet::ops::{dropout, elementwise, matmul, pool};
+use shadernet::ops::{dropout, elementwise, matmul, optim, pool, reduce, softmax};
 use shadernet::tensor::Result;
 use shadernet::{DType, Device, Error, Tensor};
 
@@ -80,6 +86,10 @@ fn main() {
     pooling(&mut c, &device);
     batch_norm(&mut c, &device);
     elementwise(&mut c, &device);
+    reductions(&mut c, &device);
+    softmax_and_loss(&mut c, &device);
+    optimizer(&mut c, &device);
+    dropout_fwd(&mut c, &device);
     c.final_summary();
 }
 
@@ -505,5 +515,204 @@ fn elementwise(crit: &mut Criterion, device: &Device) {
         || filled(device, &[n]),
         |x| elementwise::add(x, x).map(drop),
     );
+    g.finish();
+}
+
+/// `sum`/`mean` over the axes of every `REDUCE_SHAPES` entry.
+fn reductions(crit: &mut Criterion, device: &Device) {
+    let mut g = group(crit, "reduce", 1, 3);
+    for &(shape, axes, mean) in REDUCE_SHAPES {
+        let in_len: usize = shape.iter().product();
+        let out_len: usize = shape
+            .iter()
+            .enumerate()
+            .filter(|(d, _)| !axes.contains(d))
+            .map(|(_, &s)| s)
+            .product();
+        let f = if mean { reduce::mean } else { reduce::sum };
+        bench(
+            &mut g,
+            device,
+            &reduce_variant(axes, mean),
+            &shape_name(&reduce_shape_fields(shape)),
+            Throughput::BytesDecimal(4 * (in_len + out_len) as u64),
+            || filled(device, shape),
+            |x| f(x, axes, false).map(drop),
+        );
+    }
+    g.finish();
+}
+
+/// `log_softmax` and cross-entropy forward and backward on `SOFTMAX_SHAPES`,
+/// `argmax` and `count_correct` on `ARGMAX_SHAPES`; one group per op.
+fn softmax_and_loss(crit: &mut Criterion, device: &Device) {
+    let name = |rows: usize, classes: usize| shape_name(&[("rows", rows), ("classes", classes)]);
+    let ls = CROSS_ENTROPY_SMOOTHING;
+    let ce_variant = format!("smoothing {ls}");
+
+    let mut g = group(crit, "log_softmax_fwd", 1, 3);
+    for &(rows, classes) in SOFTMAX_SHAPES {
+        bench(
+            &mut g,
+            device,
+            "rows",
+            &name(rows, classes),
+            Throughput::BytesDecimal(8 * (rows * classes) as u64),
+            || filled(device, &[rows, classes]),
+            |x| softmax::log_softmax(x).map(drop),
+        );
+    }
+    g.finish();
+
+    let mut g = group(crit, "log_softmax_bwd", 1, 3);
+    for &(rows, classes) in SOFTMAX_SHAPES {
+        bench(
+            &mut g,
+            device,
+            "rows",
+            &name(rows, classes),
+            Throughput::BytesDecimal(12 * (rows * classes) as u64),
+            || {
+                let y = softmax::log_softmax(&filled(device, &[rows, classes])?)?;
+                Ok((y, filled(device, &[rows, classes])?))
+            },
+            |(y, dy)| softmax::log_softmax_backward(y, dy).map(drop),
+        );
+    }
+    g.finish();
+
+    let mut g = group(crit, "cross_entropy_fwd", 1, 3);
+    for &(rows, classes) in SOFTMAX_SHAPES {
+        bench(
+            &mut g,
+            device,
+            &ce_variant,
+            &name(rows, classes),
+            Throughput::BytesDecimal(4 * (2 * rows * classes + rows + 1) as u64),
+            || {
+                Ok((
+                    filled(device, &[rows, classes])?,
+                    bench_labels(device, rows, classes)?,
+                ))
+            },
+            |(x, labels)| softmax::cross_entropy(x, labels, ls).map(drop),
+        );
+    }
+    g.finish();
+
+    let mut g = group(crit, "cross_entropy_bwd", 1, 3);
+    for &(rows, classes) in SOFTMAX_SHAPES {
+        bench(
+            &mut g,
+            device,
+            &ce_variant,
+            &name(rows, classes),
+            Throughput::BytesDecimal(4 * (2 * rows * classes + rows + 1) as u64),
+            || {
+                let labels = bench_labels(device, rows, classes)?;
+                let ce = softmax::cross_entropy(&filled(device, &[rows, classes])?, &labels, ls)?;
+                let dloss = Tensor::from_f32(device, &[1.0], &[1])?;
+                Ok((ce.log_probs, labels, dloss))
+            },
+            |(lp, labels, dloss)| softmax::cross_entropy_backward(lp, labels, dloss, ls).map(drop),
+        );
+    }
+    g.finish();
+
+    let mut g = group(crit, "argmax", 1, 3);
+    for &(rows, classes) in ARGMAX_SHAPES {
+        bench(
+            &mut g,
+            device,
+            "rows",
+            &name(rows, classes),
+            Throughput::BytesDecimal(4 * (rows * classes + rows) as u64),
+            || filled(device, &[rows, classes]),
+            |x| softmax::argmax(x).map(drop),
+        );
+    }
+    g.finish();
+
+    let mut g = group(crit, "count_correct", 1, 3);
+    for &(rows, classes) in ARGMAX_SHAPES {
+        bench(
+            &mut g,
+            device,
+            "rows",
+            &name(rows, classes),
+            Throughput::BytesDecimal(4 * (rows * classes + rows + 2) as u64),
+            || {
+                Ok((
+                    filled(device, &[rows, classes])?,
+                    bench_labels(device, rows, classes)?,
+                    Tensor::from_u32(device, &[0], &[1])?,
+                ))
+            },
+            |(x, labels, counter)| softmax::count_correct(x, labels, counter),
+        );
+    }
+    g.finish();
+}
+
+/// Optimizer state of one `OPTIMIZER_SHAPES` entry: parameter, gradient, and
+/// the two state buffers (SGD uses the first as its momentum).
+struct OptimInputs {
+    param: Tensor,
+    grad: Tensor,
+    first: Tensor,
+    second: Tensor,
+}
+
+fn optim_inputs(device: &Device, n: usize) -> Result<OptimInputs> {
+    Ok(OptimInputs {
+        param: filled(device, &[n])?,
+        grad: filled(device, &[n])?,
+        first: filled(device, &[n])?,
+        second: Tensor::from_f32(device, &vec![1e-4; n], &[n])?,
+    })
+}
+
+/// One SGD-with-momentum step and one AdamW step, in place, on every
+/// `OPTIMIZER_SHAPES` size (`BENCH_SGD`, `BENCH_ADAMW`).
+fn optimizer(crit: &mut Criterion, device: &Device) {
+    let mut g = group(crit, "optimizer", 1, 3);
+    for &n in OPTIMIZER_SHAPES {
+        let shape = shape_name(&[("numel", n)]);
+        bench(
+            &mut g,
+            device,
+            "sgd_momentum",
+            &shape,
+            Throughput::BytesDecimal(20 * n as u64),
+            || optim_inputs(device, n),
+            |i| optim::sgd_step(&i.param, &i.grad, &i.first, &BENCH_SGD),
+        );
+        bench(
+            &mut g,
+            device,
+            "adamw",
+            &shape,
+            Throughput::BytesDecimal(28 * n as u64),
+            || optim_inputs(device, n),
+            |i| optim::adam_step(&i.param, &i.grad, &i.first, &i.second, &BENCH_ADAMW),
+        );
+    }
+    g.finish();
+}
+
+/// Dropout forward in training mode on every `DROPOUT_SHAPES` size.
+fn dropout_fwd(crit: &mut Criterion, device: &Device) {
+    let mut g = group(crit, "dropout_fwd", 1, 3);
+    for &n in DROPOUT_SHAPES {
+        bench(
+            &mut g,
+            device,
+            &format!("train p={DROPOUT_P}"),
+            &shape_name(&[("numel", n)]),
+            Throughput::BytesDecimal(12 * n as u64),
+            || filled(device, &[n]),
+            |x| dropout::dropout(x, DROPOUT_P, 7, true).map(drop),
+        );
+    }
     g.finish();
 }

@@ -58,7 +58,14 @@ override WIDE: bool = false;
 @group(0) @binding(4) var<storage, read> fres: array<f32>;
 @group(0) @binding(5) var<storage, read_write> fy: array<f32>;
 
-@group(0) @binding(1) var<storage, read> vx: array<vec4<f32>>;
+// forward3x3 reads x as a texel operand (crates/tensor/src/texels.rs): vec4 i is the
+// texel (i % W, i / W), W = 2^TEX_SHIFT; on lavapipe far cheaper than a storage load.
+override TEX_SHIFT: u32 = 12u;
+@group(0) @binding(1) var tx: texture_2d<f32>;
+
+fn load_x4(i: u32) -> vec4<f32> {
+    return textureLoad(tx, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT), 0);
+}
 @group(0) @binding(4) var<storage, read> vres: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> vy: array<vec4<f32>>;
 
@@ -187,14 +194,14 @@ fn row3(plane: u32, ih: i32, c4: u32) -> array<vec4<f32>, 4> {
         return v;
     }
     let base = (plane + u32(ih)) * wv;
-    let l = vx[base + max(c4, 1u) - 1u];
-    let c = vx[base + min(c4, wv - 1u)];
-    let r = vx[base + min(c4 + 1u, wv - 1u)];
+    let l = load_x4(base + max(c4, 1u) - 1u);
+    let c = load_x4(base + min(c4, wv - 1u));
+    let r = load_x4(base + min(c4 + 1u, wv - 1u));
     v[0] = select(vec4<f32>(0.0), l, c4 > 0u);
     v[1] = select(vec4<f32>(0.0), c, c4 < wv);
     v[2] = select(vec4<f32>(0.0), r, c4 + 1u < wv);
     if (WIDE) {
-        let r2 = vx[base + min(c4 + 2u, wv - 1u)];
+        let r2 = load_x4(base + min(c4 + 2u, wv - 1u));
         v[3] = select(vec4<f32>(0.0), r2, c4 + 2u < wv);
     }
     return v;

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use shadernet_tensor::ops::{elementwise, matmul};
+use shadernet_tensor::ops::{elementwise, matmul, optim};
 use shadernet_tensor::{DType, Device, Result, Tensor};
 
 /// One measured kernel and shape.
@@ -189,7 +189,312 @@ pub fn run(
             push(r, &mut out);
         }
     }
+    if wanted("reduce") {
+        reduce_benches(device, budget_s, &mut |r| push(r, &mut out))?;
+    }
+    if SOFTMAX_OPS.iter().any(|op| wanted(op)) {
+        softmax_benches(device, budget_s, &wanted, &mut |r| push(r, &mut out))?;
+    }
+    if wanted("optimizer") {
+        optimizer_benches(device, budget_s, &mut |r| push(r, &mut out))?;
+    }
+    if wanted("dropout_fwd") {
+        dropout_benches(device, budget_s, &mut |r| push(r, &mut out))?;
+    }
     Ok(out)
+}
+
+/// A memory-bound row: `gflops` 0, `gbs` from `bytes` of compulsory traffic.
+fn traffic_row(
+    op: &str,
+    variant: &str,
+    shape: Vec<(&'static str, usize)>,
+    ms: f64,
+    bytes: f64,
+) -> BenchResult {
+    BenchResult {
+        op: op.into(),
+        variant: variant.into(),
+        shape,
+        ms,
+        gflops: 0.0,
+        gbs: bytes / ms / 1e6,
+    }
+}
+
+/// Reductions `(shape, axes, mean)`: the per-channel sum over (N, H, W) of a
+/// conv bias gradient or batch-norm statistic at N128 C64 32×32, and a mean over
+/// the last axis of a wide [4096, 1024] matrix.
+pub const REDUCE_SHAPES: &[(&[usize], &[usize], bool)] = &[
+    (&[128, 64, 32, 32], &[0, 2, 3], false),
+    (&[4096, 1024], &[1], true),
+];
+
+/// Shape fields of a [`REDUCE_SHAPES`] entry: `n c h w` for rank 4, `rows cols`
+/// for rank 2.
+pub fn reduce_shape_fields(shape: &[usize]) -> Vec<(&'static str, usize)> {
+    let names: &[&'static str] = match shape.len() {
+        2 => &["rows", "cols"],
+        4 => &["n", "c", "h", "w"],
+        _ => &["d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7"],
+    };
+    names.iter().copied().zip(shape.iter().copied()).collect()
+}
+
+/// Variant name of a [`REDUCE_SHAPES`] entry, e.g. `sum axes=0,2,3`.
+pub fn reduce_variant(axes: &[usize], mean: bool) -> String {
+    let axes: Vec<String> = axes.iter().map(usize::to_string).collect();
+    let kind = if mean { "mean" } else { "sum" };
+    format!("{kind} axes={}", axes.join(","))
+}
+
+/// `sum`/`mean` over the axes of every [`REDUCE_SHAPES`] entry; `gbs` counts the
+/// input read once and the reduced output written once.
+fn reduce_benches(device: &Device, budget_s: f64, push: &mut dyn FnMut(BenchResult)) -> Result<()> {
+    use shadernet_tensor::ops::reduce;
+    for &(shape, axes, mean) in REDUCE_SHAPES {
+        let x = filled(device, shape)?;
+        let in_len: usize = shape.iter().product();
+        let out_len: usize = shape
+            .iter()
+            .enumerate()
+            .filter(|(d, _)| !axes.contains(d))
+            .map(|(_, &s)| s)
+            .product();
+        let f = if mean { reduce::mean } else { reduce::sum };
+        let ms = time_gpu(device, budget_s, || f(&x, axes, false).map(drop))?;
+        push(traffic_row(
+            "reduce",
+            &reduce_variant(axes, mean),
+            reduce_shape_fields(shape),
+            ms,
+            4.0 * (in_len + out_len) as f64,
+        ));
+    }
+    Ok(())
+}
+
+/// Classifier-head shapes `(rows, classes)`: batch 128 over CIFAR-10's and
+/// ImageNet's classes.
+pub const SOFTMAX_SHAPES: &[(usize, usize)] = &[(128, 10), (128, 1000)];
+
+/// Shapes `(rows, classes)` of `argmax` and `count_correct`.
+pub const ARGMAX_SHAPES: &[(usize, usize)] = &[(128, 1000)];
+
+/// Label smoothing of the benched cross-entropy (the traffic does not depend on it).
+pub const CROSS_ENTROPY_SMOOTHING: f32 = 0.1;
+
+/// Op names of [`softmax_benches`].
+const SOFTMAX_OPS: &[&str] = &[
+    "log_softmax_fwd",
+    "log_softmax_bwd",
+    "cross_entropy_fwd",
+    "cross_entropy_bwd",
+    "argmax",
+    "count_correct",
+];
+
+/// Deterministic u32 labels in `[0, classes)`, one per row.
+pub fn bench_labels(device: &Device, rows: usize, classes: usize) -> Result<Tensor> {
+    let labels: Vec<u32> = (0..rows).map(|i| ((i * 37) % classes) as u32).collect();
+    Tensor::from_u32(device, &labels, &[rows])
+}
+
+/// `log_softmax` and cross-entropy forward and backward on [`SOFTMAX_SHAPES`],
+/// `argmax` and `count_correct` on [`ARGMAX_SHAPES`]. `gbs` counts compulsory
+/// bytes: cross-entropy forward reads the logits and labels and writes the
+/// log-probabilities it keeps plus the loss; its backward reads the
+/// log-probabilities, labels and upstream scalar and writes the logits'
+/// gradient; `count_correct` reads and writes its one-element counter.
+fn softmax_benches(
+    device: &Device,
+    budget_s: f64,
+    wanted: &dyn Fn(&str) -> bool,
+    push: &mut dyn FnMut(BenchResult),
+) -> Result<()> {
+    use shadernet_tensor::ops::softmax;
+    let fields = |rows: usize, classes: usize| vec![("rows", rows), ("classes", classes)];
+    let ls = CROSS_ENTROPY_SMOOTHING;
+    let ce_variant = format!("smoothing {ls}");
+    for &(rows, classes) in SOFTMAX_SHAPES {
+        let x = filled(device, &[rows, classes])?;
+        let labels = bench_labels(device, rows, classes)?;
+        let (len, r) = ((rows * classes) as f64, rows as f64);
+        if wanted("log_softmax_fwd") {
+            let ms = time_gpu(device, budget_s, || softmax::log_softmax(&x).map(drop))?;
+            push(traffic_row(
+                "log_softmax_fwd",
+                "rows",
+                fields(rows, classes),
+                ms,
+                8.0 * len,
+            ));
+        }
+        if wanted("log_softmax_bwd") {
+            let y = softmax::log_softmax(&x)?;
+            let dy = filled(device, &[rows, classes])?;
+            let ms = time_gpu(device, budget_s, || {
+                softmax::log_softmax_backward(&y, &dy).map(drop)
+            })?;
+            push(traffic_row(
+                "log_softmax_bwd",
+                "rows",
+                fields(rows, classes),
+                ms,
+                12.0 * len,
+            ));
+        }
+        if wanted("cross_entropy_fwd") {
+            let ms = time_gpu(device, budget_s, || {
+                softmax::cross_entropy(&x, &labels, ls).map(drop)
+            })?;
+            push(traffic_row(
+                "cross_entropy_fwd",
+                &ce_variant,
+                fields(rows, classes),
+                ms,
+                4.0 * (2.0 * len + r + 1.0),
+            ));
+        }
+        if wanted("cross_entropy_bwd") {
+            let ce = softmax::cross_entropy(&x, &labels, ls)?;
+            let dloss = Tensor::from_f32(device, &[1.0], &[1])?;
+            let ms = time_gpu(device, budget_s, || {
+                softmax::cross_entropy_backward(&ce.log_probs, &labels, &dloss, ls).map(drop)
+            })?;
+            push(traffic_row(
+                "cross_entropy_bwd",
+                &ce_variant,
+                fields(rows, classes),
+                ms,
+                4.0 * (2.0 * len + r + 1.0),
+            ));
+        }
+    }
+    for &(rows, classes) in ARGMAX_SHAPES {
+        let x = filled(device, &[rows, classes])?;
+        let labels = bench_labels(device, rows, classes)?;
+        let (len, r) = ((rows * classes) as f64, rows as f64);
+        if wanted("argmax") {
+            let ms = time_gpu(device, budget_s, || softmax::argmax(&x).map(drop))?;
+            push(traffic_row(
+                "argmax",
+                "rows",
+                fields(rows, classes),
+                ms,
+                4.0 * (len + r),
+            ));
+        }
+        if wanted("count_correct") {
+            let counter = Tensor::from_u32(device, &[0], &[1])?;
+            let ms = time_gpu(device, budget_s, || {
+                softmax::count_correct(&x, &labels, &counter)
+            })?;
+            push(traffic_row(
+                "count_correct",
+                "rows",
+                fields(rows, classes),
+                ms,
+                4.0 * (len + r + 2.0),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Parameter sizes (elements) of the optimizer steps: 1M, a mid-sized layer.
+pub const OPTIMIZER_SHAPES: &[usize] = &[1 << 20];
+
+/// The benched SGD step: momentum 0.9 with weight decay, past the first step
+/// (so the momentum buffer is read as well as written).
+pub const BENCH_SGD: optim::SgdStep = optim::SgdStep {
+    lr: 0.01,
+    momentum: 0.9,
+    dampening: 0.0,
+    weight_decay: 5e-4,
+    nesterov: false,
+    first_step: false,
+};
+
+/// The benched AdamW step, past the first step.
+pub const BENCH_ADAMW: optim::AdamStep = optim::AdamStep {
+    lr: 1e-3,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    weight_decay: 0.01,
+    decoupled: true,
+    step: 10,
+};
+
+/// One SGD-with-momentum and one AdamW step, in place, over every
+/// [`OPTIMIZER_SHAPES`] size. `gbs` counts compulsory bytes: SGD reads the
+/// gradient, parameter and momentum and writes the last two (5 floats per
+/// element); AdamW reads the gradient, parameter and both moments and writes
+/// the last three (7 floats per element).
+fn optimizer_benches(
+    device: &Device,
+    budget_s: f64,
+    push: &mut dyn FnMut(BenchResult),
+) -> Result<()> {
+    for &n in OPTIMIZER_SHAPES {
+        let param = filled(device, &[n])?;
+        let grad = filled(device, &[n])?;
+        let buf = filled(device, &[n])?;
+        let ms = time_gpu(device, budget_s, || {
+            optim::sgd_step(&param, &grad, &buf, &BENCH_SGD)
+        })?;
+        push(traffic_row(
+            "optimizer",
+            "sgd_momentum",
+            vec![("numel", n)],
+            ms,
+            20.0 * n as f64,
+        ));
+        let m = filled(device, &[n])?;
+        let v = Tensor::from_f32(device, &vec![1e-4; n], &[n])?;
+        let ms = time_gpu(device, budget_s, || {
+            optim::adam_step(&param, &grad, &m, &v, &BENCH_ADAMW)
+        })?;
+        push(traffic_row(
+            "optimizer",
+            "adamw",
+            vec![("numel", n)],
+            ms,
+            28.0 * n as f64,
+        ));
+    }
+    Ok(())
+}
+
+/// Element counts of the dropout forward (8M: a large activation).
+pub const DROPOUT_SHAPES: &[usize] = &[1 << 23];
+
+/// Drop probability of the benched dropout.
+pub const DROPOUT_P: f32 = 0.5;
+
+/// Dropout forward in training mode on every [`DROPOUT_SHAPES`] size; `gbs`
+/// counts the input read once and the output and F32 mask written once.
+fn dropout_benches(
+    device: &Device,
+    budget_s: f64,
+    push: &mut dyn FnMut(BenchResult),
+) -> Result<()> {
+    use shadernet_tensor::ops::dropout;
+    for &n in DROPOUT_SHAPES {
+        let x = filled(device, &[n])?;
+        let ms = time_gpu(device, budget_s, || {
+            dropout::dropout(&x, DROPOUT_P, 7, true).map(drop)
+        })?;
+        push(traffic_row(
+            "dropout_fwd",
+            &format!("train p={DROPOUT_P}"),
+            vec![("numel", n)],
+            ms,
+            12.0 * n as f64,
+        ));
+    }
+    Ok(())
 }
 
 /// Pooling shapes `(n, c, h, w, window, stride, pad)`: VGG-CIFAR pools, and

@@ -10,7 +10,8 @@
 //!   are those of the read-back;
 //! - `{"type":"epoch", ...}`: one per epoch, the fields of
 //!   [`EpochSummary::to_json`] (train loss and accuracy, test loss and
-//!   accuracy, learning rate, images/s, elapsed seconds, and `complete`:
+//!   accuracy, learning rate, images/s, seconds spent waiting for the
+//!   loader, elapsed seconds, and `complete`:
 //!   false for a last epoch that `--steps` cut short).
 //!
 //! With `--resume`, an existing file is kept up to the checkpoint's step

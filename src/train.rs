@@ -131,6 +131,10 @@ pub struct EpochSummary {
     pub lr: f64,
     /// Training images per second (wall clock, including data and sync).
     pub images_per_s: f64,
+    /// Seconds the training loop waited for the loader's next batch. The
+    /// loader decodes and augments on its own thread while the GPU runs the
+    /// current step, so this stays a small fraction of the epoch.
+    pub data_wait_s: f64,
     /// Test-split figures, when there is a test split.
     pub test: Option<EvalSummary>,
     /// Seconds since the run began.
@@ -140,7 +144,7 @@ pub struct EpochSummary {
 impl EpochSummary {
     /// The summary as a JSON object (`null` for NaN and absent test figures):
     /// `{"epoch","step","complete","train_loss","train_accuracy","lr",
-    /// "images_per_s","test_loss","test_accuracy","test_images","elapsed_s"}`.
+    /// "images_per_s","data_wait_s","test_loss","test_accuracy","test_images","elapsed_s"}`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "epoch": self.epoch,
@@ -150,6 +154,7 @@ impl EpochSummary {
             "train_accuracy": finite(self.train_accuracy),
             "lr": finite(self.lr),
             "images_per_s": finite(self.images_per_s),
+            "data_wait_s": finite(self.data_wait_s),
             "test_loss": self.test.and_then(|t| finite(t.loss)),
             "test_accuracy": self.test.and_then(|t| finite(t.accuracy)),
             "test_images": self.test.map(|t| t.images),
@@ -185,6 +190,7 @@ impl EpochSummary {
             train_accuracy: num("train_accuracy"),
             lr: num("lr"),
             images_per_s: num("images_per_s"),
+            data_wait_s: num("data_wait_s"),
             test,
             elapsed_s: num("elapsed_s"),
         })
@@ -436,10 +442,15 @@ impl Trainer {
                 steps_per_epoch,
             };
             hook(&start, self).map_err(TrainError::Hook)?;
-            for batch in prefetch {
+            let mut batches = prefetch;
+            let mut data_wait = std::time::Duration::ZERO;
+            loop {
                 if self.steps_reached() {
                     break;
                 }
+                let waited = Instant::now();
+                let Some(batch) = batches.next() else { break };
+                data_wait += waited.elapsed();
                 let (x, y) = upload(&self.device, &batch)?;
                 last_lr = schedule.lr(self.step);
                 let loss = self.train_step(&x, &y, last_lr)?;
@@ -511,6 +522,7 @@ impl Trainer {
                 },
                 lr: last_lr,
                 images_per_s,
+                data_wait_s: data_wait.as_secs_f64(),
                 test: test_summary,
                 elapsed_s: self.elapsed_s(),
             };

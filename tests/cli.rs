@@ -553,6 +553,7 @@ fn metrics_file_has_step_and_epoch_records() {
             "test_loss",
             "test_accuracy",
             "images_per_s",
+            "data_wait_s",
             "elapsed_s",
         ] {
             assert!(

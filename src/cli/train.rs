@@ -562,13 +562,14 @@ fn epoch_line(s: &EpochSummary, epochs: usize) -> String {
         .map(|t| format!(" | test loss {:.4} accuracy {:.4}", t.loss, t.accuracy))
         .unwrap_or_default();
     format!(
-        "epoch {}/{} {}: train loss {:.4} accuracy {:.4}{test} | {:.1} img/s | {} elapsed",
+        "epoch {}/{} {}: train loss {:.4} accuracy {:.4}{test} | {:.1} img/s, {:.1} s waiting for data | {} elapsed",
         s.epoch + 1,
         epochs,
         if s.complete { "done" } else { "stopped" },
         s.train_loss,
         s.train_accuracy,
         s.images_per_s,
+        s.data_wait_s,
         duration(s.elapsed_s)
     )
 }

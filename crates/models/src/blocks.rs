@@ -83,10 +83,7 @@ impl BasicBlock {
 
 impl Module for BasicBlock {
     fn forward(&self, tape: &Tape, x: &Var) -> Result<Var> {
-        let h = f::relu(
-            tape,
-            &self.bn1.forward(tape, &self.conv1.forward(tape, x)?)?,
-        )?;
+        let h = self.bn1.forward_relu(tape, &self.conv1.forward(tape, x)?)?;
         let h = self.bn2.forward(tape, &self.conv2.forward(tape, &h)?)?;
         let shortcut = match &self.downsample {
             Some(d) => d.forward(tape, x)?,
@@ -147,14 +144,10 @@ impl Bottleneck {
 
 impl Module for Bottleneck {
     fn forward(&self, tape: &Tape, x: &Var) -> Result<Var> {
-        let h = f::relu(
-            tape,
-            &self.bn1.forward(tape, &self.conv1.forward(tape, x)?)?,
-        )?;
-        let h = f::relu(
-            tape,
-            &self.bn2.forward(tape, &self.conv2.forward(tape, &h)?)?,
-        )?;
+        let h = self.bn1.forward_relu(tape, &self.conv1.forward(tape, x)?)?;
+        let h = self
+            .bn2
+            .forward_relu(tape, &self.conv2.forward(tape, &h)?)?;
         let h = self.bn3.forward(tape, &self.conv3.forward(tape, &h)?)?;
         let shortcut = match &self.downsample {
             Some(d) => d.forward(tape, x)?,

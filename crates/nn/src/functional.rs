@@ -405,16 +405,26 @@ pub fn adaptive_avg_pool2d(tape: &Tape, x: &Var, out_h: usize, out_w: usize) -> 
 struct BatchNormBackward {
     x: Tensor,
     gamma: Tensor,
+    /// With a fused ReLU: beta, to recompute the mask `y > 0`.
+    relu_beta: Option<Tensor>,
     saved: batch_norm::BatchNormSaved,
 }
 
 impl Backward for BatchNormBackward {
     fn name(&self) -> &'static str {
-        "batch_norm"
+        if self.relu_beta.is_some() {
+            "batch_norm_relu"
+        } else {
+            "batch_norm"
+        }
     }
     fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        let (dx, dgamma, dbeta) =
-            batch_norm::batch_norm_backward(&self.x, &self.gamma, &self.saved, dy)?;
+        let (dx, dgamma, dbeta) = match &self.relu_beta {
+            Some(beta) => {
+                batch_norm::batch_norm_relu_backward(&self.x, &self.gamma, beta, &self.saved, dy)?
+            }
+            None => batch_norm::batch_norm_backward(&self.x, &self.gamma, &self.saved, dy)?,
+        };
         Ok(vec![Some(dx), Some(dgamma), Some(dbeta)])
     }
     fn saved_bytes(&self) -> u64 {
@@ -425,9 +435,35 @@ impl Backward for BatchNormBackward {
 /// `BatchNorm2d` forward: batch statistics and a running-stat update on the
 /// GPU in training mode, running statistics in eval mode.
 pub fn batch_norm(tape: &Tape, x: &Var, bn: &crate::layers::BatchNorm2d) -> Result<Var> {
+    batch_norm_maybe_relu(tape, x, bn, false)
+}
+
+/// `relu(batch_norm(x))` with the ReLU fused into the batch-norm kernels (one
+/// pass less forward and backward; the backward recomputes the ReLU mask).
+pub fn batch_norm_relu(tape: &Tape, x: &Var, bn: &crate::layers::BatchNorm2d) -> Result<Var> {
+    batch_norm_maybe_relu(tape, x, bn, true)
+}
+
+fn batch_norm_maybe_relu(
+    tape: &Tape,
+    x: &Var,
+    bn: &crate::layers::BatchNorm2d,
+    relu_after: bool,
+) -> Result<Var> {
     let gamma = tape.param(&bn.weight);
     let beta = tape.param(&bn.bias);
     if !tape.is_training() {
+        if relu_after && !tape.is_recording() {
+            let y = batch_norm::batch_norm_eval_relu(
+                x.tensor(),
+                gamma.tensor(),
+                beta.tensor(),
+                &bn.running_mean,
+                &bn.running_var,
+                bn.eps,
+            )?;
+            return Ok(Var::constant(y));
+        }
         let y = batch_norm::batch_norm_eval(
             x.tensor(),
             gamma.tensor(),
@@ -436,15 +472,21 @@ pub fn batch_norm(tape: &Tape, x: &Var, bn: &crate::layers::BatchNorm2d) -> Resu
             &bn.running_var,
             bn.eps,
         )?;
-        return Ok(tape.record(y, &[x, &gamma, &beta], || {
+        let y = tape.record(y, &[x, &gamma, &beta], || {
             Box::new(BatchNormEvalBackward {
                 gamma: gamma.tensor().clone(),
                 running_var: bn.running_var.clone(),
                 eps: bn.eps,
             })
-        }));
+        });
+        return if relu_after { relu(tape, &y) } else { Ok(y) };
     }
-    let (y, saved) = batch_norm::batch_norm_train(
+    let train = if relu_after {
+        batch_norm::batch_norm_train_relu
+    } else {
+        batch_norm::batch_norm_train
+    };
+    let (y, saved) = train(
         x.tensor(),
         gamma.tensor(),
         beta.tensor(),
@@ -458,6 +500,7 @@ pub fn batch_norm(tape: &Tape, x: &Var, bn: &crate::layers::BatchNorm2d) -> Resu
         Box::new(BatchNormBackward {
             x: x.tensor().clone(),
             gamma: gamma.tensor().clone(),
+            relu_beta: relu_after.then(|| beta.tensor().clone()),
             saved,
         })
     }))

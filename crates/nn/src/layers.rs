@@ -164,6 +164,13 @@ impl BatchNorm2d {
     }
 }
 
+impl BatchNorm2d {
+    /// `relu(self.forward(x))`, the ReLU fused into the batch-norm kernels.
+    pub fn forward_relu(&self, tape: &Tape, x: &Var) -> Result<Var> {
+        f::batch_norm_relu(tape, x, self)
+    }
+}
+
 impl Module for BatchNorm2d {
     fn forward(&self, tape: &Tape, x: &Var) -> Result<Var> {
         f::batch_norm(tape, x, self)

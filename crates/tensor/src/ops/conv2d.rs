@@ -732,8 +732,8 @@ fn to_padded_nhwc(
     ];
     // The source as a texel operand where it fits (a faster read on lavapipe).
     let vec4s = src.numel().div_ceil(4);
-    let src_texels = (vec4s as u64) <= dev.max_texel_vec4s()
-        && vec4s as u64 * 16 <= src.buffer().size();
+    let src_texels =
+        (vec4s as u64) <= dev.max_texel_vec4s() && vec4s as u64 * 16 <= src.buffer().size();
     if texels {
         let dst = dev.texel_target(total)?;
         let src_tex = dev.texels(src, vec4s)?;
@@ -848,13 +848,7 @@ fn igemm_launch(
     let kblocks = (params.k as usize).div_ceil(tile.kb) as u32;
     if variant == Conv2dVariant::Igemm {
         let w_tex = dev.texels(wt, wt.numel() / 4)?;
-        let args = [
-            xp.arg(),
-            Arg::texels(&w_tex),
-            b_arg,
-            r_arg,
-            vec4_arg(y)?,
-        ];
+        let args = [xp.arg(), Arg::texels(&w_tex), b_arg, r_arg, vec4_arg(y)?];
         let blocks = m.div_ceil(tile.sg * tile.pb);
         let wgs = blocks.div_ceil(tile.wg / tile.sg);
         let mut grid = dev.grid_1d(wgs as u64, 1)?;
@@ -1194,8 +1188,10 @@ fn launch_1d(
 /// Whether `forward3x3` (vec4 rows, 4×4 output blocks) takes this depthwise problem:
 /// 3×3, dilation 1, top/left padding 1, stride 1 or 2, widths multiples of 4
 /// (8 output rows × 4 columns per invocation, a sliding window of input rows).
-fn depthwise_3x3_applies(g: &Geom) -> bool {
-    g.cig == 1
+fn depthwise_3x3_applies(dev: &Device, g: &Geom) -> bool {
+    // Its input is a texel operand.
+    (g.n * g.c * g.h * g.w / 4) as u64 <= dev.max_texel_vec4s()
+        && g.cig == 1
         && (g.kh, g.kw, g.dh, g.dw, g.pt, g.pl) == (3, 3, 1, 1, 1, 1)
         && g.sh == g.sw
         && (g.sh == 1 || g.sh == 2)
@@ -1223,15 +1219,17 @@ fn depthwise_3x3(
     let b_arg = bias.map_or(w.arg(), Tensor::arg);
     let r_arg = residual.map_or(w.arg(), Tensor::arg);
     let dev = x.device();
+    let x_tex = dev.texels(x, x.numel() / 4)?;
     dev.launch(
         &DEPTHWISE_3X3,
         &[
             ("WG", f64::from(GROUPED_WG)),
             ("STRIDE", g.sh as f64),
             ("WIDE", f64::from(u8::from(wide))),
+            ("TEX_SHIFT", f64::from(dev.texel_shift())),
         ],
         &params,
-        &[x.arg(), w.arg(), b_arg, r_arg, y.arg()],
+        &[Arg::texels(&x_tex), w.arg(), b_arg, r_arg, y.arg()],
         dev.grid_1d(total as u64, GROUPED_WG)?,
     )
 }
@@ -1245,7 +1243,7 @@ fn depthwise_forward(
     y: &Tensor,
 ) -> Result<()> {
     let flags = epilogue_flags(bias, opts);
-    if depthwise_3x3_applies(g) {
+    if depthwise_3x3_applies(x.device(), g) {
         return depthwise_3x3(g, x, w, flags, bias, opts.residual, y);
     }
     let strips = g.ow.div_ceil(4);
@@ -1266,7 +1264,8 @@ fn depthwise_forward(
 fn depthwise_backward_input(g: &Geom, w: &Tensor, dy: &Tensor, dx: &Tensor) -> Result<()> {
     // Stride 1, 'same' 3×3, multiplier 1: dX is the same depthwise convolution of dY
     // with the kernel rotated by 180° (flags bit 4).
-    if depthwise_3x3_applies(g) && g.sh == 1 && g.cog == 1 && (g.oh, g.ow) == (g.h, g.w) {
+    if depthwise_3x3_applies(w.device(), g) && g.sh == 1 && g.cog == 1 && (g.oh, g.ow) == (g.h, g.w)
+    {
         return depthwise_3x3(g, dy, w, 16, None, None, dx);
     }
     let strips = g.w.div_ceil(4);
