@@ -3,7 +3,7 @@ beside shadernet's: LeNet-5, batch 64, SGD lr 0.05 momentum 0.9, no weight
 decay, no schedule, no augmentation, 2 epochs, shuffled each epoch.
 
     python3 scripts/train_torch_lenet.py fashion-mnist /usr/share/datasets/fashion-mnist
-    python3 scripts/train_torch_lenet.py cifar10 ../shared/data/cifar-10-batches-bin
+    python3 scripts/train_torch_lenet.py cifar10 ../shared/data/cifar-10-batches-bin [SEED]
 
 Reads the same files shadernet reads (IDX, gzipped or not; CIFAR-10 binary)
 and normalizes with the same constants (spec/models.md). Prints one line per
@@ -54,8 +54,9 @@ def cifar(root, split):
 
 def main():
     dataset, root = sys.argv[1], sys.argv[2]
+    seed = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     torch.set_num_threads(2)
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     if dataset == "cifar10":
         (xtr, ytr), (xte, yte) = cifar(root, "train"), cifar(root, "test")
         model = LeNet5(3, 10, 32)
@@ -80,7 +81,7 @@ def main():
                 for i in range(0, len(xte), 1000)
             )
         print(
-            f"{dataset} epoch {epoch + 1}: test accuracy {correct / len(xte):.4f}, "
+            f"{dataset} seed {seed} epoch {epoch + 1}: test accuracy {correct / len(xte):.4f}, "
             f"{time.perf_counter() - start:.1f} s elapsed"
         )
 
