@@ -1,7 +1,8 @@
 // binary: out[i] = a[i] (op) b[j] with b broadcast: j = ((base + i) / inner) % b_numel.
 // Same-shape operands use inner = 1, b_numel = numel; a per-channel NCHW bias uses
 // inner = H*W, b_numel = C; a scalar tensor uses b_numel = 1.
-// Thread mapping: one invocation per element of `a`, 1-D grid folded into 2-D.
+// Thread mapping: one invocation per element of `a` (texel_main: per vec4), 1-D grid
+// folded into 2-D.
 // Launcher: crates/tensor/src/ops/elementwise.rs   Reference: crates/reference/src/elementwise.rs
 struct Params {
     numel: u32,
@@ -21,18 +22,7 @@ override BROADCAST: bool = true;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * WG;
-    if (i >= p.numel) {
-        return;
-    }
-    let x = a[i];
-    var j = i;
-    if (BROADCAST) {
-        j = ((p.base + i) / p.inner) % p.b_numel;
-    }
-    let y = b[j];
+fn apply(x: f32, y: f32) -> f32 {
     var r: f32;
     if (OP == 0u) {
         r = x + y;
@@ -47,5 +37,38 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     } else {
         r = select(0.0, x, y > 0.0 && y < 6.0);
     }
-    out[i] = r;
+    return r;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.numel) {
+        return;
+    }
+    var j = i;
+    if (BROADCAST) {
+        j = ((p.base + i) / p.inner) % p.b_numel;
+    }
+    out[i] = apply(a[i], b[j]);
+}
+
+// texel_main: same-shape operands over vec4s, both read as texel operands
+// (crates/tensor/src/texels.rs). p.numel counts vec4s; the last vec4 may run past the
+// tensors' end inside their buffers.
+override TEX_SHIFT: u32 = 12u;
+@group(0) @binding(1) var at: texture_2d<f32>;
+@group(0) @binding(2) var bt: texture_2d<f32>;
+@group(0) @binding(3) var<storage, read_write> out4: array<vec4<f32>>;
+
+@compute @workgroup_size(WG)
+fn texel_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.numel) {
+        return;
+    }
+    let c = vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT);
+    let x = textureLoad(at, c, 0);
+    let y = textureLoad(bt, c, 0);
+    out4[i] = vec4<f32>(apply(x.x, y.x), apply(x.y, y.y), apply(x.z, y.z), apply(x.w, y.w));
 }

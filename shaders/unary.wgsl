@@ -1,5 +1,6 @@
 // unary: y[i] = f(alpha * x[i] + beta) for one elementwise function f chosen by OP.
-// Thread mapping: one invocation per element, 1-D grid folded into 2-D past 65535 groups.
+// Thread mapping: one invocation per element (texel_main: per vec4), 1-D grid folded
+// into 2-D past 65535 groups.
 // Launcher: crates/tensor/src/ops/elementwise.rs   Reference: crates/reference/src/elementwise.rs
 struct Params {
     numel: u32,
@@ -16,13 +17,8 @@ override WG: u32 = 256u;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * WG;
-    if (i >= p.numel) {
-        return;
-    }
-    let v = p.alpha * x[i] + p.beta;
+fn apply(x0: f32) -> f32 {
+    let v = p.alpha * x0 + p.beta;
     var r = v;
     if (OP == 1u) {
         r = max(v, 0.0);
@@ -33,5 +29,31 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     } else if (OP == 4u) {
         r = sqrt(v);
     }
-    y[i] = r;
+    return r;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.numel) {
+        return;
+    }
+    y[i] = apply(x[i]);
+}
+
+// texel_main: the same over vec4s, x read as a texel operand (crates/tensor/src/texels.rs;
+// on lavapipe a texel fetch costs a fraction of a storage load). p.numel counts vec4s;
+// the last vec4 may run past the tensor's end inside its buffer.
+override TEX_SHIFT: u32 = 12u;
+@group(0) @binding(1) var xt: texture_2d<f32>;
+@group(0) @binding(2) var<storage, read_write> y4: array<vec4<f32>>;
+
+@compute @workgroup_size(WG)
+fn texel_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.numel) {
+        return;
+    }
+    let v = textureLoad(xt, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT), 0);
+    y4[i] = vec4<f32>(apply(v.x), apply(v.y), apply(v.z), apply(v.w));
 }

@@ -10,7 +10,9 @@ use crate::kernel::Kernel;
 use crate::tensor::{DType, Tensor};
 
 const UNARY: Kernel = crate::kernel!("unary");
+const UNARY_TEXEL: Kernel = crate::kernel!("unary", "texel_main");
 const BINARY: Kernel = crate::kernel!("binary");
+const BINARY_TEXEL: Kernel = crate::kernel!("binary", "texel_main");
 
 /// Mirrors `struct Params` in shaders/unary.wgsl.
 #[repr(C)]
@@ -78,11 +80,49 @@ fn window_arg(t: &Tensor, start: usize, end: usize) -> Arg<'_> {
     )
 }
 
+/// Whether these tensors can run a `texel_main` entry: each fits one storage
+/// binding and one texel operand, and every buffer holds whole vec4s.
+fn texel_path(ts: &[&Tensor]) -> bool {
+    ts.iter().all(|t| {
+        let dev = t.device();
+        let vec4s = t.numel().div_ceil(4) as u64;
+        t.numel() > 0
+            && vec4s * 16 <= t.buffer().size()
+            && vec4s * 16 <= dev.max_binding_bytes()
+            && vec4s <= dev.max_texel_vec4s()
+    })
+}
+
 fn unary(x: &Tensor, op: UnaryOp, alpha: f32, beta: f32, name: &'static str) -> Result<Tensor> {
     x.expect_dtype(name, DType::F32)?;
     let dev = x.device();
     let y = Tensor::uninit(dev, x.shape(), DType::F32)?;
     let wg = dev.elementwise_workgroup();
+    if texel_path(&[x, &y]) {
+        let vec4s = x.numel().div_ceil(4);
+        let xt = dev.texels(x, vec4s)?;
+        let params = UnaryParams {
+            numel: vec4s as u32,
+            alpha,
+            beta,
+            _pad: 0,
+        };
+        dev.launch(
+            &UNARY_TEXEL,
+            &[
+                ("OP", op as u32 as f64),
+                ("WG", f64::from(wg)),
+                ("TEX_SHIFT", f64::from(dev.texel_shift())),
+            ],
+            &params,
+            &[
+                Arg::texels(&xt),
+                Arg::window(y.buffer(), 0, vec4s as u64 * 16),
+            ],
+            dev.grid_1d(vec4s as u64, wg)?,
+        )?;
+        return Ok(y);
+    }
     for (s, e) in windows(x) {
         let params = UnaryParams {
             numel: (e - s) as u32,
@@ -189,6 +229,33 @@ fn binary(a: &Tensor, b: &Tensor, op: BinaryOp, name: &'static str) -> Result<Te
     let wg = dev.elementwise_workgroup();
     let b_windows = windows(b);
     let same = a.shape() == b.shape();
+    if same && texel_path(&[a, b, &out]) {
+        let vec4s = a.numel().div_ceil(4);
+        let at = dev.texels(a, vec4s)?;
+        let bt = dev.texels(b, vec4s)?;
+        let params = BinaryParams {
+            numel: vec4s as u32,
+            inner: 1,
+            b_numel: 1,
+            base: 0,
+        };
+        dev.launch(
+            &BINARY_TEXEL,
+            &[
+                ("OP", op as u32 as f64),
+                ("WG", f64::from(wg)),
+                ("TEX_SHIFT", f64::from(dev.texel_shift())),
+            ],
+            &params,
+            &[
+                Arg::texels(&at),
+                Arg::texels(&bt),
+                Arg::window(out.buffer(), 0, vec4s as u64 * 16),
+            ],
+            dev.grid_1d(vec4s as u64, wg)?,
+        )?;
+        return Ok(out);
+    }
     for (s, e) in windows(a) {
         // A `b` larger than one binding only occurs with the same shape as `a`,
         // where the windows coincide.
