@@ -561,6 +561,18 @@ fn pool_and_batch_norm(
             8.0 * numel,
         ));
     }
+    // The same copy reading the source as a texel operand (`unary`'s identity,
+    // the texture staging included): what texel reads gain over storage reads.
+    let ms = time_gpu(device, budget_s, || {
+        shadernet_tensor::ops::elementwise::affine(&big, 1.0, 0.0).map(drop)
+    })?;
+    out.push(result(
+        "copy",
+        "texel",
+        [128, 64, 32, 32, 0, 0, 0],
+        ms,
+        8.0 * numel,
+    ));
     for &s in POOL_SHAPES {
         let [n, c, h, w, r, st, pd] = s;
         let cfg = pool::Pool2dConfig::square(r)
