@@ -204,7 +204,7 @@ impl Conv2dParams {
 
     fn check(&self, x: &[f64], w: &[f64]) {
         if let Err(e) = self.validate() {
-            panic!("{e}");
+            panic!("{e}"); // ok: test oracle; a bad problem is a bug in the calling test
         }
         assert_eq!(x.len(), self.x_len(), "conv2d: x length for {self:?}");
         assert_eq!(w.len(), self.w_len(), "conv2d: weight length for {self:?}");

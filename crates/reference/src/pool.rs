@@ -166,7 +166,7 @@ impl Pool2dParams {
 
     fn check(&self, x_len: usize, op: &str) {
         if let Err(e) = self.validate() {
-            panic!("{op}: {e}");
+            panic!("{op}: {e}"); // ok: test oracle; a bad problem is a bug in the calling test
         }
         assert_eq!(x_len, self.x_len(), "{op}: x length for {self:?}");
     }

@@ -105,7 +105,7 @@ fn check_impl(got: &[f64], want: &[f64], tol: Tol) -> Result<(), String> {
     if n_bad == 0 {
         return Ok(());
     }
-    let (wi, _) = worst.expect("n_bad > 0 implies a worst element");
+    let (wi, _) = worst.expect("n_bad > 0 implies a worst element"); // ok: set with every bad element
     let mut msg = format!(
         "{n_bad} of {} elements mismatch (atol={:e}, rtol={:e}); worst at index {wi}: \
          got {}, want {}; max abs err {:e}, max rel err {:e}; first failures:",
@@ -143,7 +143,7 @@ pub fn check_close_f64(got: &[f64], want: &[f64], tol: Tol) -> Result<(), String
 #[track_caller]
 pub fn assert_close(got: &[f32], want: &[f64], tol: Tol, ctx: &str) {
     if let Err(e) = check_close(got, want, tol) {
-        panic!("{ctx}: {e}");
+        panic!("{ctx}: {e}"); // ok: an assertion helper for tests, panicking is its job
     }
 }
 
@@ -151,7 +151,7 @@ pub fn assert_close(got: &[f32], want: &[f64], tol: Tol, ctx: &str) {
 #[track_caller]
 pub fn assert_close_f64(got: &[f64], want: &[f64], tol: Tol, ctx: &str) {
     if let Err(e) = check_close_f64(got, want, tol) {
-        panic!("{ctx}: {e}");
+        panic!("{ctx}: {e}"); // ok: an assertion helper for tests, panicking is its job
     }
 }
 

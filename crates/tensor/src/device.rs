@@ -228,18 +228,25 @@ impl std::fmt::Debug for Device {
 /// texel operand (a `texture_2d<f32>` binding).
 #[derive(Clone, Copy)]
 pub struct Arg<'a> {
-    pub(crate) buffer: Option<&'a wgpu::Buffer>,
-    pub(crate) texture: Option<&'a wgpu::TextureView>,
+    pub(crate) resource: ArgResource<'a>,
     pub(crate) offset: u64,
     pub(crate) size: u64,
+}
+
+/// What an [`Arg`] binds.
+#[derive(Clone, Copy)]
+pub(crate) enum ArgResource<'a> {
+    /// A storage buffer (a window `[offset, offset + size)` of it).
+    Buffer(&'a wgpu::Buffer),
+    /// A texel operand (`size` counts its bytes of data).
+    Texture(&'a wgpu::TextureView),
 }
 
 impl<'a> Arg<'a> {
     /// A window `[offset, offset + size)` in bytes of a buffer.
     pub fn window(buffer: &'a wgpu::Buffer, offset: u64, size: u64) -> Self {
         Arg {
-            buffer: Some(buffer),
-            texture: None,
+            resource: ArgResource::Buffer(buffer),
             offset,
             size,
         }
@@ -248,8 +255,7 @@ impl<'a> Arg<'a> {
     /// A texel operand made by [`Device::texels`].
     pub fn texels(t: &'a crate::texels::Texels) -> Self {
         Arg {
-            buffer: None,
-            texture: Some(t.view()),
+            resource: ArgResource::Texture(t.view()),
             offset: 0,
             size: t.bytes(),
         }
@@ -497,7 +503,10 @@ impl Device {
             });
         }
         let max_bind = self.max_binding_bytes();
-        for a in args.iter().filter(|a| a.buffer.is_some()) {
+        for a in args
+            .iter()
+            .filter(|a| matches!(a.resource, ArgResource::Buffer(_)))
+        {
             if a.size > max_bind {
                 return Err(Error::Limit {
                     what: format!("{}: bytes in one storage binding", kernel.name),
@@ -540,14 +549,13 @@ impl Device {
             }),
         });
         for (i, a) in args.iter().enumerate() {
-            let resource = match (a.buffer, a.texture) {
-                (Some(buffer), _) => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            let resource = match a.resource {
+                ArgResource::Buffer(buffer) => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                     buffer,
                     offset: a.offset,
                     size: std::num::NonZeroU64::new(a.size.max(4)),
                 }),
-                (None, Some(view)) => wgpu::BindingResource::TextureView(view),
-                (None, None) => unreachable!("an Arg holds a buffer or a texture"),
+                ArgResource::Texture(view) => wgpu::BindingResource::TextureView(view),
             };
             entries.push(wgpu::BindGroupEntry {
                 binding: i as u32 + 1,

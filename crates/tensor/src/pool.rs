@@ -38,8 +38,7 @@ pub(crate) struct PooledBuffer {
 
 impl PooledBuffer {
     pub(crate) fn buffer(&self) -> &wgpu::Buffer {
-        // ok: `buffer` is only None inside `drop`.
-        self.buffer.as_ref().expect("buffer present until drop")
+        self.buffer.as_ref().expect("buffer present until drop") // ok: None only inside `drop`
     }
 }
 

@@ -726,10 +726,9 @@ impl Profiler {
         let mut seen: Vec<(usize, u64, u64)> = Vec::with_capacity(args.len());
         let mut bytes = 0;
         for a in args {
-            let id = match (a.buffer, a.texture) {
-                (Some(b), _) => std::ptr::from_ref(b) as usize,
-                (None, Some(t)) => std::ptr::from_ref(t) as usize,
-                (None, None) => 0,
+            let id = match a.resource {
+                crate::device::ArgResource::Buffer(b) => std::ptr::from_ref(b) as usize,
+                crate::device::ArgResource::Texture(t) => std::ptr::from_ref(t) as usize,
             };
             let key = (id, a.offset, a.size);
             if !seen.contains(&key) {

@@ -42,8 +42,7 @@ impl Texels {
     }
 
     pub(crate) fn view(&self) -> &wgpu::TextureView {
-        // Present until drop.
-        &self.texture.as_ref().expect("texels present until drop").1
+        &self.texture.as_ref().expect("texels present until drop").1 // ok: None only inside `drop`
     }
 }
 
@@ -149,7 +148,7 @@ impl Device {
         let width = 1u32 << self.texel_shift();
         let full = (vec4s as u64 / u64::from(width)) as u32;
         let rem = (vec4s as u64 % u64::from(width)) as u32;
-        let texture = texels.texture.as_ref().expect("texels present until drop");
+        let texture = texels.texture.as_ref().expect("texels present until drop"); // ok: just made
         self.record(|encoder| {
             let copy = |offset_rows: u32, w: u32, h: u32, encoder: &mut wgpu::CommandEncoder| {
                 encoder.copy_buffer_to_texture(
