@@ -126,6 +126,16 @@ fn xbase(m1: u32) -> u32 {
     return ((n * p.hp + oh * p.stride_h) * p.wp + ow * p.stride_w) * p.cv;
 }
 
+// a + m * x for 4x4 blocks, written as chains of fma: one fused multiply-add per
+// product (lavapipe emits a separate multiply and add for a matrix product).
+fn mac(a: mat4x4<f32>, m: mat4x4<f32>, x: mat4x4<f32>) -> mat4x4<f32> {
+    return mat4x4<f32>(
+        fma(m[3], vec4<f32>(x[0].w), fma(m[2], vec4<f32>(x[0].z), fma(m[1], vec4<f32>(x[0].y), fma(m[0], vec4<f32>(x[0].x), a[0])))),
+        fma(m[3], vec4<f32>(x[1].w), fma(m[2], vec4<f32>(x[1].z), fma(m[1], vec4<f32>(x[1].y), fma(m[0], vec4<f32>(x[1].x), a[1])))),
+        fma(m[3], vec4<f32>(x[2].w), fma(m[2], vec4<f32>(x[2].z), fma(m[1], vec4<f32>(x[2].y), fma(m[0], vec4<f32>(x[2].x), a[2])))),
+        fma(m[3], vec4<f32>(x[3].w), fma(m[2], vec4<f32>(x[3].z), fma(m[1], vec4<f32>(x[3].y), fma(m[0], vec4<f32>(x[3].x), a[3])))));
+}
+
 // Stores a 4 (channels) x 4 (pixels) block: a[q][e] is channel kb + e of pixel mb + q.
 fn store_block(a: mat4x4<f32>, mb: u32, kb: u32) {
     if ((p.flags & 32u) != 0u && mb + 3u < p.m) {
@@ -222,53 +232,53 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
                 if (6u < 64u / SG) { w[6] = load_b(wb[6] + u); }
                 if (7u < 64u / SG) { w[7] = load_b(wb[7] + u); }
                 let m0 = transpose(mat4x4<f32>(subgroupShuffle(w[0u / SG], 0u % SG), subgroupShuffle(w[1u / SG], 1u % SG), subgroupShuffle(w[2u / SG], 2u % SG), subgroupShuffle(w[3u / SG], 3u % SG)));
-                a0_0 += m0 * x0;
-                a0_1 += m0 * x1;
+                a0_0 = mac(a0_0, m0, x0);
+                a0_1 = mac(a0_1, m0, x1);
                 let m1 = transpose(mat4x4<f32>(subgroupShuffle(w[4u / SG], 4u % SG), subgroupShuffle(w[5u / SG], 5u % SG), subgroupShuffle(w[6u / SG], 6u % SG), subgroupShuffle(w[7u / SG], 7u % SG)));
-                a1_0 += m1 * x0;
-                a1_1 += m1 * x1;
+                a1_0 = mac(a1_0, m1, x0);
+                a1_1 = mac(a1_1, m1, x1);
                 let m2 = transpose(mat4x4<f32>(subgroupShuffle(w[8u / SG], 8u % SG), subgroupShuffle(w[9u / SG], 9u % SG), subgroupShuffle(w[10u / SG], 10u % SG), subgroupShuffle(w[11u / SG], 11u % SG)));
-                a2_0 += m2 * x0;
-                a2_1 += m2 * x1;
+                a2_0 = mac(a2_0, m2, x0);
+                a2_1 = mac(a2_1, m2, x1);
                 let m3 = transpose(mat4x4<f32>(subgroupShuffle(w[12u / SG], 12u % SG), subgroupShuffle(w[13u / SG], 13u % SG), subgroupShuffle(w[14u / SG], 14u % SG), subgroupShuffle(w[15u / SG], 15u % SG)));
-                a3_0 += m3 * x0;
-                a3_1 += m3 * x1;
+                a3_0 = mac(a3_0, m3, x0);
+                a3_1 = mac(a3_1, m3, x1);
                 let m4 = transpose(mat4x4<f32>(subgroupShuffle(w[16u / SG], 16u % SG), subgroupShuffle(w[17u / SG], 17u % SG), subgroupShuffle(w[18u / SG], 18u % SG), subgroupShuffle(w[19u / SG], 19u % SG)));
-                a4_0 += m4 * x0;
-                a4_1 += m4 * x1;
+                a4_0 = mac(a4_0, m4, x0);
+                a4_1 = mac(a4_1, m4, x1);
                 let m5 = transpose(mat4x4<f32>(subgroupShuffle(w[20u / SG], 20u % SG), subgroupShuffle(w[21u / SG], 21u % SG), subgroupShuffle(w[22u / SG], 22u % SG), subgroupShuffle(w[23u / SG], 23u % SG)));
-                a5_0 += m5 * x0;
-                a5_1 += m5 * x1;
+                a5_0 = mac(a5_0, m5, x0);
+                a5_1 = mac(a5_1, m5, x1);
                 let m6 = transpose(mat4x4<f32>(subgroupShuffle(w[24u / SG], 24u % SG), subgroupShuffle(w[25u / SG], 25u % SG), subgroupShuffle(w[26u / SG], 26u % SG), subgroupShuffle(w[27u / SG], 27u % SG)));
-                a6_0 += m6 * x0;
-                a6_1 += m6 * x1;
+                a6_0 = mac(a6_0, m6, x0);
+                a6_1 = mac(a6_1, m6, x1);
                 let m7 = transpose(mat4x4<f32>(subgroupShuffle(w[28u / SG], 28u % SG), subgroupShuffle(w[29u / SG], 29u % SG), subgroupShuffle(w[30u / SG], 30u % SG), subgroupShuffle(w[31u / SG], 31u % SG)));
-                a7_0 += m7 * x0;
-                a7_1 += m7 * x1;
+                a7_0 = mac(a7_0, m7, x0);
+                a7_1 = mac(a7_1, m7, x1);
                 let m8 = transpose(mat4x4<f32>(subgroupShuffle(w[32u / SG], 32u % SG), subgroupShuffle(w[33u / SG], 33u % SG), subgroupShuffle(w[34u / SG], 34u % SG), subgroupShuffle(w[35u / SG], 35u % SG)));
-                a8_0 += m8 * x0;
-                a8_1 += m8 * x1;
+                a8_0 = mac(a8_0, m8, x0);
+                a8_1 = mac(a8_1, m8, x1);
                 let m9 = transpose(mat4x4<f32>(subgroupShuffle(w[36u / SG], 36u % SG), subgroupShuffle(w[37u / SG], 37u % SG), subgroupShuffle(w[38u / SG], 38u % SG), subgroupShuffle(w[39u / SG], 39u % SG)));
-                a9_0 += m9 * x0;
-                a9_1 += m9 * x1;
+                a9_0 = mac(a9_0, m9, x0);
+                a9_1 = mac(a9_1, m9, x1);
                 let m10 = transpose(mat4x4<f32>(subgroupShuffle(w[40u / SG], 40u % SG), subgroupShuffle(w[41u / SG], 41u % SG), subgroupShuffle(w[42u / SG], 42u % SG), subgroupShuffle(w[43u / SG], 43u % SG)));
-                a10_0 += m10 * x0;
-                a10_1 += m10 * x1;
+                a10_0 = mac(a10_0, m10, x0);
+                a10_1 = mac(a10_1, m10, x1);
                 let m11 = transpose(mat4x4<f32>(subgroupShuffle(w[44u / SG], 44u % SG), subgroupShuffle(w[45u / SG], 45u % SG), subgroupShuffle(w[46u / SG], 46u % SG), subgroupShuffle(w[47u / SG], 47u % SG)));
-                a11_0 += m11 * x0;
-                a11_1 += m11 * x1;
+                a11_0 = mac(a11_0, m11, x0);
+                a11_1 = mac(a11_1, m11, x1);
                 let m12 = transpose(mat4x4<f32>(subgroupShuffle(w[48u / SG], 48u % SG), subgroupShuffle(w[49u / SG], 49u % SG), subgroupShuffle(w[50u / SG], 50u % SG), subgroupShuffle(w[51u / SG], 51u % SG)));
-                a12_0 += m12 * x0;
-                a12_1 += m12 * x1;
+                a12_0 = mac(a12_0, m12, x0);
+                a12_1 = mac(a12_1, m12, x1);
                 let m13 = transpose(mat4x4<f32>(subgroupShuffle(w[52u / SG], 52u % SG), subgroupShuffle(w[53u / SG], 53u % SG), subgroupShuffle(w[54u / SG], 54u % SG), subgroupShuffle(w[55u / SG], 55u % SG)));
-                a13_0 += m13 * x0;
-                a13_1 += m13 * x1;
+                a13_0 = mac(a13_0, m13, x0);
+                a13_1 = mac(a13_1, m13, x1);
                 let m14 = transpose(mat4x4<f32>(subgroupShuffle(w[56u / SG], 56u % SG), subgroupShuffle(w[57u / SG], 57u % SG), subgroupShuffle(w[58u / SG], 58u % SG), subgroupShuffle(w[59u / SG], 59u % SG)));
-                a14_0 += m14 * x0;
-                a14_1 += m14 * x1;
+                a14_0 = mac(a14_0, m14, x0);
+                a14_1 = mac(a14_1, m14, x1);
                 let m15 = transpose(mat4x4<f32>(subgroupShuffle(w[60u / SG], 60u % SG), subgroupShuffle(w[61u / SG], 61u % SG), subgroupShuffle(w[62u / SG], 62u % SG), subgroupShuffle(w[63u / SG], 63u % SG)));
-                a15_0 += m15 * x0;
-                a15_1 += m15 * x1;
+                a15_0 = mac(a15_0, m15, x0);
+                a15_1 = mac(a15_1, m15, x1);
             }
         }
     }
@@ -363,45 +373,45 @@ fn forward_k32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
                 if (2u < 32u / SG) { w[2] = load_b(wb[2] + u); }
                 if (3u < 32u / SG) { w[3] = load_b(wb[3] + u); }
                 let m0 = transpose(mat4x4<f32>(subgroupShuffle(w[0u / SG], 0u % SG), subgroupShuffle(w[1u / SG], 1u % SG), subgroupShuffle(w[2u / SG], 2u % SG), subgroupShuffle(w[3u / SG], 3u % SG)));
-                a0_0 += m0 * x0;
-                a0_1 += m0 * x1;
-                a0_2 += m0 * x2;
-                a0_3 += m0 * x3;
+                a0_0 = mac(a0_0, m0, x0);
+                a0_1 = mac(a0_1, m0, x1);
+                a0_2 = mac(a0_2, m0, x2);
+                a0_3 = mac(a0_3, m0, x3);
                 let m1 = transpose(mat4x4<f32>(subgroupShuffle(w[4u / SG], 4u % SG), subgroupShuffle(w[5u / SG], 5u % SG), subgroupShuffle(w[6u / SG], 6u % SG), subgroupShuffle(w[7u / SG], 7u % SG)));
-                a1_0 += m1 * x0;
-                a1_1 += m1 * x1;
-                a1_2 += m1 * x2;
-                a1_3 += m1 * x3;
+                a1_0 = mac(a1_0, m1, x0);
+                a1_1 = mac(a1_1, m1, x1);
+                a1_2 = mac(a1_2, m1, x2);
+                a1_3 = mac(a1_3, m1, x3);
                 let m2 = transpose(mat4x4<f32>(subgroupShuffle(w[8u / SG], 8u % SG), subgroupShuffle(w[9u / SG], 9u % SG), subgroupShuffle(w[10u / SG], 10u % SG), subgroupShuffle(w[11u / SG], 11u % SG)));
-                a2_0 += m2 * x0;
-                a2_1 += m2 * x1;
-                a2_2 += m2 * x2;
-                a2_3 += m2 * x3;
+                a2_0 = mac(a2_0, m2, x0);
+                a2_1 = mac(a2_1, m2, x1);
+                a2_2 = mac(a2_2, m2, x2);
+                a2_3 = mac(a2_3, m2, x3);
                 let m3 = transpose(mat4x4<f32>(subgroupShuffle(w[12u / SG], 12u % SG), subgroupShuffle(w[13u / SG], 13u % SG), subgroupShuffle(w[14u / SG], 14u % SG), subgroupShuffle(w[15u / SG], 15u % SG)));
-                a3_0 += m3 * x0;
-                a3_1 += m3 * x1;
-                a3_2 += m3 * x2;
-                a3_3 += m3 * x3;
+                a3_0 = mac(a3_0, m3, x0);
+                a3_1 = mac(a3_1, m3, x1);
+                a3_2 = mac(a3_2, m3, x2);
+                a3_3 = mac(a3_3, m3, x3);
                 let m4 = transpose(mat4x4<f32>(subgroupShuffle(w[16u / SG], 16u % SG), subgroupShuffle(w[17u / SG], 17u % SG), subgroupShuffle(w[18u / SG], 18u % SG), subgroupShuffle(w[19u / SG], 19u % SG)));
-                a4_0 += m4 * x0;
-                a4_1 += m4 * x1;
-                a4_2 += m4 * x2;
-                a4_3 += m4 * x3;
+                a4_0 = mac(a4_0, m4, x0);
+                a4_1 = mac(a4_1, m4, x1);
+                a4_2 = mac(a4_2, m4, x2);
+                a4_3 = mac(a4_3, m4, x3);
                 let m5 = transpose(mat4x4<f32>(subgroupShuffle(w[20u / SG], 20u % SG), subgroupShuffle(w[21u / SG], 21u % SG), subgroupShuffle(w[22u / SG], 22u % SG), subgroupShuffle(w[23u / SG], 23u % SG)));
-                a5_0 += m5 * x0;
-                a5_1 += m5 * x1;
-                a5_2 += m5 * x2;
-                a5_3 += m5 * x3;
+                a5_0 = mac(a5_0, m5, x0);
+                a5_1 = mac(a5_1, m5, x1);
+                a5_2 = mac(a5_2, m5, x2);
+                a5_3 = mac(a5_3, m5, x3);
                 let m6 = transpose(mat4x4<f32>(subgroupShuffle(w[24u / SG], 24u % SG), subgroupShuffle(w[25u / SG], 25u % SG), subgroupShuffle(w[26u / SG], 26u % SG), subgroupShuffle(w[27u / SG], 27u % SG)));
-                a6_0 += m6 * x0;
-                a6_1 += m6 * x1;
-                a6_2 += m6 * x2;
-                a6_3 += m6 * x3;
+                a6_0 = mac(a6_0, m6, x0);
+                a6_1 = mac(a6_1, m6, x1);
+                a6_2 = mac(a6_2, m6, x2);
+                a6_3 = mac(a6_3, m6, x3);
                 let m7 = transpose(mat4x4<f32>(subgroupShuffle(w[28u / SG], 28u % SG), subgroupShuffle(w[29u / SG], 29u % SG), subgroupShuffle(w[30u / SG], 30u % SG), subgroupShuffle(w[31u / SG], 31u % SG)));
-                a7_0 += m7 * x0;
-                a7_1 += m7 * x1;
-                a7_2 += m7 * x2;
-                a7_3 += m7 * x3;
+                a7_0 = mac(a7_0, m7, x0);
+                a7_1 = mac(a7_1, m7, x1);
+                a7_2 = mac(a7_2, m7, x2);
+                a7_3 = mac(a7_3, m7, x3);
             }
         }
     }
@@ -508,41 +518,41 @@ fn forward_k16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
                 w[0] = load_b(wb[0] + u);
                 if (1u < 16u / SG) { w[1] = load_b(wb[1] + u); }
                 let m0 = transpose(mat4x4<f32>(subgroupShuffle(w[0u / SG], 0u % SG), subgroupShuffle(w[1u / SG], 1u % SG), subgroupShuffle(w[2u / SG], 2u % SG), subgroupShuffle(w[3u / SG], 3u % SG)));
-                a0_0 += m0 * x0;
-                a0_1 += m0 * x1;
-                a0_2 += m0 * x2;
-                a0_3 += m0 * x3;
-                a0_4 += m0 * x4;
-                a0_5 += m0 * x5;
-                a0_6 += m0 * x6;
-                a0_7 += m0 * x7;
+                a0_0 = mac(a0_0, m0, x0);
+                a0_1 = mac(a0_1, m0, x1);
+                a0_2 = mac(a0_2, m0, x2);
+                a0_3 = mac(a0_3, m0, x3);
+                a0_4 = mac(a0_4, m0, x4);
+                a0_5 = mac(a0_5, m0, x5);
+                a0_6 = mac(a0_6, m0, x6);
+                a0_7 = mac(a0_7, m0, x7);
                 let m1 = transpose(mat4x4<f32>(subgroupShuffle(w[4u / SG], 4u % SG), subgroupShuffle(w[5u / SG], 5u % SG), subgroupShuffle(w[6u / SG], 6u % SG), subgroupShuffle(w[7u / SG], 7u % SG)));
-                a1_0 += m1 * x0;
-                a1_1 += m1 * x1;
-                a1_2 += m1 * x2;
-                a1_3 += m1 * x3;
-                a1_4 += m1 * x4;
-                a1_5 += m1 * x5;
-                a1_6 += m1 * x6;
-                a1_7 += m1 * x7;
+                a1_0 = mac(a1_0, m1, x0);
+                a1_1 = mac(a1_1, m1, x1);
+                a1_2 = mac(a1_2, m1, x2);
+                a1_3 = mac(a1_3, m1, x3);
+                a1_4 = mac(a1_4, m1, x4);
+                a1_5 = mac(a1_5, m1, x5);
+                a1_6 = mac(a1_6, m1, x6);
+                a1_7 = mac(a1_7, m1, x7);
                 let m2 = transpose(mat4x4<f32>(subgroupShuffle(w[8u / SG], 8u % SG), subgroupShuffle(w[9u / SG], 9u % SG), subgroupShuffle(w[10u / SG], 10u % SG), subgroupShuffle(w[11u / SG], 11u % SG)));
-                a2_0 += m2 * x0;
-                a2_1 += m2 * x1;
-                a2_2 += m2 * x2;
-                a2_3 += m2 * x3;
-                a2_4 += m2 * x4;
-                a2_5 += m2 * x5;
-                a2_6 += m2 * x6;
-                a2_7 += m2 * x7;
+                a2_0 = mac(a2_0, m2, x0);
+                a2_1 = mac(a2_1, m2, x1);
+                a2_2 = mac(a2_2, m2, x2);
+                a2_3 = mac(a2_3, m2, x3);
+                a2_4 = mac(a2_4, m2, x4);
+                a2_5 = mac(a2_5, m2, x5);
+                a2_6 = mac(a2_6, m2, x6);
+                a2_7 = mac(a2_7, m2, x7);
                 let m3 = transpose(mat4x4<f32>(subgroupShuffle(w[12u / SG], 12u % SG), subgroupShuffle(w[13u / SG], 13u % SG), subgroupShuffle(w[14u / SG], 14u % SG), subgroupShuffle(w[15u / SG], 15u % SG)));
-                a3_0 += m3 * x0;
-                a3_1 += m3 * x1;
-                a3_2 += m3 * x2;
-                a3_3 += m3 * x3;
-                a3_4 += m3 * x4;
-                a3_5 += m3 * x5;
-                a3_6 += m3 * x6;
-                a3_7 += m3 * x7;
+                a3_0 = mac(a3_0, m3, x0);
+                a3_1 = mac(a3_1, m3, x1);
+                a3_2 = mac(a3_2, m3, x2);
+                a3_3 = mac(a3_3, m3, x3);
+                a3_4 = mac(a3_4, m3, x4);
+                a3_5 = mac(a3_5, m3, x5);
+                a3_6 = mac(a3_6, m3, x6);
+                a3_7 = mac(a3_7, m3, x7);
             }
         }
     }
