@@ -48,6 +48,13 @@ const IGEMM_FWD: [(usize, Kernel); 3] = [
     (32, crate::kernel!("conv2d_igemm", "forward_k32")),
     (16, crate::kernel!("conv2d_igemm", "forward_k16")),
 ];
+/// The same for kernels 3 wide with stride 1 along W over rows of OW (a multiple of
+/// the pixels per lane): one window load serves the three taps.
+const IGEMM_FWD_ROW3: [(usize, Kernel); 3] = [
+    (64, crate::kernel!("conv2d_igemm", "forward_row3")),
+    (32, crate::kernel!("conv2d_igemm", "forward_row3_k32")),
+    (16, crate::kernel!("conv2d_igemm", "forward_row3_k16")),
+];
 const PORTABLE_FWD: [(usize, Kernel); 3] = [
     (64, crate::kernel!("conv2d_igemm_portable", "forward")),
     (32, crate::kernel!("conv2d_igemm_portable", "forward_k32")),
@@ -822,6 +829,11 @@ fn igemm_launch(
     y: &Tensor,
 ) -> Result<()> {
     let dev = y.device();
+    let row3 = variant == Conv2dVariant::Igemm
+        && params.kw == 3
+        && params.stride_w == 1
+        && params.dil_w == 1
+        && (params.ow as usize).is_multiple_of(tile.pb);
     // The profiler's name: the same kernels run the forward pass and dX.
     let _label = dev.is_profiling().then(|| {
         let pass = if pass == Conv2dPass::Forward {
@@ -834,7 +846,8 @@ fn igemm_launch(
         } else {
             "igemm_portable".to_string()
         };
-        dev.variant_label(format!("{pass}/{sg}_{}x{}", tile.kb, tile.pb))
+        let rows = if row3 { "_row3" } else { "" };
+        dev.variant_label(format!("{pass}/{sg}_{}x{}{rows}", tile.kb, tile.pb))
     });
     // Bit 5: 4 consecutive pixels of a channel are one aligned vec4 of y.
     let vec4_rows = u32::from(params.pq.is_multiple_of(4)) << 5;
@@ -858,8 +871,9 @@ fn igemm_launch(
             ("WG", tile.wg as f64),
             ("TEX_SHIFT", f64::from(dev.texel_shift())),
         ];
+        let table = if row3 { &IGEMM_FWD_ROW3 } else { &IGEMM_FWD };
         dev.launch(
-            tile_kernel(&IGEMM_FWD, tile.kb)?,
+            tile_kernel(table, tile.kb)?,
             &constants,
             params,
             &args,

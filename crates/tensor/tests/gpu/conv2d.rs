@@ -393,6 +393,45 @@ fn grouped_and_depthwise_every_variant_matches_reference() {
     }
 }
 
+/// Layers whose output rows fill whole lanes (OW a multiple of the 32, 16 or 8 pixels
+/// per lane) with kernels 3 wide and stride 1 along W: the implicit GEMM takes its
+/// row-window entry points (`forward_row3*`) for the forward pass and dX. Odd channel
+/// counts, partial subgroups, stride and dilation along H, two channel blocks.
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn row_window_path_matches_reference() {
+    let mut rng = Rng::new(404);
+    let c = Conv2dConfig::new;
+    let cases = [
+        // 16 x 32 tile: OW = 32.
+        case(2, 5, 6, 32, 16, 3, 3, c(1, 1), true),
+        case(1, 3, 7, 32, 13, 3, 3, c(1, 1).with_stride([2, 1]), false),
+        case(1, 5, 9, 34, 9, 3, 3, c(1, 0).with_dilation_hw([2, 1]), true),
+        // dX of a stride-2 layer: the zero-inserted dY problem has OW = 32.
+        case(1, 6, 8, 32, 12, 3, 3, c(2, 1), false),
+        // 32 x 16 tile: OW = 16.
+        case(3, 17, 5, 16, 20, 3, 3, c(1, 1), true),
+        // 64 x 8 tile: OW = 8, two channel blocks.
+        case(2, 17, 8, 8, 70, 3, 3, c(1, 1), true),
+        case(
+            1,
+            9,
+            5,
+            10,
+            40,
+            3,
+            3,
+            c(1, 0).with_padding([1, 1, 0, 0]),
+            false,
+        ),
+    ];
+    for case in &cases {
+        let [fwd, dx, _] = check(case, &mut rng, Some(Conv2dVariant::Igemm));
+        assert_eq!(fwd, [Conv2dVariant::Igemm], "{case:?}");
+        assert_eq!(dx, [Conv2dVariant::Igemm], "{case:?}");
+    }
+}
+
 /// A random sweep over the whole configuration space.
 #[test]
 #[cfg_attr(skip_gpu_tests, ignore)]
