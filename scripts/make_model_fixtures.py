@@ -17,6 +17,10 @@ deterministic hash generator of `scripts/synthetic.py` (mirrored bit-exactly by
   (I64), and the parameters/buffers after training under their PyTorch names
   (lenet5: F32, 5 steps; resnet20 / vgg_cifar: one step, parameters F16 and
   BN buffers F32 / I64), plus the float32-vs-float64 spreads of the recipe.
+  The vgg_cifar training fixtures use the narrower `VGG_CIFAR_TRAIN_CFG`
+  (recorded in their metadata as `vgg_config`, which
+  crates/models/tests/parity.rs builds) to keep each file under 1 MiB; the
+  inference fixture uses the default `VGG_CIFAR_CFG`.
 
 Every metadata value is a JSON text (strings quoted). See
 tests/fixtures/README.md ("Model fixtures") for the full format.
@@ -68,6 +72,10 @@ class LeNet5(nn.Module):
 
 
 VGG_CIFAR_CFG = [64, 64, "M", 128, 128, "M", 256, 256, "M"]
+# The training fixtures' VGG: the default's F16 parameters after one step are
+# ~2.3 MiB (over the 2 MiB fixture limit); half the widths keep stacked 3x3
+# convs, BN and pooling at ~0.6 MiB. Written to the metadata as `vgg_config`.
+VGG_CIFAR_TRAIN_CFG = [32, 32, "M", 64, 64, "M", 128, 128, "M"]
 
 
 class VGGCifar(nn.Module):
@@ -152,6 +160,7 @@ MODELS = {
 }
 
 TRAIN_MODELS = {"lenet5": 5, "resnet20": 1, "vgg_cifar": 1}  # id -> steps
+TRAIN_VGG_CFG = {"vgg_cifar": VGG_CIFAR_TRAIN_CFG}  # id -> config of the training fixtures
 TRAIN_BATCH, TRAIN_IMAGES = 16, 80
 OPTIMIZERS = {
     "sgd": {"lr": 0.05, "momentum": 0.9, "dampening": 0.0, "nesterov": False,
@@ -161,7 +170,7 @@ OPTIMIZERS = {
 }
 
 
-def check_keys(fid, sd):
+def check_keys(fid, sd, vgg_cfg=VGG_CIFAR_CFG):
     """Assert the key names that models.md spells out for the small models."""
     keys = list(sd.keys())
     if fid.startswith("lenet5"):
@@ -170,13 +179,19 @@ def check_keys(fid, sd):
         assert keys == want, keys
     elif fid == "vgg_cifar":
         bn = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
-        want = []
-        for conv in (0, 3, 7, 10, 14, 17):
-            want += [f"features.{conv}.weight", f"features.{conv}.bias"]
-            want += [f"features.{conv + 1}.{p}" for p in bn]
+        want, idx, c, side = [], 0, 3, 32
+        for v in vgg_cfg:
+            if v == "M":
+                idx, side = idx + 1, side // 2
+            else:
+                want += [f"features.{idx}.weight", f"features.{idx}.bias"]
+                want += [f"features.{idx + 1}.{p}" for p in bn]
+                idx, c = idx + 3, v
         want += ["classifier.weight", "classifier.bias"]
         assert keys == want, keys
-        assert tuple(sd["classifier.weight"].shape) == (10, 4096)
+        assert tuple(sd["classifier.weight"].shape) == (10, c * side * side)
+        if vgg_cfg == VGG_CIFAR_CFG:
+            assert tuple(sd["classifier.weight"].shape) == (10, 4096)
     elif fid == "resnet20":
         for k in ("conv1.weight", "bn1.running_var", "layer1.0.conv1.weight",
                   "layer1.2.bn2.num_batches_tracked", "layer2.0.downsample.0.weight",
@@ -195,10 +210,15 @@ def check_keys(fid, sd):
         assert "features.1.conv.0.0.weight" in sd and "classifier.1.weight" in sd
 
 
-def build(fid):
+def build(fid, vgg_cfg=None):
+    """The model of fixture id `fid`; `vgg_cfg` replaces vgg_cifar's config."""
     arch, builder, shape, classes = MODELS[fid]
     torch.manual_seed(0)  # default init is overwritten; this only keeps it quiet
-    model = builder()
+    if vgg_cfg is not None:
+        assert fid == "vgg_cifar", fid
+        model = VGGCifar(vgg_cfg)
+    else:
+        model = builder()
     return model, arch, shape, classes
 
 
@@ -353,7 +373,7 @@ def gen_infer(fid, out_dir):
 # --------------------------------------------------------------------------
 
 def train_run(fid, opt_name, steps, dtype):
-    model, _, _, classes = build(fid)
+    model, _, _, classes = build(fid, TRAIN_VGG_CFG.get(fid))
     sd0 = load_synthetic(model)
     model = model.to(dtype).train()
     images = synthetic_input([TRAIN_IMAGES, 3, 32, 32], "images", IMAGES_SEED).to(dtype)
@@ -385,6 +405,9 @@ def gen_train(fid, opt_name, out_dir):
     steps = TRAIN_MODELS[fid]
     losses64, p64, b64, labels, sd0 = train_run(fid, opt_name, steps, torch.float64)
     losses32, p32, b32, _, _ = train_run(fid, opt_name, steps, torch.float32)
+    vgg_cfg = TRAIN_VGG_CFG.get(fid)
+    if vgg_cfg is not None:
+        check_keys(fid, sd0, vgg_cfg)
     names = list(p64)
     init = [sd0[k] for k in names]
     small = fid.startswith("lenet5")
@@ -420,6 +443,8 @@ def gen_train(fid, opt_name, out_dir):
             [stored[k] for k in names], [p64[k] for k in names],
             den=[p64[k] - i for k, i in zip(names, init)]),
     })
+    if vgg_cfg is not None:
+        meta["vgg_config"] = vgg_cfg
     meta["per_tensor"] = {k: [spread(p32[k], p64[k]),
                               rel_l2([p32[k]], [p64[k]]),
                               rel_l2([stored[k]], [p64[k]])] for k in names}

@@ -8,12 +8,19 @@
 //! max|ref| per tensor); ResNet-20 and VGG one step: all parameters together
 //! within 1e-3 (SGD) and 1e-2 (AdamW) relative L2 (the fixtures store them as
 //! F16, whose rounding is ~3e-4 relative: below both bounds).
+//!
+//! The VGG training fixtures use a narrower config than `vgg_cifar`'s default
+//! (to stay under the fixture size limit); it is recorded in their metadata
+//! as `vgg_config` (a JSON list of widths and "M"), and [`model_for`] builds
+//! exactly that config.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use shadernet_models::{build, Model, ModelSpec};
+use shadernet_models::{build, vgg_features, Model, ModelSpec, VggItem, VGG_CIFAR};
 use shadernet_nn::functional as f;
+use shadernet_nn::init::Rng;
+use shadernet_nn::layers::{Layer, Linear};
 use shadernet_nn::optim::{Optimizer, OptimizerConfig};
 use shadernet_nn::state_dict::{HostTensor, StateDict};
 use shadernet_nn::synthetic::{self, Kind};
@@ -125,6 +132,42 @@ fn rel_max(got: &[f32], want: &[f64]) -> f64 {
     }
 }
 
+/// The fixture's `vgg_config` metadata (`[32, 32, "M", ...]`), if it has one.
+fn vgg_config(fx: &Fixture) -> Option<Vec<VggItem>> {
+    let items = fx
+        .meta
+        .get("vgg_config")?
+        .as_array()
+        .expect("vgg_config: a list");
+    Some(
+        items
+            .iter()
+            .map(|v| match (v.as_u64(), v.as_str()) {
+                (Some(n), _) => VggItem::Conv(n as usize),
+                (_, Some("M")) => VggItem::Pool,
+                _ => panic!("vgg_config item {v}"),
+            })
+            .collect(),
+    )
+}
+
+/// `vgg_cifar` (BN, one Linear classifier, PyTorch key names) on any config:
+/// what `build("vgg_cifar", ..)` makes from its default config.
+fn vgg_cifar_with(config: &[VggItem], spec: ModelSpec) -> Model {
+    let rng = &mut Rng::new(7);
+    let (features, c) = vgg_features(device(), rng, spec.in_channels, config, true).unwrap();
+    let pools = config.iter().filter(|i| **i == VggItem::Pool).count();
+    let flat = c * (spec.image_size[0] >> pools) * (spec.image_size[1] >> pools);
+    assert!(flat > 0, "vgg_config {config:?}: too many pools");
+    Model::new("vgg_cifar", spec)
+        .child("features", features)
+        .child("flatten", Layer::Flatten)
+        .child(
+            "classifier",
+            Linear::new(device(), rng, flat, spec.num_classes, true).unwrap(),
+        )
+}
+
 fn model_for(fx: &Fixture) -> Model {
     let name = fx.meta["model"].as_str().unwrap().to_string();
     let input = fx.shape("input_shape");
@@ -133,7 +176,13 @@ fn model_for(fx: &Fixture) -> Model {
         image_size: [input[2], input[3]],
         num_classes: fx.usize("num_classes"),
     };
-    let model = build(&name, spec, device(), 7).unwrap();
+    let model = match vgg_config(fx) {
+        Some(config) => {
+            assert_eq!(name, "vgg_cifar", "vgg_config on a {name} fixture");
+            vgg_cifar_with(&config, spec)
+        }
+        None => build(&name, spec, device(), 7).unwrap(),
+    };
     io::load_state_dict(&model, &synthetic_state(&model), &name).unwrap();
     model
 }
@@ -303,7 +352,13 @@ fn one_step_training(file: &str, tol: f64) {
     }
     let sd = io::state_dict(&model).unwrap();
     let (mut diff, mut norm) = (0.0f64, 0.0f64);
-    for (name, _) in model.named_params() {
+    for (name, p) in model.named_params() {
+        let want_shape = fx.tensors.get(&name).map(|t| t.shape.clone());
+        assert_eq!(
+            Some(p.shape().to_vec()),
+            want_shape,
+            "{file}: {name} shape (model vs fixture)"
+        );
         let got = sd.get(&name).unwrap().to_f32_vec();
         for (g, w) in got.iter().zip(fx.f64s(&name)) {
             diff += (f64::from(*g) - w).powi(2);
@@ -311,6 +366,7 @@ fn one_step_training(file: &str, tol: f64) {
         }
     }
     let rel = (diff / norm).sqrt();
+    eprintln!("{file}: parameters relative L2 {rel:.3e} (tolerance {tol:.0e})");
     assert!(
         rel <= tol,
         "{file}: parameters relative L2 {rel:.3e} > {tol:.0e}"
@@ -366,6 +422,22 @@ fn vgg_cifar_sgd_step_matches_pytorch() {
 #[cfg_attr(skip_gpu_tests, ignore)]
 fn vgg_cifar_adamw_step_matches_pytorch() {
     one_step_training("train_vgg_cifar_adamw", 1e-2);
+}
+
+/// The test's VGG builder on the default config makes what `build` makes (same
+/// names and shapes), so the `vgg_config` fixtures test the zoo's VGG.
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn vgg_cifar_from_config_matches_build() {
+    let spec = ModelSpec::default_for("vgg_cifar");
+    let shapes = |m: &Model| {
+        io::expected(m)
+            .into_iter()
+            .map(|e| (e.name, e.shape))
+            .collect::<Vec<_>>()
+    };
+    let built = build("vgg_cifar", spec, device(), 7).unwrap();
+    assert_eq!(shapes(&vgg_cifar_with(&VGG_CIFAR, spec)), shapes(&built));
 }
 
 /// Writes the synthetic ResNet-20 through shadernet's state-dict writer, reads
