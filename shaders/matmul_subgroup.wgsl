@@ -61,7 +61,6 @@ fn mac(a: mat4x4<f32>, m: mat4x4<f32>, x: mat4x4<f32>) -> mat4x4<f32> {
 
 // Element (i, kk) of op(A) is A[base + i * sa.x + kk * sa.y]; element (kk, j) of op(B)
 // is B[base + j * sb.x + kk * sb.y].
-
 fn a_strides() -> vec2<u32> {
     return select(vec2<u32>(p.k, 1u), vec2<u32>(1u, p.m), TRANS_A);
 }
