@@ -48,13 +48,9 @@ const IGEMM_FWD: [(usize, Kernel); 3] = [
     (32, crate::kernel!("conv2d_igemm", "forward_k32")),
     (16, crate::kernel!("conv2d_igemm", "forward_k16")),
 ];
-/// The same for kernels 3 wide with stride 1 along W over rows of OW (a multiple of
-/// the pixels per lane): one window load serves the three taps.
-const IGEMM_FWD_ROW3: [(usize, Kernel); 3] = [
-    (64, crate::kernel!("conv2d_igemm", "forward_row3")),
-    (32, crate::kernel!("conv2d_igemm", "forward_row3_k32")),
-    (16, crate::kernel!("conv2d_igemm", "forward_row3_k16")),
-];
+/// The 16 × 32 forward tile for kernels 3 wide with stride 1 along W over rows of
+/// OW (a multiple of 32): one window load serves the three taps.
+const IGEMM_FWD_ROW3_K16: Kernel = crate::kernel!("conv2d_igemm", "forward_row3_k16");
 const PORTABLE_FWD: [(usize, Kernel); 3] = [
     (64, crate::kernel!("conv2d_igemm_portable", "forward")),
     (32, crate::kernel!("conv2d_igemm_portable", "forward_k32")),
@@ -830,6 +826,7 @@ fn igemm_launch(
 ) -> Result<()> {
     let dev = y.device();
     let row3 = variant == Conv2dVariant::Igemm
+        && tile.kb == 16
         && params.kw == 3
         && params.stride_w == 1
         && params.dil_w == 1
@@ -871,14 +868,12 @@ fn igemm_launch(
             ("WG", tile.wg as f64),
             ("TEX_SHIFT", f64::from(dev.texel_shift())),
         ];
-        let table = if row3 { &IGEMM_FWD_ROW3 } else { &IGEMM_FWD };
-        dev.launch(
-            tile_kernel(table, tile.kb)?,
-            &constants,
-            params,
-            &args,
-            grid,
-        )
+        let kernel = if row3 {
+            &IGEMM_FWD_ROW3_K16
+        } else {
+            tile_kernel(&IGEMM_FWD, tile.kb)?
+        };
+        dev.launch(kernel, &constants, params, &args, grid)
     } else {
         let args = [xp.arg(), wt.arg(), b_arg, r_arg, vec4_arg(y)?];
         let wgs = m.div_ceil(tile.wg * tile.pb);

@@ -393,10 +393,10 @@ fn grouped_and_depthwise_every_variant_matches_reference() {
     }
 }
 
-/// Layers whose output rows fill whole lanes (OW a multiple of the 32, 16 or 8 pixels
-/// per lane) with kernels 3 wide and stride 1 along W: the implicit GEMM takes its
-/// row-window entry points (`forward_row3*`) for the forward pass and dX. Odd channel
-/// counts, partial subgroups, stride and dilation along H, two channel blocks.
+/// Layers whose output rows fill whole lanes of the 16 × 32 tile (OW a multiple of 32,
+/// at most 16 output channels) with kernels 3 wide and stride 1 along W: the implicit
+/// GEMM takes `forward_row3_k16` for the forward pass and dX. Odd channel counts,
+/// partial subgroups, stride and dilation along H; the wider tiles beside them.
 #[test]
 #[cfg_attr(skip_gpu_tests, ignore)]
 fn row_window_path_matches_reference() {
@@ -409,9 +409,8 @@ fn row_window_path_matches_reference() {
         case(1, 5, 9, 34, 9, 3, 3, c(1, 0).with_dilation_hw([2, 1]), true),
         // dX of a stride-2 layer: the zero-inserted dY problem has OW = 32.
         case(1, 6, 8, 32, 12, 3, 3, c(2, 1), false),
-        // 32 x 16 tile: OW = 16.
+        // 32 x 16 and 64 x 8 tiles (the plain entries).
         case(3, 17, 5, 16, 20, 3, 3, c(1, 1), true),
-        // 64 x 8 tile: OW = 8, two channel blocks.
         case(2, 17, 8, 8, 70, 3, 3, c(1, 1), true),
         case(
             1,
