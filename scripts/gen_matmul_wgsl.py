@@ -28,17 +28,7 @@ BINDINGS = """@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> b4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;"""
 
-HELPERS = """// a + m * x for 4x4 blocks, written as chains of fma: one fused multiply-add per
-// product (lavapipe emits a separate multiply and add for a matrix product).
-fn mac(a: mat4x4<f32>, m: mat4x4<f32>, x: mat4x4<f32>) -> mat4x4<f32> {
-    return mat4x4<f32>(
-        fma(m[3], vec4<f32>(x[0].w), fma(m[2], vec4<f32>(x[0].z), fma(m[1], vec4<f32>(x[0].y), fma(m[0], vec4<f32>(x[0].x), a[0])))),
-        fma(m[3], vec4<f32>(x[1].w), fma(m[2], vec4<f32>(x[1].z), fma(m[1], vec4<f32>(x[1].y), fma(m[0], vec4<f32>(x[1].x), a[1])))),
-        fma(m[3], vec4<f32>(x[2].w), fma(m[2], vec4<f32>(x[2].z), fma(m[1], vec4<f32>(x[2].y), fma(m[0], vec4<f32>(x[2].x), a[2])))),
-        fma(m[3], vec4<f32>(x[3].w), fma(m[2], vec4<f32>(x[3].z), fma(m[1], vec4<f32>(x[3].y), fma(m[0], vec4<f32>(x[3].x), a[3])))));
-}
-
-// Element (i, kk) of op(A) is A[base + i * sa.x + kk * sa.y]; element (kk, j) of op(B)
+HELPERS = """// Element (i, kk) of op(A) is A[base + i * sa.x + kk * sa.y]; element (kk, j) of op(B)
 // is B[base + j * sb.x + kk * sb.y].
 fn a_strides() -> vec2<u32> {
     return select(vec2<u32>(p.k, 1u), vec2<u32>(1u, p.m), TRANS_A);
@@ -224,7 +214,7 @@ def portable_entry(w, tm, tn, vec4):
     portable_b_step(w, tn, vec4)
     for q in range(cq):
         for h in range(rq):
-            w(f"        acc[{h*cq+q}] = mac(acc[{h*cq+q}], at{h}, bm{q});")
+            w(f"        acc[{h*cq+q}] += at{h} * bm{q};")
     w("    }")
     w("    let c_base = gid.z * p.c_batch_stride + p.n_offset;")
     emit_stores(w, rq, cq)
@@ -352,7 +342,7 @@ def subgroup_entry(w, tm, tn, vec4):
             w(f"{ind}    ));")
             w(f"{ind}}}")
         for h in range(rq):
-            w(f"{ind}acc[{h*cq+q}] = mac(acc[{h*cq+q}], at{h}, bm{q});")
+            w(f"{ind}acc[{h*cq+q}] += at{h} * bm{q};")
         if guard:
             w("        }")
     w("    }")

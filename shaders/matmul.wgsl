@@ -40,16 +40,6 @@ override TRANS_B: bool = false;
 @group(0) @binding(2) var<storage, read> b4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
-// a + m * x for 4x4 blocks, written as chains of fma: one fused multiply-add per
-// product (lavapipe emits a separate multiply and add for a matrix product).
-fn mac(a: mat4x4<f32>, m: mat4x4<f32>, x: mat4x4<f32>) -> mat4x4<f32> {
-    return mat4x4<f32>(
-        fma(m[3], vec4<f32>(x[0].w), fma(m[2], vec4<f32>(x[0].z), fma(m[1], vec4<f32>(x[0].y), fma(m[0], vec4<f32>(x[0].x), a[0])))),
-        fma(m[3], vec4<f32>(x[1].w), fma(m[2], vec4<f32>(x[1].z), fma(m[1], vec4<f32>(x[1].y), fma(m[0], vec4<f32>(x[1].x), a[1])))),
-        fma(m[3], vec4<f32>(x[2].w), fma(m[2], vec4<f32>(x[2].z), fma(m[1], vec4<f32>(x[2].y), fma(m[0], vec4<f32>(x[2].x), a[2])))),
-        fma(m[3], vec4<f32>(x[3].w), fma(m[2], vec4<f32>(x[3].z), fma(m[1], vec4<f32>(x[3].y), fma(m[0], vec4<f32>(x[3].x), a[3])))));
-}
-
 // Element (i, kk) of op(A) is A[base + i * sa.x + kk * sa.y]; element (kk, j) of op(B)
 // is B[base + j * sb.x + kk * sb.y].
 fn a_strides() -> vec2<u32> {
@@ -198,22 +188,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let bm1 = mat4x4<f32>(b4, b5, b6, b7);
         let bm2 = mat4x4<f32>(b8, b9, b10, b11);
         let bm3 = mat4x4<f32>(b12, b13, b14, b15);
-        acc[0] = mac(acc[0], at0, bm0);
-        acc[4] = mac(acc[4], at1, bm0);
-        acc[8] = mac(acc[8], at2, bm0);
-        acc[12] = mac(acc[12], at3, bm0);
-        acc[1] = mac(acc[1], at0, bm1);
-        acc[5] = mac(acc[5], at1, bm1);
-        acc[9] = mac(acc[9], at2, bm1);
-        acc[13] = mac(acc[13], at3, bm1);
-        acc[2] = mac(acc[2], at0, bm2);
-        acc[6] = mac(acc[6], at1, bm2);
-        acc[10] = mac(acc[10], at2, bm2);
-        acc[14] = mac(acc[14], at3, bm2);
-        acc[3] = mac(acc[3], at0, bm3);
-        acc[7] = mac(acc[7], at1, bm3);
-        acc[11] = mac(acc[11], at2, bm3);
-        acc[15] = mac(acc[15], at3, bm3);
+        acc[0] += at0 * bm0;
+        acc[4] += at1 * bm0;
+        acc[8] += at2 * bm0;
+        acc[12] += at3 * bm0;
+        acc[1] += at0 * bm1;
+        acc[5] += at1 * bm1;
+        acc[9] += at2 * bm1;
+        acc[13] += at3 * bm1;
+        acc[2] += at0 * bm2;
+        acc[6] += at1 * bm2;
+        acc[10] += at2 * bm2;
+        acc[14] += at3 * bm2;
+        acc[3] += at0 * bm3;
+        acc[7] += at1 * bm3;
+        acc[11] += at2 * bm3;
+        acc[15] += at3 * bm3;
     }
     let c_base = gid.z * p.c_batch_stride + p.n_offset;
     if (row0 + 0u < p.m) {
@@ -498,22 +488,22 @@ fn main_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
                 load_b4(bq3 + kq.w * p.n, ok.w),
             ));
         }
-        acc[0] = mac(acc[0], at0, bm0);
-        acc[4] = mac(acc[4], at1, bm0);
-        acc[8] = mac(acc[8], at2, bm0);
-        acc[12] = mac(acc[12], at3, bm0);
-        acc[1] = mac(acc[1], at0, bm1);
-        acc[5] = mac(acc[5], at1, bm1);
-        acc[9] = mac(acc[9], at2, bm1);
-        acc[13] = mac(acc[13], at3, bm1);
-        acc[2] = mac(acc[2], at0, bm2);
-        acc[6] = mac(acc[6], at1, bm2);
-        acc[10] = mac(acc[10], at2, bm2);
-        acc[14] = mac(acc[14], at3, bm2);
-        acc[3] = mac(acc[3], at0, bm3);
-        acc[7] = mac(acc[7], at1, bm3);
-        acc[11] = mac(acc[11], at2, bm3);
-        acc[15] = mac(acc[15], at3, bm3);
+        acc[0] += at0 * bm0;
+        acc[4] += at1 * bm0;
+        acc[8] += at2 * bm0;
+        acc[12] += at3 * bm0;
+        acc[1] += at0 * bm1;
+        acc[5] += at1 * bm1;
+        acc[9] += at2 * bm1;
+        acc[13] += at3 * bm1;
+        acc[2] += at0 * bm2;
+        acc[6] += at1 * bm2;
+        acc[10] += at2 * bm2;
+        acc[14] += at3 * bm2;
+        acc[3] += at0 * bm3;
+        acc[7] += at1 * bm3;
+        acc[11] += at2 * bm3;
+        acc[15] += at3 * bm3;
     }
     let c_base = gid.z * p.c_batch_stride + p.n_offset;
     if (row0 + 0u < p.m) {

@@ -49,16 +49,6 @@ override COL_QUADS: u32 = 16u;
 @group(0) @binding(2) var<storage, read> b4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
-// a + m * x for 4x4 blocks, written as chains of fma: one fused multiply-add per
-// product (lavapipe emits a separate multiply and add for a matrix product).
-fn mac(a: mat4x4<f32>, m: mat4x4<f32>, x: mat4x4<f32>) -> mat4x4<f32> {
-    return mat4x4<f32>(
-        fma(m[3], vec4<f32>(x[0].w), fma(m[2], vec4<f32>(x[0].z), fma(m[1], vec4<f32>(x[0].y), fma(m[0], vec4<f32>(x[0].x), a[0])))),
-        fma(m[3], vec4<f32>(x[1].w), fma(m[2], vec4<f32>(x[1].z), fma(m[1], vec4<f32>(x[1].y), fma(m[0], vec4<f32>(x[1].x), a[1])))),
-        fma(m[3], vec4<f32>(x[2].w), fma(m[2], vec4<f32>(x[2].z), fma(m[1], vec4<f32>(x[2].y), fma(m[0], vec4<f32>(x[2].x), a[2])))),
-        fma(m[3], vec4<f32>(x[3].w), fma(m[2], vec4<f32>(x[3].z), fma(m[1], vec4<f32>(x[3].y), fma(m[0], vec4<f32>(x[3].x), a[3])))));
-}
-
 // Element (i, kk) of op(A) is A[base + i * sa.x + kk * sa.y]; element (kk, j) of op(B)
 // is B[base + j * sb.x + kk * sb.y].
 fn a_strides() -> vec2<u32> {
@@ -194,32 +184,32 @@ fn main(
             subgroupShuffle(bs[2u / SUBGROUP_SIZE], 2u % SUBGROUP_SIZE),
             subgroupShuffle(bs[3u / SUBGROUP_SIZE], 3u % SUBGROUP_SIZE),
         );
-        acc[0] = mac(acc[0], at0, bm0);
-        acc[16] = mac(acc[16], at1, bm0);
+        acc[0] += at0 * bm0;
+        acc[16] += at1 * bm0;
         let bm1 = mat4x4<f32>(
             subgroupShuffle(bs[4u / SUBGROUP_SIZE], 4u % SUBGROUP_SIZE),
             subgroupShuffle(bs[5u / SUBGROUP_SIZE], 5u % SUBGROUP_SIZE),
             subgroupShuffle(bs[6u / SUBGROUP_SIZE], 6u % SUBGROUP_SIZE),
             subgroupShuffle(bs[7u / SUBGROUP_SIZE], 7u % SUBGROUP_SIZE),
         );
-        acc[1] = mac(acc[1], at0, bm1);
-        acc[17] = mac(acc[17], at1, bm1);
+        acc[1] += at0 * bm1;
+        acc[17] += at1 * bm1;
         let bm2 = mat4x4<f32>(
             subgroupShuffle(bs[8u / SUBGROUP_SIZE], 8u % SUBGROUP_SIZE),
             subgroupShuffle(bs[9u / SUBGROUP_SIZE], 9u % SUBGROUP_SIZE),
             subgroupShuffle(bs[10u / SUBGROUP_SIZE], 10u % SUBGROUP_SIZE),
             subgroupShuffle(bs[11u / SUBGROUP_SIZE], 11u % SUBGROUP_SIZE),
         );
-        acc[2] = mac(acc[2], at0, bm2);
-        acc[18] = mac(acc[18], at1, bm2);
+        acc[2] += at0 * bm2;
+        acc[18] += at1 * bm2;
         let bm3 = mat4x4<f32>(
             subgroupShuffle(bs[12u / SUBGROUP_SIZE], 12u % SUBGROUP_SIZE),
             subgroupShuffle(bs[13u / SUBGROUP_SIZE], 13u % SUBGROUP_SIZE),
             subgroupShuffle(bs[14u / SUBGROUP_SIZE], 14u % SUBGROUP_SIZE),
             subgroupShuffle(bs[15u / SUBGROUP_SIZE], 15u % SUBGROUP_SIZE),
         );
-        acc[3] = mac(acc[3], at0, bm3);
-        acc[19] = mac(acc[19], at1, bm3);
+        acc[3] += at0 * bm3;
+        acc[19] += at1 * bm3;
         if (4u < COL_QUADS) {
             let bm4 = mat4x4<f32>(
                 subgroupShuffle(bs[16u / SUBGROUP_SIZE], 16u % SUBGROUP_SIZE),
@@ -227,8 +217,8 @@ fn main(
                 subgroupShuffle(bs[18u / SUBGROUP_SIZE], 18u % SUBGROUP_SIZE),
                 subgroupShuffle(bs[19u / SUBGROUP_SIZE], 19u % SUBGROUP_SIZE),
             );
-            acc[4] = mac(acc[4], at0, bm4);
-            acc[20] = mac(acc[20], at1, bm4);
+            acc[4] += at0 * bm4;
+            acc[20] += at1 * bm4;
         }
         if (5u < COL_QUADS) {
             let bm5 = mat4x4<f32>(
@@ -237,8 +227,8 @@ fn main(
                 subgroupShuffle(bs[22u / SUBGROUP_SIZE], 22u % SUBGROUP_SIZE),
                 subgroupShuffle(bs[23u / SUBGROUP_SIZE], 23u % SUBGROUP_SIZE),
             );
-            acc[5] = mac(acc[5], at0, bm5);
-            acc[21] = mac(acc[21], at1, bm5);
+            acc[5] += at0 * bm5;
+            acc[21] += at1 * bm5;
         }
         if (6u < COL_QUADS) {
             let bm6 = mat4x4<f32>(
@@ -247,8 +237,8 @@ fn main(
                 subgroupShuffle(bs[26u / SUBGROUP_SIZE], 26u % SUBGROUP_SIZE),
                 subgroupShuffle(bs[27u / SUBGROUP_SIZE], 27u % SUBGROUP_SIZE),
             );
-            acc[6] = mac(acc[6], at0, bm6);
-            acc[22] = mac(acc[22], at1, bm6);
+            acc[6] += at0 * bm6;
+            acc[22] += at1 * bm6;
         }
         if (7u < COL_QUADS) {
             let bm7 = mat4x4<f32>(
@@ -257,8 +247,8 @@ fn main(
                 subgroupShuffle(bs[30u / SUBGROUP_SIZE], 30u % SUBGROUP_SIZE),
                 subgroupShuffle(bs[31u / SUBGROUP_SIZE], 31u % SUBGROUP_SIZE),
             );
-            acc[7] = mac(acc[7], at0, bm7);
-            acc[23] = mac(acc[23], at1, bm7);
+            acc[7] += at0 * bm7;
+            acc[23] += at1 * bm7;
         }
         if (8u < COL_QUADS) {
             let bm8 = mat4x4<f32>(
@@ -267,8 +257,8 @@ fn main(
                 subgroupShuffle(bs[34u / SUBGROUP_SIZE], 34u % SUBGROUP_SIZE),
                 subgroupShuffle(bs[35u / SUBGROUP_SIZE], 35u % SUBGROUP_SIZE),
             );
-            acc[8] = mac(acc[8], at0, bm8);
-            acc[24] = mac(acc[24], at1, bm8);
+            acc[8] += at0 * bm8;
+            acc[24] += at1 * bm8;
         }
         if (9u < COL_QUADS) {
             let bm9 = mat4x4<f32>(
@@ -277,8 +267,8 @@ fn main(
                 subgroupShuffle(bs[38u / SUBGROUP_SIZE], 38u % SUBGROUP_SIZE),
                 subgroupShuffle(bs[39u / SUBGROUP_SIZE], 39u % SUBGROUP_SIZE),
             );
-            acc[9] = mac(acc[9], at0, bm9);
-            acc[25] = mac(acc[25], at1, bm9);
+            acc[9] += at0 * bm9;
+            acc[25] += at1 * bm9;
         }
         if (10u < COL_QUADS) {
             let bm10 = mat4x4<f32>(
@@ -287,8 +277,8 @@ fn main(
                 subgroupShuffle(bs[42u / SUBGROUP_SIZE], 42u % SUBGROUP_SIZE),
                 subgroupShuffle(bs[43u / SUBGROUP_SIZE], 43u % SUBGROUP_SIZE),
             );
-            acc[10] = mac(acc[10], at0, bm10);
-            acc[26] = mac(acc[26], at1, bm10);
+            acc[10] += at0 * bm10;
+            acc[26] += at1 * bm10;
         }
         if (11u < COL_QUADS) {
             let bm11 = mat4x4<f32>(
@@ -297,8 +287,8 @@ fn main(
                 subgroupShuffle(bs[46u / SUBGROUP_SIZE], 46u % SUBGROUP_SIZE),
                 subgroupShuffle(bs[47u / SUBGROUP_SIZE], 47u % SUBGROUP_SIZE),
             );
-            acc[11] = mac(acc[11], at0, bm11);
-            acc[27] = mac(acc[27], at1, bm11);
+            acc[11] += at0 * bm11;
+            acc[27] += at1 * bm11;
         }
         if (12u < COL_QUADS) {
             let bm12 = mat4x4<f32>(
@@ -307,8 +297,8 @@ fn main(
                 subgroupShuffle(bs[50u / SUBGROUP_SIZE], 50u % SUBGROUP_SIZE),
                 subgroupShuffle(bs[51u / SUBGROUP_SIZE], 51u % SUBGROUP_SIZE),
             );
-            acc[12] = mac(acc[12], at0, bm12);
-            acc[28] = mac(acc[28], at1, bm12);
+            acc[12] += at0 * bm12;
+            acc[28] += at1 * bm12;
         }
         if (13u < COL_QUADS) {
             let bm13 = mat4x4<f32>(
@@ -317,8 +307,8 @@ fn main(
                 subgroupShuffle(bs[54u / SUBGROUP_SIZE], 54u % SUBGROUP_SIZE),
                 subgroupShuffle(bs[55u / SUBGROUP_SIZE], 55u % SUBGROUP_SIZE),
             );
-            acc[13] = mac(acc[13], at0, bm13);
-            acc[29] = mac(acc[29], at1, bm13);
+            acc[13] += at0 * bm13;
+            acc[29] += at1 * bm13;
         }
         if (14u < COL_QUADS) {
             let bm14 = mat4x4<f32>(
@@ -327,8 +317,8 @@ fn main(
                 subgroupShuffle(bs[58u / SUBGROUP_SIZE], 58u % SUBGROUP_SIZE),
                 subgroupShuffle(bs[59u / SUBGROUP_SIZE], 59u % SUBGROUP_SIZE),
             );
-            acc[14] = mac(acc[14], at0, bm14);
-            acc[30] = mac(acc[30], at1, bm14);
+            acc[14] += at0 * bm14;
+            acc[30] += at1 * bm14;
         }
         if (15u < COL_QUADS) {
             let bm15 = mat4x4<f32>(
@@ -337,8 +327,8 @@ fn main(
                 subgroupShuffle(bs[62u / SUBGROUP_SIZE], 62u % SUBGROUP_SIZE),
                 subgroupShuffle(bs[63u / SUBGROUP_SIZE], 63u % SUBGROUP_SIZE),
             );
-            acc[15] = mac(acc[15], at0, bm15);
-            acc[31] = mac(acc[31], at1, bm15);
+            acc[15] += at0 * bm15;
+            acc[31] += at1 * bm15;
         }
     }
     // Compiled for another subgroup size than the one it runs with: store NaN.
@@ -867,8 +857,8 @@ fn main_vec4(
                 ),
             ));
         }
-        acc[0] = mac(acc[0], at0, bm0);
-        acc[16] = mac(acc[16], at1, bm0);
+        acc[0] += at0 * bm0;
+        acc[16] += at1 * bm0;
         var bm1: mat4x4<f32>;
         if (TRANS_B) {
             bm1 = mat4x4<f32>(
@@ -897,8 +887,8 @@ fn main_vec4(
                 ),
             ));
         }
-        acc[1] = mac(acc[1], at0, bm1);
-        acc[17] = mac(acc[17], at1, bm1);
+        acc[1] += at0 * bm1;
+        acc[17] += at1 * bm1;
         var bm2: mat4x4<f32>;
         if (TRANS_B) {
             bm2 = mat4x4<f32>(
@@ -927,8 +917,8 @@ fn main_vec4(
                 ),
             ));
         }
-        acc[2] = mac(acc[2], at0, bm2);
-        acc[18] = mac(acc[18], at1, bm2);
+        acc[2] += at0 * bm2;
+        acc[18] += at1 * bm2;
         var bm3: mat4x4<f32>;
         if (TRANS_B) {
             bm3 = mat4x4<f32>(
@@ -957,8 +947,8 @@ fn main_vec4(
                 ),
             ));
         }
-        acc[3] = mac(acc[3], at0, bm3);
-        acc[19] = mac(acc[19], at1, bm3);
+        acc[3] += at0 * bm3;
+        acc[19] += at1 * bm3;
         if (4u < COL_QUADS) {
             var bm4: mat4x4<f32>;
             if (TRANS_B) {
@@ -988,8 +978,8 @@ fn main_vec4(
                     ),
                 ));
             }
-            acc[4] = mac(acc[4], at0, bm4);
-            acc[20] = mac(acc[20], at1, bm4);
+            acc[4] += at0 * bm4;
+            acc[20] += at1 * bm4;
         }
         if (5u < COL_QUADS) {
             var bm5: mat4x4<f32>;
@@ -1020,8 +1010,8 @@ fn main_vec4(
                     ),
                 ));
             }
-            acc[5] = mac(acc[5], at0, bm5);
-            acc[21] = mac(acc[21], at1, bm5);
+            acc[5] += at0 * bm5;
+            acc[21] += at1 * bm5;
         }
         if (6u < COL_QUADS) {
             var bm6: mat4x4<f32>;
@@ -1052,8 +1042,8 @@ fn main_vec4(
                     ),
                 ));
             }
-            acc[6] = mac(acc[6], at0, bm6);
-            acc[22] = mac(acc[22], at1, bm6);
+            acc[6] += at0 * bm6;
+            acc[22] += at1 * bm6;
         }
         if (7u < COL_QUADS) {
             var bm7: mat4x4<f32>;
@@ -1084,8 +1074,8 @@ fn main_vec4(
                     ),
                 ));
             }
-            acc[7] = mac(acc[7], at0, bm7);
-            acc[23] = mac(acc[23], at1, bm7);
+            acc[7] += at0 * bm7;
+            acc[23] += at1 * bm7;
         }
         if (8u < COL_QUADS) {
             var bm8: mat4x4<f32>;
@@ -1116,8 +1106,8 @@ fn main_vec4(
                     ),
                 ));
             }
-            acc[8] = mac(acc[8], at0, bm8);
-            acc[24] = mac(acc[24], at1, bm8);
+            acc[8] += at0 * bm8;
+            acc[24] += at1 * bm8;
         }
         if (9u < COL_QUADS) {
             var bm9: mat4x4<f32>;
@@ -1148,8 +1138,8 @@ fn main_vec4(
                     ),
                 ));
             }
-            acc[9] = mac(acc[9], at0, bm9);
-            acc[25] = mac(acc[25], at1, bm9);
+            acc[9] += at0 * bm9;
+            acc[25] += at1 * bm9;
         }
         if (10u < COL_QUADS) {
             var bm10: mat4x4<f32>;
@@ -1180,8 +1170,8 @@ fn main_vec4(
                     ),
                 ));
             }
-            acc[10] = mac(acc[10], at0, bm10);
-            acc[26] = mac(acc[26], at1, bm10);
+            acc[10] += at0 * bm10;
+            acc[26] += at1 * bm10;
         }
         if (11u < COL_QUADS) {
             var bm11: mat4x4<f32>;
@@ -1212,8 +1202,8 @@ fn main_vec4(
                     ),
                 ));
             }
-            acc[11] = mac(acc[11], at0, bm11);
-            acc[27] = mac(acc[27], at1, bm11);
+            acc[11] += at0 * bm11;
+            acc[27] += at1 * bm11;
         }
         if (12u < COL_QUADS) {
             var bm12: mat4x4<f32>;
@@ -1244,8 +1234,8 @@ fn main_vec4(
                     ),
                 ));
             }
-            acc[12] = mac(acc[12], at0, bm12);
-            acc[28] = mac(acc[28], at1, bm12);
+            acc[12] += at0 * bm12;
+            acc[28] += at1 * bm12;
         }
         if (13u < COL_QUADS) {
             var bm13: mat4x4<f32>;
@@ -1276,8 +1266,8 @@ fn main_vec4(
                     ),
                 ));
             }
-            acc[13] = mac(acc[13], at0, bm13);
-            acc[29] = mac(acc[29], at1, bm13);
+            acc[13] += at0 * bm13;
+            acc[29] += at1 * bm13;
         }
         if (14u < COL_QUADS) {
             var bm14: mat4x4<f32>;
@@ -1308,8 +1298,8 @@ fn main_vec4(
                     ),
                 ));
             }
-            acc[14] = mac(acc[14], at0, bm14);
-            acc[30] = mac(acc[30], at1, bm14);
+            acc[14] += at0 * bm14;
+            acc[30] += at1 * bm14;
         }
         if (15u < COL_QUADS) {
             var bm15: mat4x4<f32>;
@@ -1340,8 +1330,8 @@ fn main_vec4(
                     ),
                 ));
             }
-            acc[15] = mac(acc[15], at0, bm15);
-            acc[31] = mac(acc[31], at1, bm15);
+            acc[15] += at0 * bm15;
+            acc[31] += at1 * bm15;
         }
     }
     // Compiled for another subgroup size than the one it runs with: store NaN.
