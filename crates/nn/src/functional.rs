@@ -226,6 +226,8 @@ struct Conv2dBackward {
     /// Whether x needs a gradient (not for the network's input: dX of the
     /// first layer would be a whole convolution for nothing).
     x_grad: bool,
+    /// x as the forward's implicit GEMM laid it out, read again by dW.
+    kept: Option<conv2d::Conv2dInput>,
 }
 
 fn shape4(t: &Tensor) -> Result<[usize; 4]> {
@@ -253,7 +255,13 @@ impl Backward for Conv2dBackward {
         } else {
             None
         };
-        let dw = conv2d::conv2d_backward_weight(&self.x, dy, &self.cfg, shape4(&self.w)?)?;
+        let dw = conv2d::conv2d_backward_weight_kept(
+            &self.x,
+            self.kept.as_ref(),
+            dy,
+            &self.cfg,
+            shape4(&self.w)?,
+        )?;
         let mut out = vec![dx, Some(dw)];
         if self.bias {
             out.push(Some(conv2d::conv2d_backward_bias(dy)?));
@@ -261,7 +269,7 @@ impl Backward for Conv2dBackward {
         Ok(out)
     }
     fn saved_bytes(&self) -> u64 {
-        bytes(&[&self.x, &self.w])
+        bytes(&[&self.x, &self.w]) + self.kept.as_ref().map_or(0, |k| k.bytes())
     }
 }
 
@@ -273,14 +281,21 @@ pub fn conv2d(
     b: Option<&Var>,
     cfg: &conv2d::Conv2dConfig,
 ) -> Result<Var> {
-    let y = conv2d::conv2d(x.tensor(), w.tensor(), b.map(|b| b.tensor()), cfg)?;
-    let rule = || -> Box<dyn Backward> {
+    let bias = b.map(|b| b.tensor());
+    // Keep the laid-out input for dW only when dW will run.
+    let (y, kept) = if tape.is_recording() && w.node().is_some() {
+        conv2d::conv2d_keeping_input(x.tensor(), w.tensor(), bias, cfg)?
+    } else {
+        (conv2d::conv2d(x.tensor(), w.tensor(), bias, cfg)?, None)
+    };
+    let rule = move || -> Box<dyn Backward> {
         Box::new(Conv2dBackward {
             x: x.tensor().clone(),
             w: w.tensor().clone(),
             cfg: *cfg,
             bias: b.is_some(),
             x_grad: x.node().is_some(),
+            kept,
         })
     };
     Ok(match b {

@@ -35,6 +35,15 @@ pub struct Texels {
     texture: Option<(wgpu::Texture, wgpu::TextureView)>,
 }
 
+impl std::fmt::Debug for Texels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Texels")
+            .field("rows", &self.rows)
+            .field("bytes", &self.bytes)
+            .finish()
+    }
+}
+
 impl Texels {
     /// Bytes of data copied in.
     pub fn bytes(&self) -> u64 {

@@ -40,6 +40,7 @@ const DIRECT_DW: Kernel = crate::kernel!("conv2d_direct", "backward_weight");
 const TO_NHWC: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc");
 const TO_NHWC_TEXEL: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc_texel");
 const TO_NHWC_TEXELS: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc_texels");
+const TO_NHWC_TEXELS4: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc_texels4");
 const TO_KRSC: Kernel = crate::kernel!("conv2d_layout", "weight_to_krsc");
 const DW_FINISH: Kernel = crate::kernel!("conv2d_layout", "dw_finish");
 /// Forward entry points by output channels per lane: 64 (× 8 pixels), 32 (× 16), 16 (× 32).
@@ -578,6 +579,10 @@ struct PadParams {
     ups_h: u32,
     ups_w: u32,
     total: u32,
+    wq: u32,
+    shift: u32,
+    last_texel: u32,
+    _pad0: u32,
 }
 
 /// Mirrors `struct WeightParams` in shaders/conv2d_layout.wgsl.
@@ -684,6 +689,7 @@ fn round_up(v: usize, m: usize) -> usize {
 
 /// An implicit-GEMM operand: a storage buffer (portable kernels) or a texel
 /// operand (subgroup kernels).
+#[derive(Debug)]
 enum Staged {
     Buffer(Tensor),
     Texels(crate::Texels),
@@ -714,7 +720,8 @@ fn to_padded_nhwc(
 ) -> Result<Staged> {
     let dev = src.device();
     let total = n * hp * wp * cv;
-    let params = PadParams {
+    let vec4s = src.numel().div_ceil(4);
+    let mut params = PadParams {
         n: n as u32,
         c: c as u32,
         h: h as u32,
@@ -727,28 +734,39 @@ fn to_padded_nhwc(
         ups_h: ups[0] as u32,
         ups_w: ups[1] as u32,
         total: total as u32,
+        wq: wp.div_ceil(4) as u32,
+        shift: (-off[1]).rem_euclid(4) as u32,
+        last_texel: vec4s.saturating_sub(1) as u32,
+        _pad0: 0,
     };
-    let grid = dev.grid_1d(total as u64, LAYOUT_WG)?;
     let constants = [
         ("WG", f64::from(LAYOUT_WG)),
         ("TEX_SHIFT", f64::from(dev.texel_shift())),
     ];
     // The source as a texel operand where it fits (a faster read on lavapipe).
-    let vec4s = src.numel().div_ceil(4);
     let src_texels =
         (vec4s as u64) <= dev.max_texel_vec4s() && vec4s as u64 * 16 <= src.buffer().size();
     if texels {
         let dst = dev.texel_target(total)?;
         let src_tex = dev.texels(src, vec4s)?;
+        // Four dst columns per invocation where every source row starts at the same
+        // component of its texel.
+        let (kernel, invocations) = if ups[1] == 1 && w % 4 == 0 {
+            (&TO_NHWC_TEXELS4, n * hp * cv * wp.div_ceil(4))
+        } else {
+            (&TO_NHWC_TEXELS, total)
+        };
+        params.total = invocations as u32;
         dev.launch(
-            &TO_NHWC_TEXELS,
+            kernel,
             &constants,
             &params,
             &[Arg::texels(&src_tex), Arg::texels(&dst)],
-            grid,
+            dev.grid_1d(invocations as u64, LAYOUT_WG)?,
         )?;
         return Ok(Staged::Texels(dst));
     }
+    let grid = dev.grid_1d(total as u64, LAYOUT_WG)?;
     let dst = Tensor::uninit(dev, &[n, hp, wp, cv * 4], DType::F32)?;
     if src_texels {
         let src_tex = dev.texels(src, vec4s)?;
@@ -897,7 +915,7 @@ fn igemm_forward(
     bias: Option<&Tensor>,
     opts: &Conv2dOptions<'_>,
     y: &Tensor,
-) -> Result<()> {
+) -> Result<Staged> {
     let variant = plan.variant;
     let tile = forward_tile(x.device(), plan, g.k);
     let cv = g.c.div_ceil(4);
@@ -940,7 +958,8 @@ fn igemm_forward(
         bias,
         opts,
         y,
-    )
+    )?;
+    Ok(xp)
 }
 
 /// dX as a stride-1 convolution of the zero-inserted, padded dY with the
@@ -998,6 +1017,7 @@ fn igemm_backward_weight(
     g: &Geom,
     variant: Conv2dVariant,
     x: &Tensor,
+    kept: Option<&Staged>,
     dy: &Tensor,
 ) -> Result<Tensor> {
     let dev = x.device();
@@ -1018,16 +1038,24 @@ fn igemm_backward_weight(
     };
     let jb = LANE_ACC / (4 * kb);
     let kp = round_up(g.k, kb);
-    let xp = to_padded_nhwc(
-        x,
-        g.x_shape(),
-        hp,
-        wp,
-        cv,
-        [g.pt as i64, g.pl as i64],
-        [1, 1],
-        variant == Conv2dVariant::Igemm,
-    )?;
+    // The forward pass built the same padded input (`igemm_forward`): reuse it when kept.
+    let built;
+    let xp = match kept {
+        Some(xp) => xp,
+        None => {
+            built = to_padded_nhwc(
+                x,
+                g.x_shape(),
+                hp,
+                wp,
+                cv,
+                [g.pt as i64, g.pl as i64],
+                [1, 1],
+                variant == Conv2dVariant::Igemm,
+            )?;
+            &built
+        }
+    };
     let dyk = to_padded_nhwc(
         dy,
         g.y_shape(),
@@ -1499,7 +1527,7 @@ pub fn conv2d_with(
     }
     let dev = x.device();
     let plan = resolve(dev, &g, Conv2dPass::Forward, opts.variant)?;
-    run_forward(&g, plan, x, w, bias, opts)
+    Ok(run_forward(&g, plan, x, w, bias, opts)?.0)
 }
 
 fn run_forward(
@@ -1509,17 +1537,61 @@ fn run_forward(
     w: &Tensor,
     bias: Option<&Tensor>,
     opts: &Conv2dOptions<'_>,
-) -> Result<Tensor> {
+) -> Result<(Tensor, Option<Conv2dInput>)> {
     let y = Tensor::uninit(x.device(), &g.y_shape(), DType::F32)?;
+    let mut kept = None;
     match plan.variant {
         Conv2dVariant::Direct => direct_forward(g, x, w, bias, opts, &y)?,
         Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable => {
-            igemm_forward(g, plan, x, w, bias, opts, &y)?
+            let xp = igemm_forward(g, plan, x, w, bias, opts, &y)?;
+            kept = Some(Conv2dInput {
+                variant: plan.variant,
+                geom: *g,
+                xp,
+            });
         }
         Conv2dVariant::Depthwise => depthwise_forward(g, x, w, bias, opts, &y)?,
         Conv2dVariant::Grouped => grouped_forward(g, x, w, bias, opts, &y)?,
     }
-    Ok(y)
+    Ok((y, kept))
+}
+
+/// The input of a convolution in the padded layout its implicit-GEMM kernels
+/// read, kept from the forward pass ([`conv2d_keeping_input`]) so that the
+/// weight gradient ([`conv2d_backward_weight_kept`]) need not build it again.
+/// Dropping it returns its storage to the device's pool.
+#[derive(Debug)]
+pub struct Conv2dInput {
+    variant: Conv2dVariant,
+    geom: Geom,
+    xp: Staged,
+}
+
+impl Conv2dInput {
+    /// Bytes it holds on the device.
+    pub fn bytes(&self) -> u64 {
+        match &self.xp {
+            Staged::Buffer(t) => t.byte_size(),
+            Staged::Texels(t) => t.bytes(),
+        }
+    }
+}
+
+/// [`conv2d`] that also returns its input in the layout of the weight gradient
+/// where the implicit-GEMM kernels ran (`None` for the other variants), to be
+/// passed to [`conv2d_backward_weight_kept`].
+pub fn conv2d_keeping_input(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    cfg: &Conv2dConfig,
+) -> Result<(Tensor, Option<Conv2dInput>)> {
+    let g = Geom::new(shape4(x, "x")?, shape4(w, "w")?, cfg)?;
+    if let Some(b) = bias {
+        expect_shape(b, "bias", &[g.k])?;
+    }
+    let plan = resolve(x.device(), &g, Conv2dPass::Forward, None)?;
+    run_forward(&g, plan, x, w, bias, &Conv2dOptions::default())
 }
 
 /// Gradient of [`conv2d`] with respect to its input: `dx` of shape `x_shape`
@@ -1584,14 +1656,39 @@ pub fn conv2d_backward_weight_with(
     expect_shape(dy, "dy", &g.y_shape())?;
     let dev = x.device();
     let plan = resolve(dev, &g, Conv2dPass::BackwardWeight, variant)?;
-    run_backward_weight(&g, plan, x, dy)
+    run_backward_weight(&g, plan, x, None, dy)
 }
 
-fn run_backward_weight(g: &Geom, plan: Plan, x: &Tensor, dy: &Tensor) -> Result<Tensor> {
+/// [`conv2d_backward_weight`] reading the input from `kept` (from
+/// [`conv2d_keeping_input`] on the same `x` and `cfg`) where the weight
+/// gradient runs the same kernel family; otherwise as without it.
+pub fn conv2d_backward_weight_kept(
+    x: &Tensor,
+    kept: Option<&Conv2dInput>,
+    dy: &Tensor,
+    cfg: &Conv2dConfig,
+    w_shape: [usize; 4],
+) -> Result<Tensor> {
+    let g = Geom::new(shape4(x, "x")?, w_shape, cfg)?;
+    expect_shape(dy, "dy", &g.y_shape())?;
+    let plan = resolve(x.device(), &g, Conv2dPass::BackwardWeight, None)?;
+    let xp = kept
+        .filter(|k| k.variant == plan.variant && k.geom == g)
+        .map(|k| &k.xp);
+    run_backward_weight(&g, plan, x, xp, dy)
+}
+
+fn run_backward_weight(
+    g: &Geom,
+    plan: Plan,
+    x: &Tensor,
+    kept: Option<&Staged>,
+    dy: &Tensor,
+) -> Result<Tensor> {
     match plan.variant {
         Conv2dVariant::Direct => direct_backward_weight(g, x, dy),
         Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable => {
-            igemm_backward_weight(g, plan.variant, x, dy)
+            igemm_backward_weight(g, plan.variant, x, kept, dy)
         }
         Conv2dVariant::Depthwise | Conv2dVariant::Grouped => grouped_backward_weight(g, x, dy),
     }
@@ -1812,9 +1909,11 @@ mod autotune {
     fn run(g: &Geom, plan: Plan, pass: Conv2dPass, ops: &[Tensor; 3]) -> Option<Tensor> {
         let [x, w, dy] = ops;
         match pass {
-            Conv2dPass::Forward => run_forward(g, plan, x, w, None, &Conv2dOptions::default()),
+            Conv2dPass::Forward => {
+                run_forward(g, plan, x, w, None, &Conv2dOptions::default()).map(|(y, _)| y)
+            }
             Conv2dPass::BackwardInput => run_backward_input(g, plan, w, dy),
-            Conv2dPass::BackwardWeight => run_backward_weight(g, plan, x, dy),
+            Conv2dPass::BackwardWeight => run_backward_weight(g, plan, x, None, dy),
         }
         .ok()
     }

@@ -431,6 +431,96 @@ fn row_window_path_matches_reference() {
     }
 }
 
+/// The four-column layout pass (`to_padded_nhwc_texels4`, source width % 4 == 0): every
+/// start component of a source row in its texel (padding 0..3 forward, kernel - 1 - padding
+/// for dX, negative where dX crops), rows upsampled for the dX of a stride along H, partial
+/// channel blocks and several images.
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn four_column_layout_path_matches_reference() {
+    let mut rng = Rng::new(405);
+    let c = Conv2dConfig::new;
+    let cases = [
+        case(2, 5, 5, 8, 7, 3, 3, c(1, 0), true),
+        case(3, 3, 6, 12, 5, 3, 3, c(1, 1), false),
+        case(1, 4, 5, 8, 6, 5, 5, c(1, 2), true),
+        case(1, 17, 4, 16, 5, 7, 7, c(1, 3), false),
+        case(2, 3, 5, 8, 4, 5, 5, c(1, 0), false),
+        case(1, 3, 5, 8, 5, 3, 3, c(1, 3), true),
+        case(2, 6, 7, 8, 5, 3, 3, c(1, 1).with_stride([2, 1]), false),
+    ];
+    for case in &cases {
+        let [fwd, dx, _] = check(case, &mut rng, Some(Conv2dVariant::Igemm));
+        assert_eq!(fwd, [Conv2dVariant::Igemm], "{case:?}");
+        assert_eq!(dx, [Conv2dVariant::Igemm], "{case:?}");
+    }
+}
+
+/// dW from the input the forward pass kept (`conv2d_keeping_input`) equals the
+/// reference, and a kept input of another geometry is not used.
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn weight_gradient_from_kept_input_matches_reference() {
+    let mut rng = Rng::new(406);
+    let c = Conv2dConfig::new;
+    let cases = [
+        case(2, 5, 7, 9, 6, 3, 3, c(1, 1), true),
+        case(3, 17, 8, 8, 20, 3, 3, c(2, 1), false),
+        case(1, 4, 6, 10, 9, 1, 1, c(1, 0), false),
+    ];
+    let dev = device();
+    for case in &cases {
+        let p = case.params();
+        let x = round32(&rng.vec_uniform(p.x_len(), -1.0, 1.0));
+        let w = round32(&rng.vec_uniform(p.w_len(), -1.0, 1.0));
+        let dy = round32(&rng.vec_uniform(p.y_len(), -1.0, 1.0));
+        let (_, want_dw, _) = reference::conv2d_backward(&x, &w, &dy, &p);
+        let ys = [p.n, p.c_out, p.h_out(), p.w_out()];
+        let (xt, wt, dyt) = (
+            upload(&x, &case.x_shape()),
+            upload(&w, &case.w_shape()),
+            upload(&dy, &ys),
+        );
+        let (y, kept) = conv::conv2d_keeping_input(&xt, &wt, None, &case.cfg).unwrap();
+        assert_eq!(y.shape(), &ys);
+        let fwd = conv::conv2d_variant(
+            dev,
+            case.x_shape(),
+            case.w_shape(),
+            &case.cfg,
+            Conv2dPass::Forward,
+        )
+        .unwrap();
+        // The forward keeps its input exactly when it ran an implicit GEMM.
+        let igemm = matches!(fwd, Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable);
+        assert_eq!(kept.is_some(), igemm, "{case:?}: {fwd:?}");
+        let dw =
+            conv::conv2d_backward_weight_kept(&xt, kept.as_ref(), &dyt, &case.cfg, case.w_shape())
+                .unwrap();
+        let tol = tol_for(p.n * p.h_out() * p.w_out());
+        assert_close(&download(&dw), &want_dw, tol, &format!("dw kept {case:?}"));
+        // The same input with another padding: the kept layout does not apply.
+        let other = case.cfg.with_padding([0, 0, 0, 0]);
+        let po = Case {
+            cfg: other,
+            ..*case
+        }
+        .params();
+        let dyo = round32(&rng.vec_uniform(po.y_len(), -1.0, 1.0));
+        let (_, want_o, _) = reference::conv2d_backward(&x, &w, &dyo, &po);
+        let dyo_t = upload(&dyo, &[po.n, po.c_out, po.h_out(), po.w_out()]);
+        let dw_o =
+            conv::conv2d_backward_weight_kept(&xt, kept.as_ref(), &dyo_t, &other, case.w_shape())
+                .unwrap();
+        assert_close(
+            &download(&dw_o),
+            &want_o,
+            tol_for(po.n * po.h_out() * po.w_out()),
+            &format!("dw other padding {case:?}"),
+        );
+    }
+}
+
 /// A random sweep over the whole configuration space.
 #[test]
 #[cfg_attr(skip_gpu_tests, ignore)]
