@@ -47,7 +47,28 @@ override RELU: u32 = 0u;
 override EVAL: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> p: Params;
+
+// x (and dy, below) are read as vec4s: from a storage buffer, or specialized with TEXELS
+// from a texel operand holding the whole tensor (crates/tensor/src/texels.rs; on lavapipe
+// a texel fetch is a vector gather, a storage load a loop over the lanes).
+// #if TEXELS
+override TEX_SHIFT: u32 = 12u;
+@group(0) @binding(1) var x_tex: texture_2d<f32>;
+
+fn texel_at(t: texture_2d<f32>, i: u32) -> vec4<f32> {
+    return textureLoad(t, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT), 0);
+}
+
+fn x_vec4(i: u32) -> vec4<f32> {
+    return texel_at(x_tex, i);
+}
+// #else
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+
+fn x_vec4(i: u32) -> vec4<f32> {
+    return x4[i];
+}
+// #endif
 
 // a / b for b > 0 and a < 2^30, with inv = 1/b: float estimate, then exact correction.
 fn udiv(a: u32, b: u32, inv: f32) -> u32 {
@@ -64,7 +85,7 @@ fn udiv(a: u32, b: u32, inv: f32) -> u32 {
 }
 
 fn x_at(e: u32) -> f32 {
-    return x4[e >> 2u][e & 3u];
+    return x_vec4(e >> 2u)[e & 3u];
 }
 
 // The normalized output: the same expression in the forward and in the backward's mask.
@@ -125,7 +146,7 @@ fn stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
             let e = p.x_base + item_offset(img, ch, off);
             if (V >= 4u) {
                 for (var q = 0u; q < V / 4u; q++) {
-                    let v = x4[(e >> 2u) + q];
+                    let v = x_vec4((e >> 2u) + q);
                     let mv = (v.x + v.y + v.z + v.w) * 0.25;
                     let d = v - vec4<f32>(mv);
                     m = merge(m, Moments(4.0, mv, dot(d, d)));
@@ -242,14 +263,26 @@ fn apply4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     let r = rec[channel_of(t)];
     for (var q = 0u; q < V / 4u; q++) {
         let k = t * (V / 4u) + q;
-        let v = x4[p.x_base / 4u + k];
+        let v = x_vec4(p.x_base / 4u + k);
         y4[p.y_base / 4u + k] = vec4<f32>(act(bn(v.x, r.x, r.y, r.z)), act(bn(v.y, r.x, r.y, r.z)),
                                           act(bn(v.z, r.x, r.y, r.z)), act(bn(v.w, r.x, r.y, r.z)));
     }
 }
 
 // ---- reduce_grad ----
+// #if TEXELS
+@group(0) @binding(2) var dy_tex: texture_2d<f32>;
+
+fn dy_vec4(i: u32) -> vec4<f32> {
+    return texel_at(dy_tex, i);
+}
+// #else
 @group(0) @binding(2) var<storage, read> dy4: array<vec4<f32>>;
+
+fn dy_vec4(i: u32) -> vec4<f32> {
+    return dy4[i];
+}
+// #endif
 @group(0) @binding(3) var<storage, read> saved_mean: array<f32>;
 @group(0) @binding(4) var<storage, read> saved_invstd: array<f32>;
 @group(0) @binding(5) var<storage, read> gamma: array<f32>;
@@ -294,8 +327,8 @@ fn reduce_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
             let o = item_offset(img, ch, off);
             if (V >= 4u) {
                 for (var q = 0u; q < V / 4u; q++) {
-                    let v = x4[((p.x_base + o) >> 2u) + q];
-                    let gv = dy4[((p.y_base + o) >> 2u) + q];
+                    let v = x_vec4(((p.x_base + o) >> 2u) + q);
+                    let gv = dy_vec4(((p.y_base + o) >> 2u) + q);
                     let g = vec4<f32>(masked(gv.x, v.x, mean, k, be), masked(gv.y, v.y, mean, k, be),
                                       masked(gv.z, v.z, mean, k, be), masked(gv.w, v.w, mean, k, be));
                     sg += (g.x + g.y) + (g.z + g.w);
@@ -304,7 +337,7 @@ fn reduce_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
             } else {
                 let v = x_at(p.x_base + o);
                 let e = p.y_base + o;
-                let g = masked(dy4[e >> 2u][e & 3u], v, mean, k, be);
+                let g = masked(dy_vec4(e >> 2u)[e & 3u], v, mean, k, be);
                 sg += g;
                 sgx += g * ((v - mean) * invstd);
             }
@@ -370,7 +403,7 @@ fn dx_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     let a = rec[2u * ch];
     let b = rec[2u * ch + 1u];
     let e = p.y_base + i;
-    dx[p.z_base + i] = dx_of(x_at(p.x_base + i), dy4[e >> 2u][e & 3u], a, b);
+    dx[p.z_base + i] = dx_of(x_at(p.x_base + i), dy_vec4(e >> 2u)[e & 3u], a, b);
 }
 
 @compute @workgroup_size(WG)
@@ -384,8 +417,8 @@ fn dx4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
     let b = rec[2u * ch + 1u];
     for (var q = 0u; q < V / 4u; q++) {
         let k = t * (V / 4u) + q;
-        let v = x4[p.x_base / 4u + k];
-        let g = dy4[p.y_base / 4u + k];
+        let v = x_vec4(p.x_base / 4u + k);
+        let g = dy_vec4(p.y_base / 4u + k);
         dx4_out[p.z_base / 4u + k] = vec4<f32>(dx_of(v.x, g.x, a, b), dx_of(v.y, g.y, a, b),
                                                dx_of(v.z, g.z, a, b), dx_of(v.w, g.w, a, b));
     }

@@ -19,8 +19,8 @@ mod texels;
 
 pub use device::{list_adapters, AdapterSummary, Arg, CounterSnapshot, Device};
 pub use error::{Error, Result};
-pub use kernel::Kernel;
+pub use kernel::{source_defines, specialize_source, Kernel};
 pub use profile::{Profile, ProfileOptions, Timing};
 pub use tensor::{DType, Tensor};
-pub use texels::Texels;
+pub use texels::{without_texel_operands, Texels};
 pub use wgpu;

@@ -21,6 +21,20 @@ use crate::device::{lock, Device};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
+thread_local! {
+    static NO_TEXELS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` as if the adapter could hold no texel operand, so that ops take
+/// their storage-buffer paths (for tests of those paths).
+#[doc(hidden)]
+pub fn without_texel_operands<R>(f: impl FnOnce() -> R) -> R {
+    let old = NO_TEXELS.with(|c| c.replace(true));
+    let r = f();
+    NO_TEXELS.with(|c| c.set(old));
+    r
+}
+
 /// Textures of the pool, by row count.
 #[derive(Default)]
 pub(crate) struct TexturePool {
@@ -82,6 +96,9 @@ impl Device {
 
     /// How many `vec4<f32>` one texel operand can hold on this adapter.
     pub fn max_texel_vec4s(&self) -> u64 {
+        if NO_TEXELS.with(|c| c.get()) {
+            return 0;
+        }
         let w = 1u64 << self.texel_shift();
         w * u64::from(self.inner.limits.max_texture_dimension_2d)
     }

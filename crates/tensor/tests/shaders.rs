@@ -81,34 +81,78 @@ fn every_shader_validates_for_every_specialization() {
             source.starts_with("//"),
             "{name}: start with a comment saying what the kernel does"
         );
-        let module = naga::front::wgsl::parse_str(&source)
-            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
-        let info = validator()
-            .validate(&module)
-            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
-        let overrides: Vec<String> = module
-            .overrides
-            .iter()
-            .filter_map(|(_, o)| o.name.clone())
-            .collect();
-        for ep in &module.entry_points {
-            for combo in combinations(&overrides) {
-                let mut constants = naga::back::PipelineConstants::default();
-                for (k, v) in &combo {
-                    constants.insert(k.clone(), *v);
-                }
-                naga::back::pipeline_constants::process_overrides(
-                    &module,
-                    &info,
-                    Some((ep.stage, &ep.name)),
-                    &constants,
-                )
-                .unwrap_or_else(|e| panic!("{name}::{} with {combo:?}: {e}", ep.name));
-                checked += 1;
-            }
+        // Every subset of the source's `// #if NAME` blocks (see kernel.rs).
+        let names = shadernet_tensor::source_defines(&source);
+        for mask in 0..(1u32 << names.len()) {
+            let defines: Vec<&str> = names
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, n)| n.as_str())
+                .collect();
+            let source = shadernet_tensor::specialize_source(&source, &defines);
+            let name = format!("{name}{defines:?}");
+            checked += validate_all(&name, &source);
         }
     }
     assert!(checked > 0);
+}
+
+/// Parses and validates `source`, then every entry point with every listed
+/// combination of its override values; returns how many were checked.
+fn validate_all(name: &str, source: &str) -> usize {
+    let mut checked = 0;
+    let module = naga::front::wgsl::parse_str(source)
+        .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
+    let info = validator()
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
+    let overrides: Vec<String> = module
+        .overrides
+        .iter()
+        .filter_map(|(_, o)| o.name.clone())
+        .collect();
+    for ep in &module.entry_points {
+        for combo in combinations(&overrides) {
+            let mut constants = naga::back::PipelineConstants::default();
+            for (k, v) in &combo {
+                constants.insert(k.clone(), *v);
+            }
+            naga::back::pipeline_constants::process_overrides(
+                &module,
+                &info,
+                Some((ep.stage, &ep.name)),
+                &constants,
+            )
+            .unwrap_or_else(|e| panic!("{name}::{} with {combo:?}: {e}", ep.name));
+            checked += 1;
+        }
+    }
+    checked
+}
+
+#[test]
+fn source_blocks_are_specialized() {
+    let src = "a\n// #if T\nb\n// #if U\nc\n// #else\nd\n// #endif\n// #else\ne\n// #endif\nf\n";
+    let lines = |defines: &[&str]| -> Vec<String> {
+        shadernet_tensor::specialize_source(src, defines)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(lines(&[]), ["a", "e", "f"]);
+    assert_eq!(lines(&["T"]), ["a", "b", "d", "f"]);
+    assert_eq!(lines(&["T", "U"]), ["a", "b", "c", "f"]);
+    assert_eq!(lines(&["U"]), ["a", "e", "f"]);
+    // Line numbers are kept.
+    assert_eq!(
+        shadernet_tensor::specialize_source(src, &[])
+            .lines()
+            .count(),
+        src.lines().count()
+    );
+    assert_eq!(shadernet_tensor::source_defines(src), ["T", "U"]);
 }
 
 #[test]
@@ -117,7 +161,8 @@ fn params_structs_are_scalars_padded_to_16_bytes() {
     // with WGSL's layout when the struct is 4-byte scalars / vec4s and 16-byte sized.
     for entry in std::fs::read_dir(shader_dir()).unwrap() {
         let path = entry.unwrap().path();
-        let source = std::fs::read_to_string(&path).unwrap();
+        let source =
+            shadernet_tensor::specialize_source(&std::fs::read_to_string(&path).unwrap(), &[]);
         let module = naga::front::wgsl::parse_str(&source).unwrap();
         for (_, ty) in module.types.iter() {
             if ty.name.as_deref() == Some("Params") {

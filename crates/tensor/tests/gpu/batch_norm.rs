@@ -18,7 +18,7 @@ use shadernet_reference::{
 };
 use shadernet_tensor::ops::batch_norm::{self as ops, BatchNormSaved};
 use shadernet_tensor::ops::pool::with_binding_limit;
-use shadernet_tensor::{DType, Device, Error, Tensor};
+use shadernet_tensor::{without_texel_operands, DType, Device, Error, Tensor};
 
 use crate::common::{device, download, round32, upload, Fixture};
 
@@ -246,6 +246,8 @@ fn batch_norm_matches_reference_on_odd_shapes() {
     ] {
         let k = Case::new(&mut rng, n, c, h, w, 0.5, 1.0);
         check(&k, &format!("[{n}, {c}, {h}, {w}]"));
+        // The kernels' other operand path: storage buffers instead of texel operands.
+        without_texel_operands(|| check(&k, &format!("[{n}, {c}, {h}, {w}] storage")));
     }
 }
 
@@ -323,6 +325,9 @@ fn split_launches_match_reference() {
     let k = Case::new(&mut rng, 5, 3, 7, 5, 2.0, 1.0);
     for limit in [500, 1000] {
         with_binding_limit(limit, || check(&k, &format!("binding limit {limit}")));
+        with_binding_limit(limit, || {
+            without_texel_operands(|| check(&k, &format!("binding limit {limit}, storage")))
+        });
     }
     // The vec4 kernels (16 and 4 elements per item): 3*4*4*4 = 192 and 3*2*6*4 =
     // 144 bytes per image, one or two per launch.
@@ -331,6 +336,11 @@ fn split_launches_match_reference() {
         for limit in [300, 500] {
             with_binding_limit(limit, || {
                 check(&k4, &format!("{h}x{w}, binding limit {limit}"))
+            });
+            with_binding_limit(limit, || {
+                without_texel_operands(|| {
+                    check(&k4, &format!("{h}x{w}, binding limit {limit}, storage"))
+                })
             });
         }
     }
