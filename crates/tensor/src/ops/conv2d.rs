@@ -58,10 +58,9 @@ const PORTABLE_FWD: [(usize, Kernel); 3] = [
     (16, crate::kernel!("conv2d_igemm_portable", "forward_k16")),
 ];
 /// The weight-gradient entry points by output channels per block (the lanes' vec4s of
-/// (r, s, c/4) are 512 / (4 * channels)).
-const IGEMM_DW: [(usize, Kernel); 3] = [
+/// (r, s, c/4): 512 / (4 * 64) = 2, and 9 for the 16-channel block).
+const IGEMM_DW: [(usize, Kernel); 2] = [
     (64, crate::kernel!("conv2d_igemm", "weight_grad")),
-    (32, crate::kernel!("conv2d_igemm", "weight_grad_k32")),
     (16, crate::kernel!("conv2d_igemm", "weight_grad_k16")),
 ];
 const PORTABLE_DW: Kernel = crate::kernel!("conv2d_igemm_portable", "weight_grad");
@@ -560,7 +559,8 @@ struct IgemmParams {
     jv: u32,
     chunk: u32,
     flags: u32,
-    _pad: [u32; 2],
+    group_lanes: u32,
+    lane_groups: u32,
 }
 
 /// Mirrors `struct PadParams` in shaders/conv2d_layout.wgsl.
@@ -672,7 +672,7 @@ fn forward_tile(dev: &Device, plan: Plan, k_out: usize) -> Tile {
     }
 }
 
-fn tile_kernel(table: &[(usize, Kernel); 3], kb: usize) -> Result<&Kernel> {
+fn tile_kernel(table: &[(usize, Kernel)], kb: usize) -> Result<&Kernel> {
     table
         .iter()
         .find(|(k, _)| *k == kb)
@@ -1030,13 +1030,16 @@ fn igemm_backward_weight(
         }
         _ => (0, 64),
     };
-    // The subgroup kernel has 16- and 32-channel blocks for narrow layers.
+    // The subgroup kernel has a 16-channel block for narrow layers: up to 32 output
+    // channels (two blocks) it measured faster than 32- or 64-channel blocks, whose
+    // lanes' vec4s a 3x3 layer of 16 or 32 input channels fills only partly.
     let kb = match variant {
-        Conv2dVariant::Igemm if g.k <= 16 => 16,
-        Conv2dVariant::Igemm if g.k <= 32 => 32,
+        Conv2dVariant::Igemm if g.k <= 32 => 16,
         _ => DW_KB,
     };
-    let jb = LANE_ACC / (4 * kb);
+    // (r, s, c/4) vec4s per lane: weight_grad_k16 holds 9 (a 3x3 tap set), the
+    // others LANE_ACC accumulators' worth.
+    let jb = if kb == 16 { 9 } else { LANE_ACC / (4 * kb) };
     let kp = round_up(g.k, kb);
     // The forward pass built the same padded input (`igemm_forward`): reuse it when kept.
     let built;
@@ -1068,14 +1071,24 @@ fn igemm_backward_weight(
     )?;
     let jv = g.kh * g.kw * cv;
     let m = g.n * g.oh * g.ow;
-    let jblocks = jv.div_ceil(lanes * jb);
+    // weight_grad_k16 splits a subgroup into lane groups when fewer lanes than the
+    // subgroup's cover the vec4s; each group reduces its own share of the pixels into
+    // its own slot of `part`.
+    let (group_lanes, lane_groups) = if sg > 0 && kb == 16 {
+        let lanes_needed = jv.div_ceil(jb).clamp(1, sg);
+        (lanes_needed, sg / lanes_needed)
+    } else {
+        (lanes, 1)
+    };
+    let jblocks = jv.div_ceil(group_lanes * jb);
     let kblocks = kp / kb;
     let want = 256usize
-        .div_ceil(jblocks * kblocks)
+        .div_ceil(jblocks * kblocks * lane_groups)
         .clamp(1, m.div_ceil(256).max(1));
     let chunk = m.div_ceil(want);
     let splits = m.div_ceil(chunk);
-    let part = Tensor::uninit(dev, &[splits * g.k * jv * 4], DType::F32)?;
+    let slots = splits * lane_groups;
+    let part = Tensor::uninit(dev, &[slots * g.k * jv * 4], DType::F32)?;
     let params = IgemmParams {
         m: m as u32,
         pq: (g.oh * g.ow) as u32,
@@ -1093,6 +1106,8 @@ fn igemm_backward_weight(
         kv: (kp / 4) as u32,
         jv: jv as u32,
         chunk: chunk as u32,
+        group_lanes: group_lanes as u32,
+        lane_groups: lane_groups as u32,
         ..Default::default()
     };
     let grid = [jblocks as u32, kblocks as u32, splits as u32];
@@ -1130,7 +1145,7 @@ fn igemm_backward_weight(
         kh: g.kh as u32,
         kw: g.kw as u32,
         cp: (cv * 4) as u32,
-        splits: splits as u32,
+        splits: slots as u32,
         split_stride: (g.k * jv * 4) as u32,
         total: total as u32,
     };
