@@ -5,14 +5,17 @@
 //     same along the width. With ups = 1 this is zero padding (or cropping); with
 //     ups = stride it also inserts stride-1 zeros between rows/columns (dX of a strided
 //     convolution). to_padded_nhwc_texel: the same, reading src as a texel operand;
-//     to_padded_nhwc_texels: also writing dst as one (crates/tensor/src/texels.rs).
+//     to_padded_nhwc_texels: also writing dst as one (crates/tensor/src/texels.rs);
+//     to_padded_nhwc_texels4: that, four dst columns per invocation, for ups_w = 1 and
+//     w % 4 == 0.
 //   weight_to_krsc: OIHW src [k][c][kh][kw] -> dst [kp][kh][kw][cv] of vec4; with FLIP the
 //     roles of k and c swap and the kernel is rotated by 180 degrees:
 //     dst[c][r][s][k] = src[k][c][kh-1-r][kw-1-s] (the weights of dX as a convolution).
 //     Rows >= k (or c with FLIP) and channels beyond the source are zero.
-//   dw_finish: sums the split partial weight gradients part[z][k][kh][kw][cv*4] and writes
-//     OIHW dw[k][c][r][s].
-// Thread mapping: one invocation per dst vec4 (transforms) or per dw element (finish);
+//   dw_finish: sums the split partial weight gradients part[z][k][kh][kw][cv] (vec4s) and
+//     writes OIHW dw[k][c][r][s].
+// Thread mapping: one invocation per dst vec4 (transforms; four along W for
+// to_padded_nhwc_texels4) or per part vec4 (finish);
 // 1-D grids folded into 2-D (index gid.x + gid.y * nwg.x * WG).
 // Launcher: crates/tensor/src/ops/conv2d.rs   Reference: crates/reference/src/conv2d.rs
 struct PadParams {
@@ -67,7 +70,7 @@ override WG: u32 = 64u;
 @group(0) @binding(2) var<storage, read_write> wdst: array<vec4<f32>>;
 
 @group(0) @binding(0) var<uniform> fp: FinishParams;
-@group(0) @binding(1) var<storage, read> fpart: array<f32>;
+@group(0) @binding(1) var<storage, read> fpart4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> fdw: array<f32>;
 
 // Source index along one axis for dst index i, or -1 outside / between samples.
@@ -319,18 +322,26 @@ fn weight_to_krsc(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
 
 @compute @workgroup_size(WG)
 fn dw_finish(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    // One invocation per vec4 (k, r, s, c/4) of part: the splits' vec4s summed, then the
+    // 4 channels written to their OIHW places (a quarter of the loads of one per element).
     let idx = gid.x + gid.y * nwg.x * WG;
     if (idx >= fp.total) {
         return;
     }
-    let s = idx % fp.kw;
-    let r = (idx / fp.kw) % fp.kh;
-    let c = (idx / (fp.kw * fp.kh)) % fp.c;
-    let k = idx / (fp.kw * fp.kh * fp.c);
-    let src = ((k * fp.kh + r) * fp.kw + s) * fp.cp + c;
-    var acc = 0.0;
+    let cv = fp.cp / 4u;
+    let rs_n = fp.kh * fp.kw;
+    let j = idx % (rs_n * cv);
+    let k = idx / (rs_n * cv);
+    let c4 = j % cv;
+    let rs = j / cv;
+    var acc = vec4<f32>(0.0);
     for (var z = 0u; z < fp.splits; z++) {
-        acc += fpart[z * fp.split_stride + src];
+        acc += fpart4[z * (fp.split_stride / 4u) + idx];
     }
-    fdw[idx] = acc;
+    for (var q = 0u; q < 4u; q++) {
+        let c = c4 * 4u + q;
+        if (c < fp.c) {
+            fdw[(k * fp.c + c) * rs_n + rs] = acc[q];
+        }
+    }
 }

@@ -366,6 +366,11 @@ impl Device {
         &self.inner.summary
     }
 
+    /// Whether the adapter runs shaders on the CPU (lavapipe, llvmpipe, WARP).
+    pub fn is_cpu(&self) -> bool {
+        self.adapter().device_type == format!("{:?}", wgpu::DeviceType::Cpu)
+    }
+
     /// The limits the device was opened with (the adapter's own).
     pub fn limits(&self) -> &wgpu::Limits {
         &self.inner.limits

@@ -860,7 +860,7 @@ impl Device {
     /// The timing [`Device::start_profiling_with`] would use (it starts nothing).
     pub fn profile_timing(&self, options: ProfileOptions) -> Timing {
         let stamps = self.features().contains(wgpu::Features::TIMESTAMP_QUERY);
-        let cpu = self.adapter().device_type == format!("{:?}", wgpu::DeviceType::Cpu);
+        let cpu = self.is_cpu();
         match options.timing {
             _ if !stamps => Timing::WallClock,
             Some(Timing::Off) | None if cpu => Timing::EndTimestamps,

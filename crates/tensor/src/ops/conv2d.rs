@@ -1082,7 +1082,14 @@ fn igemm_backward_weight(
     };
     let jblocks = jv.div_ceil(group_lanes * jb);
     let kblocks = kp / kb;
-    let want = 256usize
+    // Workgroups to aim for: enough to fill a GPU; on a CPU adapter a few per thread
+    // (more splits only lengthen dw_finish, which sums them: 256 cost ~4 ms there).
+    let target = if dev.is_cpu() {
+        16 * std::thread::available_parallelism().map_or(4, |n| n.get())
+    } else {
+        256
+    };
+    let want = target
         .div_ceil(jblocks * kblocks * lane_groups)
         .clamp(1, m.div_ceil(256).max(1));
     let chunk = m.div_ceil(want);
@@ -1138,7 +1145,8 @@ fn igemm_backward_weight(
         }
     }
     let dw = Tensor::uninit(dev, &g.w_shape(), DType::F32)?;
-    let total = dw.numel();
+    // One invocation per part vec4 of one split.
+    let total = g.k * jv;
     let fin = FinishParams {
         k: g.k as u32,
         c: g.cig as u32,
