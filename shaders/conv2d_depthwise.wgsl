@@ -13,6 +13,12 @@
 //                    three input rows down them, loading each input row once as 3 vec4s
 //                    (left neighbour, centre, right neighbour); it stores vec4s. With p.flags bit 4 the kernel is rotated by 180 degrees,
 //                    which makes it dX of a stride-1 depthwise convolution (multiplier 1).
+//   backward_input3x3s2: dX of forward3x3's stride-2 case (multiplier 1, w a multiple of 4):
+//                    dx[h, w] = sum of dy[(h+1-r)/2, (w+1-s)/2] * w[r, s] over the taps
+//                    with h+1-r and w+1-s even. Each invocation owns 8 dx rows x 4 columns:
+//                    even rows take kernel row 1 of dy row h/2, odd rows kernel rows 0 and
+//                    2 of dy rows (h+1)/2 and (h-1)/2, so the 8 rows read 5 dy rows once,
+//                    each as the 3 values at columns x0/2 .. x0/2+2 (dy a texel operand).
 //   (the weight gradient is conv2d_grouped.wgsl's backward_weight, which covers depthwise)
 // Thread mapping: one invocation per 4-wide strip (8x4 block for forward3x3), 1-D grid
 // folded into 2-D.
@@ -40,7 +46,7 @@ struct Params {
     flags: u32,
     strips: u32,
     _pad0: u32,
-    _pad1: u32,
+    last_texel: u32, // backward_input3x3s2: index of dy's last texel
     _pad2: u32,
 }
 
@@ -72,6 +78,7 @@ fn load_x4(i: u32) -> vec4<f32> {
 @group(0) @binding(1) var<storage, read> bdy: array<f32>;
 @group(0) @binding(2) var<storage, read> bw: array<f32>;
 @group(0) @binding(3) var<storage, read_write> bdx: array<f32>;
+@group(0) @binding(3) var<storage, read_write> vdx: array<vec4<f32>>;
 
 
 // Epilogue flags (p.flags): bit 0 add bias[k]; bits 2..3 activation (0 none, 1 relu,
@@ -306,5 +313,85 @@ fn forward3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
         } else {
             r0 = r2;
         }
+    }
+}
+
+// dy[row, c0 .. c0+2] of dy row `oh` of plane `plane` (zeros past the last row / column).
+fn dy3(plane: u32, oh: u32, c0: u32) -> vec3<f32> {
+    if (oh >= p.oh) {
+        return vec3<f32>(0.0);
+    }
+    let e = (plane + oh) * p.ow + c0;
+    let t = e >> 2u;
+    let a = load_x4(t);
+    let b = load_x4(min(t + 1u, p.last_texel));
+    var v: vec3<f32>;
+    switch e & 3u {
+        case 0u: {
+            v = a.xyz;
+        }
+        case 1u: {
+            v = a.yzw;
+        }
+        case 2u: {
+            v = vec3<f32>(a.z, a.w, b.x);
+        }
+        default: {
+            v = vec3<f32>(a.w, b.x, b.y);
+        }
+    }
+    if (c0 + 2u >= p.ow) {
+        v.z = 0.0;
+    }
+    return v;
+}
+
+// One kernel row (weights a, b, c for s = 0, 1, 2) of dy values q = dy[c0 .. c0+2] into
+// the 4 dx columns x0 .. x0+3 (c0 = x0 / 2): column j takes the taps with x0+j+1-s even.
+fn taps_s2t(q: vec3<f32>, a: f32, b: f32, c: f32) -> vec4<f32> {
+    return vec4<f32>(q.x * b, q.y * a + q.x * c, q.y * b, q.z * a + q.y * c);
+}
+
+@compute @workgroup_size(WG)
+fn backward_input3x3s2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.total) {
+        return;
+    }
+    let wv = p.w / 4u;
+    let strip = i % wv;
+    let rblocks = (p.h + ROWS - 1u) / ROWS;
+    let h0 = ((i / wv) % rblocks) * ROWS;
+    let ci = (i / (wv * rblocks)) % p.c;
+    let n = i / (wv * rblocks * p.c);
+    let plane = (n * p.k + ci) * p.oh;
+    let wb = ci * 9u;
+    let w0 = bw[wb];
+    let w1 = bw[wb + 1u];
+    let w2 = bw[wb + 2u];
+    let w3 = bw[wb + 3u];
+    let w4 = bw[wb + 4u];
+    let w5 = bw[wb + 5u];
+    let w6 = bw[wb + 6u];
+    let w7 = bw[wb + 7u];
+    let w8 = bw[wb + 8u];
+    let c0 = strip * 2u;
+    let oh0 = h0 / 2u;
+    var lo = dy3(plane, oh0, c0);
+    let xbase = (n * p.c + ci) * p.h;
+    for (var o = 0u; o < ROWS / 2u; o++) {
+        let h = h0 + 2u * o;
+        if (h >= p.h) {
+            break;
+        }
+        // Even row h: kernel row 1 of dy row h/2.
+        vdx[(xbase + h) * wv + strip] = taps_s2t(lo, w3, w4, w5);
+        if (h + 1u >= p.h) {
+            break;
+        }
+        // Odd row h+1: kernel row 0 of dy row h/2+1, row 2 of dy row h/2.
+        let hi = dy3(plane, oh0 + o + 1u, c0);
+        vdx[(xbase + h + 1u) * wv + strip] = taps_s2t(hi, w0, w1, w2) + taps_s2t(lo, w6, w7, w8);
+        lo = hi;
     }
 }

@@ -35,7 +35,7 @@ struct Params {
     flags: u32,
     strips: u32,
     cblocks: u32,
-    _pad0: u32,
+    _pad0: u32, // (last_texel in conv2d_depthwise.wgsl)
     _pad1: u32,
 }
 

@@ -67,6 +67,7 @@ const PORTABLE_DW: Kernel = crate::kernel!("conv2d_igemm_portable", "weight_grad
 const DEPTHWISE_FWD: Kernel = crate::kernel!("conv2d_depthwise", "forward");
 const DEPTHWISE_DX: Kernel = crate::kernel!("conv2d_depthwise", "backward_input");
 const DEPTHWISE_3X3: Kernel = crate::kernel!("conv2d_depthwise", "forward3x3");
+const DEPTHWISE_3X3_S2_DX: Kernel = crate::kernel!("conv2d_depthwise", "backward_input3x3s2");
 const GROUPED_FWD: Kernel = crate::kernel!("conv2d_grouped", "forward");
 const GROUPED_DX: Kernel = crate::kernel!("conv2d_grouped", "backward_input");
 const GROUPED_DW: Kernel = crate::kernel!("conv2d_grouped", "backward_weight");
@@ -1197,7 +1198,8 @@ struct GroupedParams {
     flags: u32,
     strips: u32,
     cblocks: u32,
-    _pad: [u32; 2],
+    last_texel: u32,
+    _pad: u32,
 }
 
 const GROUPED_WG: u32 = 64;
@@ -1327,6 +1329,27 @@ fn depthwise_backward_input(g: &Geom, w: &Tensor, dy: &Tensor, dx: &Tensor) -> R
     if depthwise_3x3_applies(w.device(), g) && g.sh == 1 && g.cog == 1 && (g.oh, g.ow) == (g.h, g.w)
     {
         return depthwise_3x3(g, dy, w, 16, None, None, dx);
+    }
+    // Stride 2 of the same: backward_input3x3s2, dY a texel operand.
+    if depthwise_3x3_applies(w.device(), g) && g.sh == 2 && g.cog == 1 {
+        let dev = w.device();
+        let vec4s = dy.numel().div_ceil(4);
+        let total = g.n * g.c * g.h.div_ceil(8) * (g.w / 4);
+        let params = GroupedParams {
+            last_texel: (vec4s - 1) as u32,
+            ..GroupedParams::new(g, total, g.w / 4, 0)
+        };
+        let dy_tex = dev.texels(dy, vec4s)?;
+        return dev.launch(
+            &DEPTHWISE_3X3_S2_DX,
+            &[
+                ("WG", f64::from(GROUPED_WG)),
+                ("TEX_SHIFT", f64::from(dev.texel_shift())),
+            ],
+            &params,
+            &[Arg::texels(&dy_tex), w.arg(), dx.arg()],
+            dev.grid_1d(total as u64, GROUPED_WG)?,
+        );
     }
     let strips = g.w.div_ceil(4);
     let params = GroupedParams::new(g, g.n * g.c * g.h * strips, strips, 0);

@@ -393,6 +393,27 @@ fn grouped_and_depthwise_every_variant_matches_reference() {
     }
 }
 
+/// Depthwise 3×3 stride 2 with padding 1 at the top/left (MobileNetV2's downsampling
+/// layers), W and OW multiples of 4: dX runs `backward_input3x3s2`. Odd H, bottom and
+/// right padding 0 or 1 (OH and OW from them), several images and channels, and a
+/// row count that is not a multiple of the kernel's 8 rows.
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn depthwise_stride2_dx_matches_reference() {
+    let mut rng = Rng::new(407);
+    let dw = |c: usize| Conv2dConfig::new(2, 1).with_groups(c);
+    let cases = [
+        case(2, 5, 8, 8, 5, 3, 3, dw(5), false),
+        case(1, 3, 7, 16, 3, 3, 3, dw(3), true),
+        case(3, 2, 13, 8, 2, 3, 3, dw(2).with_padding([1, 0, 1, 1]), false),
+        case(1, 7, 18, 24, 7, 3, 3, dw(7).with_padding([1, 1, 1, 0]), false),
+    ];
+    for case in &cases {
+        let [_, dx, _] = check(case, &mut rng, Some(Conv2dVariant::Depthwise));
+        assert_eq!(dx, [Conv2dVariant::Depthwise], "{case:?}");
+    }
+}
+
 /// Layers whose output rows fill whole lanes of the 16 × 32 tile (OW a multiple of 32,
 /// at most 16 output channels) with kernels 3 wide and stride 1 along W: the implicit
 /// GEMM takes `forward_row3_k16` for the forward pass and dX. Odd channel counts,
