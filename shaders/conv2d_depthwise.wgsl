@@ -19,7 +19,12 @@
 //                    even rows take kernel row 1 of dy row h/2, odd rows kernel rows 0 and
 //                    2 of dy rows (h+1)/2 and (h-1)/2, so the 8 rows read 5 dy rows once,
 //                    each as the 3 values at columns x0/2 .. x0/2+2 (dy a texel operand).
-//   (the weight gradient is conv2d_grouped.wgsl's backward_weight, which covers depthwise)
+//   backward_weight3x3: dW of forward3x3 (any multiplier): part[z][co][r][s] = the sum over
+//                    split z of the (n, oh) rows of dy[n, co, oh, ow] * x[n, co/mult,
+//                    oh*S + r - 1, ow*S + s - 1]; one invocation per (co, z), 4 output
+//                    columns (one dy texel, three input rows as in forward3x3) per step;
+//                    the launcher sums the splits.
+//   (other depthwise weight gradients: conv2d_grouped.wgsl's backward_weight)
 // Thread mapping: one invocation per 4-wide strip (8x4 block for forward3x3), 1-D grid
 // folded into 2-D.
 // Launcher: crates/tensor/src/ops/conv2d.rs   Reference: crates/reference/src/conv2d.rs
@@ -214,20 +219,32 @@ fn row3(plane: u32, ih: i32, c4: u32) -> array<vec4<f32>, 4> {
     return v;
 }
 
-// One kernel row (weights a, b, c for taps s = 0, 1, 2) applied to the 4 outputs of a
-// strip; v holds the input columns around the strip's first input column 4*STRIDE*strip.
-fn taps(v: array<vec4<f32>, 4>, a: f32, b: f32, c: f32) -> vec4<f32> {
+// The input values tap s (0, 1, 2) of a kernel row meets at the 4 outputs of a strip; v
+// holds the input columns around the strip's first input column 4*STRIDE*strip.
+fn cols(v: array<vec4<f32>, 4>, s: u32) -> vec4<f32> {
     if (STRIDE == 1u) {
         // output j reads columns j-1, j, j+1 of the centre vec4
-        let left = vec4<f32>(v[0].w, v[1].x, v[1].y, v[1].z);
-        let right = vec4<f32>(v[1].y, v[1].z, v[1].w, v[2].x);
-        return a * left + b * v[1] + c * right;
+        if (s == 0u) {
+            return vec4<f32>(v[0].w, v[1].x, v[1].y, v[1].z);
+        }
+        if (s == 1u) {
+            return v[1];
+        }
+        return vec4<f32>(v[1].y, v[1].z, v[1].w, v[2].x);
     }
     // stride 2: output j reads columns 2j-1, 2j, 2j+1 of the 8 in v[1], v[2]
-    let c0 = vec4<f32>(v[0].w, v[1].y, v[1].w, v[2].y);
-    let c1 = vec4<f32>(v[1].x, v[1].z, v[2].x, v[2].z);
-    let c2 = vec4<f32>(v[1].y, v[1].w, v[2].y, v[2].w);
-    return a * c0 + b * c1 + c * c2;
+    if (s == 0u) {
+        return vec4<f32>(v[0].w, v[1].y, v[1].w, v[2].y);
+    }
+    if (s == 1u) {
+        return vec4<f32>(v[1].x, v[1].z, v[2].x, v[2].z);
+    }
+    return vec4<f32>(v[1].y, v[1].w, v[2].y, v[2].w);
+}
+
+// One kernel row (weights a, b, c for taps s = 0, 1, 2) applied to the 4 outputs of a strip.
+fn taps(v: array<vec4<f32>, 4>, a: f32, b: f32, c: f32) -> vec4<f32> {
+    return a * cols(v, 0u) + b * cols(v, 1u) + c * cols(v, 2u);
 }
 
 // The second 4 outputs of a WIDE strip (stride 1): the same taps shifted by one vec4.
@@ -394,4 +411,65 @@ fn backward_input3x3s2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
         vdx[(xbase + h + 1u) * wv + strip] = taps_s2t(hi, w0, w1, w2) + taps_s2t(lo, w6, w7, w8);
         lo = hi;
     }
+}
+
+@group(0) @binding(2) var tdy: texture_2d<f32>;
+@group(0) @binding(3) var<storage, read_write> dwpart: array<f32>;
+
+fn load_dy4(i: u32) -> vec4<f32> {
+    return textureLoad(tdy, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT), 0);
+}
+
+@compute @workgroup_size(WG)
+fn backward_weight3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.total) {
+        return;
+    }
+    let co = i % p.k;
+    let z = i / p.k;
+    let r0 = z * p.chunk;
+    let r1 = min(r0 + p.chunk, p.n * p.oh);
+    let owv = p.ow / 4u;
+    var a0 = vec4<f32>(0.0);
+    var a1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0);
+    var a3 = vec4<f32>(0.0);
+    var a4 = vec4<f32>(0.0);
+    var a5 = vec4<f32>(0.0);
+    var a6 = vec4<f32>(0.0);
+    var a7 = vec4<f32>(0.0);
+    var a8 = vec4<f32>(0.0);
+    for (var row = r0; row < r1; row++) {
+        let n = row / p.oh;
+        let oh = row - n * p.oh;
+        let plane = (n * p.c + co / p.cog) * p.h;
+        let dyrow = ((n * p.k + co) * p.oh + oh) * owv;
+        let top = i32(oh * STRIDE) - 1;
+        for (var c4 = 0u; c4 < owv; c4++) {
+            let d = load_dy4(dyrow + c4);
+            let x0 = row3(plane, top, c4 * STRIDE);
+            let x1 = row3(plane, top + 1, c4 * STRIDE);
+            let x2 = row3(plane, top + 2, c4 * STRIDE);
+            a0 = fma(d, cols(x0, 0u), a0);
+            a1 = fma(d, cols(x0, 1u), a1);
+            a2 = fma(d, cols(x0, 2u), a2);
+            a3 = fma(d, cols(x1, 0u), a3);
+            a4 = fma(d, cols(x1, 1u), a4);
+            a5 = fma(d, cols(x1, 2u), a5);
+            a6 = fma(d, cols(x2, 0u), a6);
+            a7 = fma(d, cols(x2, 1u), a7);
+            a8 = fma(d, cols(x2, 2u), a8);
+        }
+    }
+    let b = (z * p.k + co) * 9u;
+    dwpart[b] = (a0.x + a0.y) + (a0.z + a0.w);
+    dwpart[b + 1u] = (a1.x + a1.y) + (a1.z + a1.w);
+    dwpart[b + 2u] = (a2.x + a2.y) + (a2.z + a2.w);
+    dwpart[b + 3u] = (a3.x + a3.y) + (a3.z + a3.w);
+    dwpart[b + 4u] = (a4.x + a4.y) + (a4.z + a4.w);
+    dwpart[b + 5u] = (a5.x + a5.y) + (a5.z + a5.w);
+    dwpart[b + 6u] = (a6.x + a6.y) + (a6.z + a6.w);
+    dwpart[b + 7u] = (a7.x + a7.y) + (a7.z + a7.w);
+    dwpart[b + 8u] = (a8.x + a8.y) + (a8.z + a8.w);
 }

@@ -68,6 +68,7 @@ const DEPTHWISE_FWD: Kernel = crate::kernel!("conv2d_depthwise", "forward");
 const DEPTHWISE_DX: Kernel = crate::kernel!("conv2d_depthwise", "backward_input");
 const DEPTHWISE_3X3: Kernel = crate::kernel!("conv2d_depthwise", "forward3x3");
 const DEPTHWISE_3X3_S2_DX: Kernel = crate::kernel!("conv2d_depthwise", "backward_input3x3s2");
+const DEPTHWISE_3X3_DW: Kernel = crate::kernel!("conv2d_depthwise", "backward_weight3x3");
 const GROUPED_FWD: Kernel = crate::kernel!("conv2d_grouped", "forward");
 const GROUPED_DX: Kernel = crate::kernel!("conv2d_grouped", "backward_input");
 const GROUPED_DW: Kernel = crate::kernel!("conv2d_grouped", "backward_weight");
@@ -1397,6 +1398,41 @@ fn grouped_backward_input(g: &Geom, w: &Tensor, dy: &Tensor, dx: &Tensor) -> Res
     )
 }
 
+/// dW of the depthwise convolutions `forward3x3` runs (`backward_weight3x3`, x and dy
+/// texel operands): one invocation per (output channel, split of the image rows), the
+/// splits summed by `reduce::sum`.
+fn depthwise_3x3_backward_weight(g: &Geom, x: &Tensor, dy: &Tensor) -> Result<Tensor> {
+    let dev = x.device();
+    let rows = g.n * g.oh;
+    // Enough invocations to fill the device, each a run of whole rows.
+    let (splits, chunk) = dw_split(g.k, rows, 4096);
+    let total = g.k * splits;
+    let part = Tensor::uninit(dev, &[splits, g.k * 9], DType::F32)?;
+    let params = GroupedParams {
+        chunk: chunk as u32,
+        ..GroupedParams::new(g, total, 0, 0)
+    };
+    let x_tex = dev.texels(x, x.numel() / 4)?;
+    let dy_tex = dev.texels(dy, dy.numel() / 4)?;
+    dev.launch(
+        &DEPTHWISE_3X3_DW,
+        &[
+            ("WG", f64::from(GROUPED_WG)),
+            ("STRIDE", g.sh as f64),
+            ("TEX_SHIFT", f64::from(dev.texel_shift())),
+        ],
+        &params,
+        &[Arg::texels(&x_tex), Arg::texels(&dy_tex), part.arg()],
+        dev.grid_1d(total as u64, GROUPED_WG)?,
+    )?;
+    let dw = if splits == 1 {
+        part
+    } else {
+        reduce::sum(&part, &[0], false)?
+    };
+    dw.reshape(&g.w_shape())
+}
+
 /// dW of depthwise and grouped convolutions: one invocation per weight element,
 /// split over images, the splits summed by `reduce::sum`.
 fn grouped_backward_weight(g: &Geom, x: &Tensor, dy: &Tensor) -> Result<Tensor> {
@@ -1735,6 +1771,9 @@ fn run_backward_weight(
         Conv2dVariant::Direct => direct_backward_weight(g, x, dy),
         Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable => {
             igemm_backward_weight(g, plan.variant, x, kept, dy)
+        }
+        Conv2dVariant::Depthwise if depthwise_3x3_applies(x.device(), g) => {
+            depthwise_3x3_backward_weight(g, x, dy)
         }
         Conv2dVariant::Depthwise | Conv2dVariant::Grouped => grouped_backward_weight(g, x, dy),
     }

@@ -393,24 +393,70 @@ fn grouped_and_depthwise_every_variant_matches_reference() {
     }
 }
 
-/// Depthwise 3×3 stride 2 with padding 1 at the top/left (MobileNetV2's downsampling
-/// layers), W and OW multiples of 4: dX runs `backward_input3x3s2`. Odd H, bottom and
-/// right padding 0 or 1 (OH and OW from them), several images and channels, and a
-/// row count that is not a multiple of the kernel's 8 rows.
+/// Depthwise 3×3 with padding 1 at the top/left (MobileNetV2's layers), W and OW
+/// multiples of 4: the texel kernels of conv2d_depthwise.wgsl, `forward3x3`,
+/// `backward_input3x3s2` (dX of stride 2) and `backward_weight3x3` (dW, any multiplier).
+/// Odd H, bottom and right padding 0 or 1 (OH and OW from them), several images and
+/// channels, row counts that are not multiples of the kernels' 8 rows, multiplier 2.
 #[test]
 #[cfg_attr(skip_gpu_tests, ignore)]
-fn depthwise_stride2_dx_matches_reference() {
+fn depthwise_3x3_texel_paths_match_reference() {
     let mut rng = Rng::new(407);
     let dw = |c: usize| Conv2dConfig::new(2, 1).with_groups(c);
     let cases = [
         case(2, 5, 8, 8, 5, 3, 3, dw(5), false),
         case(1, 3, 7, 16, 3, 3, 3, dw(3), true),
-        case(3, 2, 13, 8, 2, 3, 3, dw(2).with_padding([1, 0, 1, 1]), false),
-        case(1, 7, 18, 24, 7, 3, 3, dw(7).with_padding([1, 1, 1, 0]), false),
+        case(
+            3,
+            2,
+            13,
+            8,
+            2,
+            3,
+            3,
+            dw(2).with_padding([1, 0, 1, 1]),
+            false,
+        ),
+        case(
+            1,
+            7,
+            18,
+            24,
+            7,
+            3,
+            3,
+            dw(7).with_padding([1, 1, 1, 0]),
+            false,
+        ),
+        case(2, 3, 9, 8, 6, 3, 3, dw(3), false),
+        case(
+            2,
+            5,
+            9,
+            12,
+            5,
+            3,
+            3,
+            Conv2dConfig::new(1, 1).with_groups(5),
+            true,
+        ),
+        case(
+            1,
+            3,
+            5,
+            8,
+            6,
+            3,
+            3,
+            Conv2dConfig::new(1, 1).with_groups(3),
+            false,
+        ),
     ];
     for case in &cases {
-        let [_, dx, _] = check(case, &mut rng, Some(Conv2dVariant::Depthwise));
+        let [fwd, dx, dw] = check(case, &mut rng, Some(Conv2dVariant::Depthwise));
+        assert_eq!(fwd, [Conv2dVariant::Depthwise], "{case:?}");
         assert_eq!(dx, [Conv2dVariant::Depthwise], "{case:?}");
+        assert_eq!(dw, [Conv2dVariant::Depthwise], "{case:?}");
     }
 }
 
