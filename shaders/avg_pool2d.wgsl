@@ -180,6 +180,11 @@ fn adaptive_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
         return;
     }
     let plane = udiv(i, per_plane, p.inv_plane_in);
+    if (p.ho == 1u && p.wo == 1u) {
+        // Global average pooling: one bin, the whole plane.
+        dst[p.x_base + i] = src[p.y_base + plane] / f32(per_plane);
+        return;
+    }
     let r = i - plane * per_plane;
     let ih = udiv(r, p.w, p.inv_w);
     let iw = r - ih * p.w;
