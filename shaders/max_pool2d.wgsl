@@ -39,7 +39,24 @@ struct Params {
 override WG: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> p: Params;
+// `main` reads x from a storage buffer, or specialized with TEXELS from a texel operand
+// holding the whole tensor (crates/tensor/src/texels.rs; a vector gather on lavapipe
+// where a storage load is a loop over the lanes).
+// #if TEXELS
+override TEX_SHIFT: u32 = 12u;
+@group(0) @binding(1) var x_tex: texture_2d<f32>;
+
+fn x_at(e: u32) -> f32 {
+    let t = e >> 2u;
+    return textureLoad(x_tex, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT), 0)[e & 3u];
+}
+// #else
 @group(0) @binding(1) var<storage, read> x: array<f32>;
+
+fn x_at(e: u32) -> f32 {
+    return x[e];
+}
+// #endif
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<storage, read_write> idx: array<u32>;
 
@@ -101,7 +118,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let row = u32(ih) * p.w;
         for (var iw = ws; iw < we; iw += dw) {
             let k = row + u32(iw);
-            let v = x[base + k];
+            let v = x_at(base + k);
             if (v > best || is_nan(v)) {
                 best = v;
                 bi = k;

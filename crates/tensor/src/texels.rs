@@ -17,8 +17,9 @@
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
-use crate::device::{lock, Device};
+use crate::device::{lock, Arg, Device};
 use crate::error::{Error, Result};
+use crate::kernel::Kernel;
 use crate::tensor::Tensor;
 
 thread_local! {
@@ -226,5 +227,60 @@ mod tests {
         }
         let distinct: std::collections::BTreeSet<u32> = (1..4096u32).map(row_class).collect();
         assert!(distinct.len() < 60, "{}", distinct.len());
+    }
+}
+
+/// The define that specializes a kernel to read its inputs as texel operands
+/// (`// #if TEXELS` blocks; batch_norm.wgsl, max_pool2d.wgsl).
+const TEXELS: &[&str] = &["TEXELS"];
+
+impl Device {
+    /// Texel copies of `ts` (the inputs of one op, made once and read by all
+    /// its launches) when every one fits a texel operand; `None` otherwise,
+    /// and the kernels read storage windows.
+    pub(crate) fn texel_copies(&self, ts: &[&Tensor]) -> Result<Option<Vec<Texels>>> {
+        let fits = |t: &Tensor| {
+            let vec4s = t.numel().div_ceil(4) as u64;
+            vec4s <= self.max_texel_vec4s() && vec4s * 16 <= t.buffer().size()
+        };
+        if !ts.iter().all(|t| fits(t)) {
+            return Ok(None);
+        }
+        ts.iter()
+            .map(|t| self.texels(t, t.numel().div_ceil(4)))
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
+    }
+}
+
+/// An input of one launch over elements `start..end` of `t`: its texel copy
+/// (and the absolute element offset) or a vec4 storage window (and the offset
+/// inside it).
+pub(crate) fn texel_or_window<'a>(
+    t: &'a Tensor,
+    tex: Option<&'a Texels>,
+    start: usize,
+    end: usize,
+) -> Result<(Arg<'a>, u32)> {
+    match tex {
+        Some(tx) => Ok((Arg::texels(tx), start as u32)),
+        None => crate::ops::pool::window_vec4(t, start, end),
+    }
+}
+
+/// `kernel` specialized for texel inputs when `texels` (its TEXELS blocks and
+/// the TEX_SHIFT constant), with its override constants.
+pub(crate) fn texel_kernel(
+    dev: &Device,
+    kernel: Kernel,
+    texels: bool,
+    constants: &[(&'static str, f64)],
+) -> (Kernel, Vec<(&'static str, f64)>) {
+    let mut c = constants.to_vec();
+    if texels {
+        c.push(("TEX_SHIFT", f64::from(dev.texel_shift())));
+        (kernel.with_defines(TEXELS), c)
+    } else {
+        (kernel, c)
     }
 }

@@ -9,12 +9,12 @@
 //! one storage binding are processed a run of whole images at a time, the
 //! per-channel reductions chained across runs.
 
-use crate::device::{Arg, Device};
+use crate::device::Device;
 use crate::error::{shape_err, Result};
 use crate::kernel::Kernel;
 use crate::ops::pool::{unit_runs, window, window_vec4};
 use crate::tensor::{DType, Tensor};
-use crate::texels::Texels;
+use crate::texels::{texel_kernel, texel_or_window, Texels};
 
 const STATS: Kernel = crate::kernel!("batch_norm", "stats");
 const RECORDS: Kernel = crate::kernel!("batch_norm", "records");
@@ -23,59 +23,6 @@ const APPLY4: Kernel = crate::kernel!("batch_norm", "apply4");
 const REDUCE_GRAD: Kernel = crate::kernel!("batch_norm", "reduce_grad");
 const DX: Kernel = crate::kernel!("batch_norm", "dx_main");
 const DX4: Kernel = crate::kernel!("batch_norm", "dx4");
-
-/// The kernels specialized to read x and dy as texel operands.
-const TEXELS: &[&str] = &["TEXELS"];
-
-/// Texel copies of the tensors the kernels read (x, or x and dy), made once
-/// and read by every launch of the op, where they all fit a texel operand
-/// (a vector gather on lavapipe, against a loop over the lanes for a storage
-/// load); `None`: the kernels read storage windows run by run.
-fn texel_copies(ts: &[&Tensor]) -> Result<Option<Vec<Texels>>> {
-    let fits = |t: &Tensor| {
-        let vec4s = t.numel().div_ceil(4) as u64;
-        vec4s <= t.device().max_texel_vec4s() && vec4s * 16 <= t.buffer().size()
-    };
-    if !ts.iter().all(|t| fits(t)) {
-        return Ok(None);
-    }
-    ts.iter()
-        .map(|t| t.device().texels(t, t.numel().div_ceil(4)))
-        .collect::<Result<Vec<_>>>()
-        .map(Some)
-}
-
-/// An operand of one launch over elements `start..end` of `t`: its texel copy
-/// (with the absolute element offset) or a storage window (with the offset
-/// inside it).
-fn operand<'a>(
-    t: &'a Tensor,
-    tex: Option<&'a Texels>,
-    start: usize,
-    end: usize,
-) -> Result<(Arg<'a>, u32)> {
-    match tex {
-        Some(tx) => Ok((Arg::texels(tx), start as u32)),
-        None => window_vec4(t, start, end),
-    }
-}
-
-/// The kernel, specialized for texel operands when `texels`, and its override
-/// constants.
-fn specialize(
-    dev: &Device,
-    kernel: Kernel,
-    texels: bool,
-    constants: &[(&'static str, f64)],
-) -> (Kernel, Vec<(&'static str, f64)>) {
-    let mut c = constants.to_vec();
-    if texels {
-        c.push(("TEX_SHIFT", f64::from(dev.texel_shift())));
-        (kernel.with_defines(TEXELS), c)
-    } else {
-        (kernel, c)
-    }
-}
 
 /// Invocations per workgroup of a per-channel reduction over `items` items:
 /// 256, or 64 for small channels (fewer idle invocations, a shorter tree).
@@ -244,7 +191,7 @@ fn apply(
     let wg = dev.elementwise_workgroup();
     let (rec_arg, _) = window_vec4(rec, 0, rec.numel())?;
     for (i0, i1) in unit_runs(dev, op, n, c * hw)? {
-        let (xa, x_base) = operand(x, x_tex, i0 * c * hw, i1 * c * hw)?;
+        let (xa, x_base) = texel_or_window(x, x_tex, i0 * c * hw, i1 * c * hw)?;
         let (ya, y_base) = window(&y, i0 * c * hw, i1 * c * hw);
         let v = if x_base.is_multiple_of(4) && y_base.is_multiple_of(4) {
             vec_width(hw)
@@ -256,7 +203,7 @@ fn apply(
             y_base,
             ..params(i1 - i0, c, hw, n * hw, v)
         };
-        let (kernel, constants) = specialize(
+        let (kernel, constants) = texel_kernel(
             dev,
             if v >= 4 { APPLY4 } else { APPLY },
             x_tex.is_some(),
@@ -331,10 +278,10 @@ fn train(
     // Chained (mean, M2) between runs; only touched when there are several.
     let acc = Tensor::uninit(dev, &[2 * c], DType::F32)?;
     let last = runs.len() - 1;
-    let tex = texel_copies(&[x])?;
+    let tex = dev.texel_copies(&[x])?;
     let x_tex = tex.as_ref().map(|t| &t[0]);
     for (r, &(i0, i1)) in runs.iter().enumerate() {
-        let (xa, x_base) = operand(x, x_tex, i0 * c * hw, i1 * c * hw)?;
+        let (xa, x_base) = texel_or_window(x, x_tex, i0 * c * hw, i1 * c * hw)?;
         let v = if x_base.is_multiple_of(4) {
             vec_width(hw)
         } else {
@@ -348,7 +295,7 @@ fn train(
             eps,
             ..params(i1 - i0, c, hw, n * hw, v)
         };
-        let (kernel, constants) = specialize(
+        let (kernel, constants) = texel_kernel(
             dev,
             STATS,
             x_tex.is_some(),
@@ -459,7 +406,7 @@ fn eval(
         return shape_err(op, format!("eps must be finite and >= 0, got {eps}"));
     }
     let rec = records(running_mean, running_var, gamma, beta, c, eps, true)?;
-    let tex = texel_copies(&[x])?;
+    let tex = x.device().texel_copies(&[x])?;
     apply(op, x, tex.as_ref().map(|t| &t[0]), &rec, relu)
 }
 
@@ -541,14 +488,14 @@ fn backward(
     let runs = unit_runs(dev, op, n, c * hw)?;
     let relu_c = ("RELU", f64::from(u8::from(relu)));
     let last = runs.len() - 1;
-    let tex = texel_copies(&[x, dy])?;
+    let tex = dev.texel_copies(&[x, dy])?;
     let (x_tex, dy_tex) = match &tex {
         Some(t) => (Some(&t[0]), Some(&t[1])),
         None => (None, None),
     };
     for (r, &(i0, i1)) in runs.iter().enumerate() {
-        let (xa, x_base) = operand(x, x_tex, i0 * c * hw, i1 * c * hw)?;
-        let (da, y_base) = operand(dy, dy_tex, i0 * c * hw, i1 * c * hw)?;
+        let (xa, x_base) = texel_or_window(x, x_tex, i0 * c * hw, i1 * c * hw)?;
+        let (da, y_base) = texel_or_window(dy, dy_tex, i0 * c * hw, i1 * c * hw)?;
         let v = if x_base.is_multiple_of(4) && y_base.is_multiple_of(4) {
             vec_width(hw)
         } else {
@@ -561,7 +508,7 @@ fn backward(
             last: u32::from(r == last),
             ..params(i1 - i0, c, hw, n * hw, v)
         };
-        let (kernel, constants) = specialize(
+        let (kernel, constants) = texel_kernel(
             dev,
             REDUCE_GRAD,
             tex.is_some(),
@@ -591,8 +538,8 @@ fn backward(
     let wg = dev.elementwise_workgroup();
     let (rec_arg, _) = window_vec4(&work, 0, work.numel())?;
     for &(i0, i1) in &runs {
-        let (xa, x_base) = operand(x, x_tex, i0 * c * hw, i1 * c * hw)?;
-        let (da, y_base) = operand(dy, dy_tex, i0 * c * hw, i1 * c * hw)?;
+        let (xa, x_base) = texel_or_window(x, x_tex, i0 * c * hw, i1 * c * hw)?;
+        let (da, y_base) = texel_or_window(dy, dy_tex, i0 * c * hw, i1 * c * hw)?;
         let (oa, z_base) = window(&dx, i0 * c * hw, i1 * c * hw);
         let v = if x_base.is_multiple_of(4) && y_base.is_multiple_of(4) && z_base.is_multiple_of(4)
         {
@@ -606,7 +553,7 @@ fn backward(
             z_base,
             ..params(i1 - i0, c, hw, n * hw, v)
         };
-        let (kernel, constants) = specialize(
+        let (kernel, constants) = texel_kernel(
             dev,
             if v >= 4 { DX4 } else { DX },
             tex.is_some(),

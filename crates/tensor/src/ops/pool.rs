@@ -13,6 +13,7 @@ use crate::device::{Arg, Device};
 use crate::error::{shape_err, Error, Result};
 use crate::kernel::Kernel;
 use crate::tensor::{DType, Tensor};
+use crate::texels::texel_kernel;
 
 const MAX_FWD: Kernel = crate::kernel!("max_pool2d");
 const MAX_BWD: Kernel = crate::kernel!("max_pool2d", "backward");
@@ -375,8 +376,14 @@ pub fn max_pool2d(x: &Tensor, cfg: &Pool2dConfig) -> Result<(Tensor, Tensor)> {
     let indices = Tensor::uninit(dev, &[n, c, ho, wo], DType::U32)?;
     let tile = is_2x2(cfg, h, w, ho, wo);
     let wg = dev.elementwise_workgroup();
+    // The generic kernel reads x as a texel operand where it fits.
+    let tex = if tile { None } else { dev.texel_copies(&[x])? };
+    let x_tex = tex.as_ref().map(|t| &t[0]);
     for (p0, p1) in unit_runs(dev, op, n * c, h * w)? {
-        let (xa, x_base) = window(x, p0 * h * w, p1 * h * w);
+        let (xa, x_base) = match x_tex {
+            Some(t) => (Arg::texels(t), (p0 * h * w) as u32),
+            None => window(x, p0 * h * w, p1 * h * w),
+        };
         let (ya, y_base) = window(&y, p0 * ho * wo, p1 * ho * wo);
         let (ia, i_base) = window(&indices, p0 * ho * wo, p1 * ho * wo);
         // Vec4 rows and vec2 outputs need aligned starts (always so when w % 4 == 0).
@@ -392,13 +399,15 @@ pub fn max_pool2d(x: &Tensor, cfg: &Pool2dConfig) -> Result<(Tensor, Tensor)> {
             ..MaxParams::new(cfg, h, w, ho, wo, use_tile)
         };
         let (kernel, per_plane) = if use_tile {
-            (&MAX_FWD_2X2, ho * wo / 2)
+            (MAX_FWD_2X2, ho * wo / 2)
         } else {
-            (&MAX_FWD, ho * wo)
+            (MAX_FWD, ho * wo)
         };
+        let (kernel, constants) =
+            texel_kernel(dev, kernel, x_tex.is_some(), &[("WG", f64::from(wg))]);
         dev.launch(
-            kernel,
-            &[("WG", f64::from(wg))],
+            &kernel,
+            &constants,
             &params,
             &[xa, ya, ia],
             dev.grid_1d(((p1 - p0) * per_plane) as u64, wg)?,

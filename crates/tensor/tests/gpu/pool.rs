@@ -16,7 +16,7 @@ use shadernet_reference::{
     tol::{assert_close, Tol},
 };
 use shadernet_tensor::ops::pool::{self as ops, Pool2dConfig};
-use shadernet_tensor::{DType, Error, Tensor};
+use shadernet_tensor::{without_texel_operands, DType, Error, Tensor};
 
 use crate::common::{device, download, round32, upload, Fixture};
 
@@ -162,6 +162,27 @@ fn max_pool2d_sweep_matches_reference() {
         checked > 350 && refused > 20,
         "{checked} checked, {refused} refused"
     );
+}
+
+/// The generic forward reads x as a texel operand where it fits (the sweep above);
+/// here the storage-buffer reads, on the same windows for a few shapes.
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn max_pool2d_storage_path_matches_reference() {
+    let mut rng = Rng::new(13);
+    let mut checked = 0;
+    for &s in SHAPES.iter().step_by(3) {
+        for cfg in windows(&[1, 2]).into_iter().step_by(5) {
+            let p = params(s, &cfg);
+            if p.validate().is_err() {
+                continue;
+            }
+            let x = round32(&rng.vec_distinct(p.x_len(), 0.01));
+            without_texel_operands(|| check_max(s, &cfg, &x, &mut rng));
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "{checked} checked");
 }
 
 #[test]
