@@ -55,16 +55,18 @@ def entry(kb, jb):
     a('        // masked accumulator updates per multiply-add.')
     a('        let mb = min(m + 1u, pix1 - 1u);')
     a('        let okb = m + 1u < pix1;')
-    a('        let xb = xbase(m);')
+    a('        let ba = grad_bases(m);')
+    a('        let xb = ba.x;')
     for j in range(jb):
         a(f'        let x{j} = load_b(xb + jo{j});')
-    a(f'        let dyb = m * p.kv + k0 / 4u;')
+    a(f'        let dyb = ba.y + k0 / 4u;')
     for q in range(kq):
         a(f'        let dv{q} = load_a(dyb + {q}u);')
-    a('        let xbB = xbase(mb);')
+    a('        let bb = grad_bases(mb);')
+    a('        let xbB = bb.x;')
     for j in range(jb):
         a(f'        let y{j} = load_b(xbB + jo{j});')
-    a(f'        let dybB = mb * p.kv + k0 / 4u;')
+    a(f'        let dybB = bb.y + k0 / 4u;')
     for q in range(kq):
         a(f'        let ev{q} = select(vec4<f32>(0.0), load_a(dybB + {q}u), okb);')
     comp = 'xyzw'

@@ -19,7 +19,9 @@
 //     loads the 34 input vec4s once for the three taps (instead of 96) and updates each
 //     accumulator once per 12 products (scripts/gen_igemm_row3.py writes it).
 //   weight_grad: part[z][k][r][s][c] = sum over pixels of split z of dy[pix][k] * x[pix + (r,s)][c]
-//     with dy as NHWK vec4 [pix][kv] (channels padded to a multiple of 64). Each lane owns
+//     with dy as NHWK vec4 [n][dy_hp][dy_wp][kv] (channels padded to a multiple of 64;
+//     pixel (oh, ow) at (oh*dy_ups_h + dy_off_h, ow*dy_ups_w + dy_off_w): an unpadded copy,
+//     or dX's padded, zero-inserted dY reused). Each lane owns
 //     64 channels (lane*DPL .. + DPL of its own, DPL = 64/SG, shuffled to all) x 2 vec4s of
 //     (r, s, c/4). Grid: x = blocks of 2*SG vec4s (one subgroup per workgroup), y = blocks
 //     of 64 k, z = splits of the pixels. Needs SG <= 16 (DPL a multiple of 4).
@@ -55,6 +57,17 @@ struct Params {
     flags: u32,
     group_lanes: u32, // weight_grad_k16: lanes per lane group (see there)
     lane_groups: u32, // weight_grad_k16: lane groups per subgroup
+    // weight_grad*: where dy pixel (n, oh, ow) is in its NHWK operand: row
+    // oh * dy_ups_h + dy_off_h of dy_hp, column ow * dy_ups_w + dy_off_w of dy_wp (an
+    // unpadded copy, or the padded, zero-inserted dY that dX was computed from).
+    dy_hp: u32,
+    dy_wp: u32,
+    dy_off_h: u32,
+    dy_off_w: u32,
+    dy_ups_h: u32,
+    dy_ups_w: u32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
 override SG: u32 = 8u;
@@ -131,6 +144,19 @@ fn xbase(m1: u32) -> u32 {
     let oh = rem / p.ow;
     let ow = rem - oh * p.ow;
     return ((n * p.hp + oh * p.stride_h) * p.wp + ow * p.stride_w) * p.cv;
+}
+
+// The weight gradient's two operand offsets of output pixel m (clamped to the last):
+// x's window origin (as xbase) and dy's vec4 0 of the pixel.
+fn grad_bases(m1: u32) -> vec2<u32> {
+    let m = min(m1, p.m - 1u);
+    let n = m / p.pq;
+    let rem = m - n * p.pq;
+    let oh = rem / p.ow;
+    let ow = rem - oh * p.ow;
+    let xb = ((n * p.hp + oh * p.stride_h) * p.wp + ow * p.stride_w) * p.cv;
+    let dyb = ((n * p.dy_hp + oh * p.dy_ups_h + p.dy_off_h) * p.dy_wp + ow * p.dy_ups_w + p.dy_off_w) * p.kv;
+    return vec2<u32>(xb, dyb);
 }
 
 // a + m * x for 4x4 blocks, written as chains of fma: one fused multiply-add per
@@ -791,17 +817,19 @@ fn weight_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocati
         // masked accumulator updates per multiply-add.
         let mb = min(m + 1u, pix1 - 1u);
         let okb = m + 1u < pix1;
-        let xb = xbase(m);
+        let ba = grad_bases(m);
+        let xb = ba.x;
         let x0 = load_b(xb + jo0);
         let x1 = load_b(xb + jo1);
-        let dyb = m * p.kv + dyo;
+        let dyb = ba.y + dyo;
         var dv: array<vec4<f32>, 2>;
         dv[0] = load_a(dyb);
         if (dpl > 4u) { dv[1] = load_a(dyb + 1u); }
-        let xbB = xbase(mb);
+        let bb = grad_bases(mb);
+        let xbB = bb.x;
         let y0 = load_b(xbB + jo0);
         let y1 = load_b(xbB + jo1);
-        let dybB = mb * p.kv + dyo;
+        let dybB = bb.y + dyo;
         var ev: array<vec4<f32>, 2>;
         ev[0] = select(vec4<f32>(0.0), load_a(dybB), okb);
         if (dpl > 4u) { ev[1] = select(vec4<f32>(0.0), load_a(dybB + 1u), okb); }
@@ -1198,7 +1226,8 @@ fn weight_grad_k16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invo
         // masked accumulator updates per multiply-add.
         let mb = min(m + 1u, pix1 - 1u);
         let okb = m + 1u < pix1;
-        let xb = xbase(m);
+        let ba = grad_bases(m);
+        let xb = ba.x;
         let x0 = load_b(xb + jo0);
         let x1 = load_b(xb + jo1);
         let x2 = load_b(xb + jo2);
@@ -1208,12 +1237,13 @@ fn weight_grad_k16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invo
         let x6 = load_b(xb + jo6);
         let x7 = load_b(xb + jo7);
         let x8 = load_b(xb + jo8);
-        let dyb = m * p.kv + k0 / 4u;
+        let dyb = ba.y + k0 / 4u;
         let dv0 = load_a(dyb + 0u);
         let dv1 = load_a(dyb + 1u);
         let dv2 = load_a(dyb + 2u);
         let dv3 = load_a(dyb + 3u);
-        let xbB = xbase(mb);
+        let bb = grad_bases(mb);
+        let xbB = bb.x;
         let y0 = load_b(xbB + jo0);
         let y1 = load_b(xbB + jo1);
         let y2 = load_b(xbB + jo2);
@@ -1223,7 +1253,7 @@ fn weight_grad_k16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invo
         let y6 = load_b(xbB + jo6);
         let y7 = load_b(xbB + jo7);
         let y8 = load_b(xbB + jo8);
-        let dybB = mb * p.kv + k0 / 4u;
+        let dybB = bb.y + k0 / 4u;
         let ev0 = select(vec4<f32>(0.0), load_a(dybB + 0u), okb);
         let ev1 = select(vec4<f32>(0.0), load_a(dybB + 1u), okb);
         let ev2 = select(vec4<f32>(0.0), load_a(dybB + 2u), okb);

@@ -230,37 +230,18 @@ struct Conv2dBackward {
     kept: Option<conv2d::Conv2dInput>,
 }
 
-fn shape4(t: &Tensor) -> Result<[usize; 4]> {
-    match *t.shape() {
-        [a, b, c, d] => Ok([a, b, c, d]),
-        _ => Err(shadernet_tensor::Error::Shape {
-            op: "conv2d",
-            message: format!("expected a 4-d tensor, got {:?}", t.shape()),
-        }),
-    }
-}
-
 impl Backward for Conv2dBackward {
     fn name(&self) -> &'static str {
         "conv2d"
     }
     fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        let dx = if self.x_grad {
-            Some(conv2d::conv2d_backward_input(
-                &self.w,
-                dy,
-                &self.cfg,
-                shape4(&self.x)?,
-            )?)
-        } else {
-            None
-        };
-        let dw = conv2d::conv2d_backward_weight_kept(
+        let (dx, dw) = conv2d::conv2d_backward_kept(
             &self.x,
             self.kept.as_ref(),
+            &self.w,
             dy,
             &self.cfg,
-            shape4(&self.w)?,
+            self.x_grad,
         )?;
         let mut out = vec![dx, Some(dw)];
         if self.bias {

@@ -563,6 +563,13 @@ struct IgemmParams {
     flags: u32,
     group_lanes: u32,
     lane_groups: u32,
+    dy_hp: u32,
+    dy_wp: u32,
+    dy_off_h: u32,
+    dy_off_w: u32,
+    dy_ups_h: u32,
+    dy_ups_w: u32,
+    _pad: [u32; 2],
 }
 
 /// Mirrors `struct PadParams` in shaders/conv2d_layout.wgsl.
@@ -964,9 +971,31 @@ fn igemm_forward(
     Ok(xp)
 }
 
+/// dY in an NHWK vec4 layout and where its pixels sit there (see `grad_bases`
+/// in conv2d_igemm.wgsl): dX's padded, zero-inserted operand, which the weight
+/// gradient reads again instead of building its own copy.
+#[derive(Debug)]
+struct StagedDy {
+    variant: Conv2dVariant,
+    geom: Geom,
+    dyp: Staged,
+    /// Channel vec4s per pixel.
+    kv: usize,
+    hp: usize,
+    wp: usize,
+    off: [usize; 2],
+    ups: [usize; 2],
+}
+
 /// dX as a stride-1 convolution of the zero-inserted, padded dY with the
-/// flipped, transposed weights (see docs/ops/conv2d.md).
-fn igemm_backward_input(g: &Geom, plan: Plan, w: &Tensor, dy: &Tensor, dx: &Tensor) -> Result<()> {
+/// flipped, transposed weights (see docs/ops/conv2d.md); returns that dY.
+fn igemm_backward_input(
+    g: &Geom,
+    plan: Plan,
+    w: &Tensor,
+    dy: &Tensor,
+    dx: &Tensor,
+) -> Result<StagedDy> {
     let variant = plan.variant;
     let tile = forward_tile(w.device(), plan, g.c);
     let kv = g.k.div_ceil(4);
@@ -1010,7 +1039,22 @@ fn igemm_backward_input(g: &Geom, plan: Plan, w: &Tensor, dy: &Tensor, dx: &Tens
         None,
         &Conv2dOptions::default(),
         dx,
-    )
+    )?;
+    // Offsets are negative where dX crops dY (padding beyond the kernel's reach).
+    let off = [
+        usize::try_from(eh as i64 - g.pt as i64).unwrap_or(usize::MAX),
+        usize::try_from(ew as i64 - g.pl as i64).unwrap_or(usize::MAX),
+    ];
+    Ok(StagedDy {
+        variant,
+        geom: *g,
+        dyp,
+        kv,
+        hp,
+        wp,
+        off,
+        ups: [g.sh, g.sw],
+    })
 }
 
 /// dW as a reduction over the N·H·W pixels, split for parallelism; the
@@ -1021,6 +1065,7 @@ fn igemm_backward_weight(
     x: &Tensor,
     kept: Option<&Staged>,
     dy: &Tensor,
+    staged_dy: Option<&StagedDy>,
 ) -> Result<Tensor> {
     let dev = x.device();
     let cv = g.c.div_ceil(4);
@@ -1061,16 +1106,33 @@ fn igemm_backward_weight(
             &built
         }
     };
-    let dyk = to_padded_nhwc(
-        dy,
-        g.y_shape(),
-        g.oh,
-        g.ow,
-        kp / 4,
-        [0, 0],
-        [1, 1],
-        variant == Conv2dVariant::Igemm,
-    )?;
+    // dX's dY serves when it is the same kernel family and geometry, holds kp / 4
+    // channel vec4s per pixel and every pixel of dY (no cropping).
+    let reuse = staged_dy.filter(|d| {
+        d.variant == variant
+            && d.geom == *g
+            && d.kv * 4 == kp
+            && d.off.iter().all(|&o| o != usize::MAX)
+            && (g.oh - 1) * d.ups[0] + d.off[0] < d.hp
+            && (g.ow - 1) * d.ups[1] + d.off[1] < d.wp
+    });
+    let built_dy;
+    let (dyk, dy_at) = match reuse {
+        Some(d) => (&d.dyp, (d.hp, d.wp, d.off, d.ups)),
+        None => {
+            built_dy = to_padded_nhwc(
+                dy,
+                g.y_shape(),
+                g.oh,
+                g.ow,
+                kp / 4,
+                [0, 0],
+                [1, 1],
+                variant == Conv2dVariant::Igemm,
+            )?;
+            (&built_dy, (g.oh, g.ow, [0, 0], [1, 1]))
+        }
+    };
     let jv = g.kh * g.kw * cv;
     let m = g.n * g.oh * g.ow;
     // weight_grad_k16 splits a subgroup into lane groups when fewer lanes than the
@@ -1117,6 +1179,12 @@ fn igemm_backward_weight(
         chunk: chunk as u32,
         group_lanes: group_lanes as u32,
         lane_groups: lane_groups as u32,
+        dy_hp: dy_at.0 as u32,
+        dy_wp: dy_at.1 as u32,
+        dy_off_h: dy_at.2[0] as u32,
+        dy_off_w: dy_at.2[1] as u32,
+        dy_ups_h: dy_at.3[0] as u32,
+        dy_ups_w: dy_at.3[1] as u32,
         ..Default::default()
     };
     let grid = [jblocks as u32, kblocks as u32, splits as u32];
@@ -1640,7 +1708,7 @@ fn run_forward(
 
 /// The input of a convolution in the padded layout its implicit-GEMM kernels
 /// read, kept from the forward pass ([`conv2d_keeping_input`]) so that the
-/// weight gradient ([`conv2d_backward_weight_kept`]) need not build it again.
+/// weight gradient ([`conv2d_backward_kept`]) need not build it again.
 /// Dropping it returns its storage to the device's pool.
 #[derive(Debug)]
 pub struct Conv2dInput {
@@ -1661,7 +1729,7 @@ impl Conv2dInput {
 
 /// [`conv2d`] that also returns its input in the layout of the weight gradient
 /// where the implicit-GEMM kernels ran (`None` for the other variants), to be
-/// passed to [`conv2d_backward_weight_kept`].
+/// passed to [`conv2d_backward_kept`].
 pub fn conv2d_keeping_input(
     x: &Tensor,
     w: &Tensor,
@@ -1699,20 +1767,27 @@ pub fn conv2d_backward_input_with(
     expect_shape(dy, "dy", &g.y_shape())?;
     let dev = w.device();
     let plan = resolve(dev, &g, Conv2dPass::BackwardInput, variant)?;
-    run_backward_input(&g, plan, w, dy)
+    Ok(run_backward_input(&g, plan, w, dy)?.0)
 }
 
-fn run_backward_input(g: &Geom, plan: Plan, w: &Tensor, dy: &Tensor) -> Result<Tensor> {
+/// dX, and the implicit GEMMs' padded dY (which dW can read again).
+fn run_backward_input(
+    g: &Geom,
+    plan: Plan,
+    w: &Tensor,
+    dy: &Tensor,
+) -> Result<(Tensor, Option<StagedDy>)> {
     let dx = Tensor::uninit(w.device(), &g.x_shape(), DType::F32)?;
+    let mut staged = None;
     match plan.variant {
         Conv2dVariant::Direct => direct_backward_input(g, w, dy, &dx)?,
         Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable => {
-            igemm_backward_input(g, plan, w, dy, &dx)?
+            staged = Some(igemm_backward_input(g, plan, w, dy, &dx)?);
         }
         Conv2dVariant::Depthwise => depthwise_backward_input(g, w, dy, &dx)?,
         Conv2dVariant::Grouped => grouped_backward_input(g, w, dy, &dx)?,
     }
-    Ok(dx)
+    Ok((dx, staged))
 }
 
 /// Gradient of [`conv2d`] with respect to its weight: `dw` of shape `w_shape`
@@ -1738,26 +1813,38 @@ pub fn conv2d_backward_weight_with(
     expect_shape(dy, "dy", &g.y_shape())?;
     let dev = x.device();
     let plan = resolve(dev, &g, Conv2dPass::BackwardWeight, variant)?;
-    run_backward_weight(&g, plan, x, None, dy)
+    run_backward_weight(&g, plan, x, None, dy, None)
 }
 
-/// [`conv2d_backward_weight`] reading the input from `kept` (from
-/// [`conv2d_keeping_input`] on the same `x` and `cfg`) where the weight
-/// gradient runs the same kernel family; otherwise as without it.
-pub fn conv2d_backward_weight_kept(
+/// The gradients of [`conv2d`] with respect to its input (when `input_grad`)
+/// and its weight, from what the forward pass kept ([`conv2d_keeping_input`]
+/// on the same `x` and `cfg`, or `None`): where the implicit GEMMs run, dW
+/// reads the forward's padded input and dX's padded dY instead of laying
+/// either out again. Returns `(dx, dw)`.
+pub fn conv2d_backward_kept(
     x: &Tensor,
     kept: Option<&Conv2dInput>,
+    w: &Tensor,
     dy: &Tensor,
     cfg: &Conv2dConfig,
-    w_shape: [usize; 4],
-) -> Result<Tensor> {
-    let g = Geom::new(shape4(x, "x")?, w_shape, cfg)?;
+    input_grad: bool,
+) -> Result<(Option<Tensor>, Tensor)> {
+    let g = Geom::new(shape4(x, "x")?, shape4(w, "w")?, cfg)?;
     expect_shape(dy, "dy", &g.y_shape())?;
-    let plan = resolve(x.device(), &g, Conv2dPass::BackwardWeight, None)?;
+    let dev = x.device();
+    let (dx, staged_dy) = if input_grad {
+        let plan = resolve(dev, &g, Conv2dPass::BackwardInput, None)?;
+        let (dx, staged) = run_backward_input(&g, plan, w, dy)?;
+        (Some(dx), staged)
+    } else {
+        (None, None)
+    };
+    let plan = resolve(dev, &g, Conv2dPass::BackwardWeight, None)?;
     let xp = kept
         .filter(|k| k.variant == plan.variant && k.geom == g)
         .map(|k| &k.xp);
-    run_backward_weight(&g, plan, x, xp, dy)
+    let dw = run_backward_weight(&g, plan, x, xp, dy, staged_dy.as_ref())?;
+    Ok((dx, dw))
 }
 
 fn run_backward_weight(
@@ -1766,11 +1853,12 @@ fn run_backward_weight(
     x: &Tensor,
     kept: Option<&Staged>,
     dy: &Tensor,
+    staged_dy: Option<&StagedDy>,
 ) -> Result<Tensor> {
     match plan.variant {
         Conv2dVariant::Direct => direct_backward_weight(g, x, dy),
         Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable => {
-            igemm_backward_weight(g, plan.variant, x, kept, dy)
+            igemm_backward_weight(g, plan.variant, x, kept, dy, staged_dy)
         }
         Conv2dVariant::Depthwise if depthwise_3x3_applies(x.device(), g) => {
             depthwise_3x3_backward_weight(g, x, dy)
@@ -1997,8 +2085,8 @@ mod autotune {
             Conv2dPass::Forward => {
                 run_forward(g, plan, x, w, None, &Conv2dOptions::default()).map(|(y, _)| y)
             }
-            Conv2dPass::BackwardInput => run_backward_input(g, plan, w, dy),
-            Conv2dPass::BackwardWeight => run_backward_weight(g, plan, x, None, dy),
+            Conv2dPass::BackwardInput => run_backward_input(g, plan, w, dy).map(|(dx, _)| dx),
+            Conv2dPass::BackwardWeight => run_backward_weight(g, plan, x, None, dy, None),
         }
         .ok()
     }

@@ -523,17 +523,23 @@ fn four_column_layout_path_matches_reference() {
     }
 }
 
-/// dW from the input the forward pass kept (`conv2d_keeping_input`) equals the
-/// reference, and a kept input of another geometry is not used.
+/// dX and dW from what the forward pass kept (`conv2d_keeping_input`) and, with
+/// dX, from dX's padded dY (`conv2d_backward_kept`) equal the reference: stride 1
+/// and 2, channel counts that fill the dW block (dY reused) and that do not, a
+/// 1x1 layer; a kept input of another geometry is not used.
 #[test]
 #[cfg_attr(skip_gpu_tests, ignore)]
-fn weight_gradient_from_kept_input_matches_reference() {
+fn gradients_from_kept_operands_match_reference() {
     let mut rng = Rng::new(406);
     let c = Conv2dConfig::new;
     let cases = [
         case(2, 5, 7, 9, 6, 3, 3, c(1, 1), true),
         case(3, 17, 8, 8, 20, 3, 3, c(2, 1), false),
         case(1, 4, 6, 10, 9, 1, 1, c(1, 0), false),
+        case(2, 5, 7, 9, 16, 3, 3, c(1, 1), false),
+        case(2, 6, 9, 8, 32, 3, 3, c(2, 1), false),
+        case(1, 3, 6, 7, 16, 1, 1, c(2, 0), false),
+        case(1, 9, 6, 6, 64, 3, 3, c(1, 1).with_dilation(2), false),
     ];
     let dev = device();
     for case in &cases {
@@ -541,7 +547,7 @@ fn weight_gradient_from_kept_input_matches_reference() {
         let x = round32(&rng.vec_uniform(p.x_len(), -1.0, 1.0));
         let w = round32(&rng.vec_uniform(p.w_len(), -1.0, 1.0));
         let dy = round32(&rng.vec_uniform(p.y_len(), -1.0, 1.0));
-        let (_, want_dw, _) = reference::conv2d_backward(&x, &w, &dy, &p);
+        let (want_dx, want_dw, _) = reference::conv2d_backward(&x, &w, &dy, &p);
         let ys = [p.n, p.c_out, p.h_out(), p.w_out()];
         let (xt, wt, dyt) = (
             upload(&x, &case.x_shape()),
@@ -561,11 +567,20 @@ fn weight_gradient_from_kept_input_matches_reference() {
         // The forward keeps its input exactly when it ran an implicit GEMM.
         let igemm = matches!(fwd, Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable);
         assert_eq!(kept.is_some(), igemm, "{case:?}: {fwd:?}");
-        let dw =
-            conv::conv2d_backward_weight_kept(&xt, kept.as_ref(), &dyt, &case.cfg, case.w_shape())
-                .unwrap();
         let tol = tol_for(p.n * p.h_out() * p.w_out());
-        assert_close(&download(&dw), &want_dw, tol, &format!("dw kept {case:?}"));
+        // Without and with dX (whose padded dY dW then reads).
+        for input_grad in [false, true] {
+            let (dx, dw) =
+                conv::conv2d_backward_kept(&xt, kept.as_ref(), &wt, &dyt, &case.cfg, input_grad)
+                    .unwrap();
+            let ctx = format!("kept, input_grad {input_grad}, {case:?}");
+            assert_close(&download(&dw), &want_dw, tol, &format!("dw {ctx}"));
+            assert_eq!(dx.is_some(), input_grad, "{ctx}");
+            if let Some(dx) = dx {
+                let l = p.c_out_per_group() * p.kh * p.kw;
+                assert_close(&download(&dx), &want_dx, tol_for(l), &format!("dx {ctx}"));
+            }
+        }
         // The same input with another padding: the kept layout does not apply.
         let other = case.cfg.with_padding([0, 0, 0, 0]);
         let po = Case {
@@ -576,9 +591,8 @@ fn weight_gradient_from_kept_input_matches_reference() {
         let dyo = round32(&rng.vec_uniform(po.y_len(), -1.0, 1.0));
         let (_, want_o, _) = reference::conv2d_backward(&x, &w, &dyo, &po);
         let dyo_t = upload(&dyo, &[po.n, po.c_out, po.h_out(), po.w_out()]);
-        let dw_o =
-            conv::conv2d_backward_weight_kept(&xt, kept.as_ref(), &dyo_t, &other, case.w_shape())
-                .unwrap();
+        let (_, dw_o) =
+            conv::conv2d_backward_kept(&xt, kept.as_ref(), &wt, &dyo_t, &other, true).unwrap();
         assert_close(
             &download(&dw_o),
             &want_o,
