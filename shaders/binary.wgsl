@@ -11,7 +11,8 @@ struct Params {
     base: u32,
 }
 
-// 0 add, 1 sub, 2 mul, 3 div, 4 relu_backward (a = dy, b = x), 5 relu6_backward (a = dy, b = x)
+// 0 add, 1 sub, 2 mul, 3 div, 4 relu_backward (a = dy, b = x), 5 relu6_backward (a = dy, b = x),
+// 6 add_relu: max(a + b, 0) (a residual connection and its ReLU in one pass)
 override OP: u32 = 0u;
 override WG: u32 = 256u;
 // false when both operands have the same shape: no index arithmetic for `b`.
@@ -34,6 +35,8 @@ fn apply(x: f32, y: f32) -> f32 {
         r = x / y;
     } else if (OP == 4u) {
         r = select(0.0, x, y > 0.0);
+    } else if (OP == 6u) {
+        r = max(x + y, 0.0);
     } else {
         r = select(0.0, x, y > 0.0 && y < 6.0);
     }

@@ -89,7 +89,7 @@ impl Module for BasicBlock {
             Some(d) => d.forward(tape, x)?,
             None => x.clone(),
         };
-        f::relu(tape, &f::add(tape, &h, &shortcut)?)
+        f::add_relu(tape, &h, &shortcut)
     }
     fn visit(&self, prefix: &str, v: &mut dyn FnMut(String, Slot<'_>)) {
         self.conv1.visit(&join(prefix, "conv1"), v);
@@ -153,7 +153,7 @@ impl Module for Bottleneck {
             Some(d) => d.forward(tape, x)?,
             None => x.clone(),
         };
-        f::relu(tape, &f::add(tape, &h, &shortcut)?)
+        f::add_relu(tape, &h, &shortcut)
     }
     fn visit(&self, prefix: &str, v: &mut dyn FnMut(String, Slot<'_>)) {
         self.conv1.visit(&join(prefix, "conv1"), v);

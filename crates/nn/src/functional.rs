@@ -89,6 +89,38 @@ pub fn add(tape: &Tape, a: &Var, b: &Var) -> Result<Var> {
 }
 
 #[derive(Debug)]
+struct AddReluBackward {
+    y: Tensor,
+}
+
+impl Backward for AddReluBackward {
+    fn name(&self) -> &'static str {
+        "add_relu"
+    }
+    fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        // y > 0 exactly where a + b > 0.
+        let g = elementwise::relu_backward(dy, &self.y)?;
+        Ok(vec![Some(g.clone()), Some(g)])
+    }
+    fn saved_bytes(&self) -> u64 {
+        bytes(&[&self.y])
+    }
+}
+
+/// `relu(a + b)` for same-shaped operands in one pass (a residual block's end).
+pub fn add_relu(tape: &Tape, a: &Var, b: &Var) -> Result<Var> {
+    if a.shape() != b.shape() {
+        return Err(shadernet_tensor::Error::Shape {
+            op: "add_relu",
+            message: format!("shapes {:?} and {:?} differ", a.shape(), b.shape()),
+        });
+    }
+    let y = elementwise::add_relu(a.tensor(), b.tensor())?;
+    let saved = y.clone();
+    Ok(tape.record(y, &[a, b], || Box::new(AddReluBackward { y: saved })))
+}
+
+#[derive(Debug)]
 struct ReshapeBackward {
     input_shape: Vec<usize>,
 }

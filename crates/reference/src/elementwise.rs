@@ -18,6 +18,11 @@ pub fn add(a: &[f64], b: &[f64]) -> Vec<f64> {
     a.iter().zip(b).map(|(x, y)| x + y).collect()
 }
 
+/// `y = max(a + b, 0)` (same shape).
+pub fn add_relu(a: &[f64], b: &[f64]) -> Vec<f64> {
+    relu(&add(a, b))
+}
+
 /// `y = a - b` (same shape).
 pub fn sub(a: &[f64], b: &[f64]) -> Vec<f64> {
     check_same(a, b, "sub");

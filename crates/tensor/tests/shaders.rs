@@ -9,8 +9,8 @@ use std::path::PathBuf;
 /// Values each override constant takes in the launchers.
 fn override_values(name: &str) -> Option<Vec<f64>> {
     Some(match name {
-        // unary.wgsl has 5 functions, binary.wgsl 6 operations.
-        "OP" => (0..6).map(f64::from).collect(),
+        // unary.wgsl has 5 functions, binary.wgsl 7 operations.
+        "OP" => (0..7).map(f64::from).collect(),
         "WG" => vec![8.0, 64.0, 256.0],
         "TRANS_A" | "TRANS_B" | "NESTEROV" | "DECOUPLED" | "BROADCAST" => vec![0.0, 1.0],
         // batch_norm.wgsl: fused ReLU, eval-mode statistics, elements per item.

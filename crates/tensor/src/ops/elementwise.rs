@@ -53,6 +53,7 @@ enum BinaryOp {
     Div = 3,
     ReluBackward = 4,
     Relu6Backward = 5,
+    AddRelu = 6,
 }
 
 /// Element ranges `[start, end)` such that each window of a tensor fits one
@@ -289,6 +290,13 @@ fn binary(a: &Tensor, b: &Tensor, op: BinaryOp, name: &'static str) -> Result<Te
 /// `a + b` (b broadcast to a's shape).
 pub fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     binary(a, b, BinaryOp::Add, "add")
+}
+
+/// `max(a + b, 0)` for same-shaped operands: a residual connection and its
+/// ReLU in one pass (its gradient is [`relu_backward`] at the output).
+pub fn add_relu(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    same_shape("add_relu", a, b)?;
+    binary(a, b, BinaryOp::AddRelu, "add_relu")
 }
 
 /// `a - b` (b broadcast to a's shape).

@@ -24,6 +24,12 @@ fn binary_ops_match_reference() {
             &format!("add n={n}"),
         );
         assert_close(
+            &download(&ops::add_relu(&ta, &tb).unwrap()),
+            &reference::add_relu(&a, &b),
+            Tol::FORWARD,
+            &format!("add_relu n={n}"),
+        );
+        assert_close(
             &download(&ops::sub(&ta, &tb).unwrap()),
             &reference::sub(&a, &b),
             Tol::FORWARD,
