@@ -215,21 +215,6 @@ impl Device {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::row_class;
-
-    #[test]
-    fn row_classes_cover_and_are_few() {
-        for r in 1..5000u32 {
-            let c = row_class(r);
-            assert!(c >= r && c <= r + r / 4 + 1, "{r} -> {c}");
-        }
-        let distinct: std::collections::BTreeSet<u32> = (1..4096u32).map(row_class).collect();
-        assert!(distinct.len() < 60, "{}", distinct.len());
-    }
-}
-
 /// The define that specializes a kernel to read its inputs as texel operands
 /// (`// #if TEXELS` blocks; batch_norm.wgsl, max_pool2d.wgsl).
 const TEXELS: &[&str] = &["TEXELS"];
@@ -282,5 +267,20 @@ pub(crate) fn texel_kernel(
         (kernel.with_defines(TEXELS), c)
     } else {
         (kernel, c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::row_class;
+
+    #[test]
+    fn row_classes_cover_and_are_few() {
+        for r in 1..5000u32 {
+            let c = row_class(r);
+            assert!(c >= r && c <= r + r / 4 + 1, "{r} -> {c}");
+        }
+        let distinct: std::collections::BTreeSet<u32> = (1..4096u32).map(row_class).collect();
+        assert!(distinct.len() < 60, "{}", distinct.len());
     }
 }

@@ -916,6 +916,21 @@ fn igemm_launch(
     }
 }
 
+/// x zero-padded into the NHWC vec4 layout the implicit GEMMs read (the
+/// forward's operand and the weight gradient's).
+fn padded_input(x: &Tensor, g: &Geom, variant: Conv2dVariant) -> Result<Staged> {
+    to_padded_nhwc(
+        x,
+        g.x_shape(),
+        g.h + g.pt + g.pb,
+        g.w + g.pl + g.pr,
+        g.c.div_ceil(4),
+        [g.pt as i64, g.pl as i64],
+        [1, 1],
+        variant == Conv2dVariant::Igemm,
+    )
+}
+
 fn igemm_forward(
     g: &Geom,
     plan: Plan,
@@ -929,16 +944,7 @@ fn igemm_forward(
     let tile = forward_tile(x.device(), plan, g.k);
     let cv = g.c.div_ceil(4);
     let (hp, wp) = (g.h + g.pt + g.pb, g.w + g.pl + g.pr);
-    let xp = to_padded_nhwc(
-        x,
-        g.x_shape(),
-        hp,
-        wp,
-        cv,
-        [g.pt as i64, g.pl as i64],
-        [1, 1],
-        variant == Conv2dVariant::Igemm,
-    )?;
+    let xp = padded_input(x, g, variant)?;
     let wt = weight_to_krsc(w, g, round_up(g.k, tile.kb), cv, false)?;
     let params = IgemmParams {
         m: (g.n * g.oh * g.ow) as u32,
@@ -1093,16 +1099,7 @@ fn igemm_backward_weight(
     let xp = match kept {
         Some(xp) => xp,
         None => {
-            built = to_padded_nhwc(
-                x,
-                g.x_shape(),
-                hp,
-                wp,
-                cv,
-                [g.pt as i64, g.pl as i64],
-                [1, 1],
-                variant == Conv2dVariant::Igemm,
-            )?;
+            built = padded_input(x, g, variant)?;
             &built
         }
     };

@@ -460,6 +460,15 @@ fn depthwise_3x3_texel_paths_match_reference() {
     }
 }
 
+/// Runs `cases` with the implicit GEMM forced and checks that the forward and dX ran it.
+fn check_igemm(cases: &[Case], rng: &mut Rng) {
+    for case in cases {
+        let [fwd, dx, _] = check(case, rng, Some(Conv2dVariant::Igemm));
+        assert_eq!(fwd, [Conv2dVariant::Igemm], "{case:?}");
+        assert_eq!(dx, [Conv2dVariant::Igemm], "{case:?}");
+    }
+}
+
 /// Layers whose output rows fill whole lanes of the 16 × 32 tile (OW a multiple of 32,
 /// at most 16 output channels) with kernels 3 wide and stride 1 along W: the implicit
 /// GEMM takes `forward_row3_k16` for the forward pass and dX. Odd channel counts,
@@ -491,11 +500,7 @@ fn row_window_path_matches_reference() {
             false,
         ),
     ];
-    for case in &cases {
-        let [fwd, dx, _] = check(case, &mut rng, Some(Conv2dVariant::Igemm));
-        assert_eq!(fwd, [Conv2dVariant::Igemm], "{case:?}");
-        assert_eq!(dx, [Conv2dVariant::Igemm], "{case:?}");
-    }
+    check_igemm(&cases, &mut rng);
 }
 
 /// The four-column layout pass (`to_padded_nhwc_texels4`, source width % 4 == 0): every
@@ -516,11 +521,7 @@ fn four_column_layout_path_matches_reference() {
         case(1, 3, 5, 8, 5, 3, 3, c(1, 3), true),
         case(2, 6, 7, 8, 5, 3, 3, c(1, 1).with_stride([2, 1]), false),
     ];
-    for case in &cases {
-        let [fwd, dx, _] = check(case, &mut rng, Some(Conv2dVariant::Igemm));
-        assert_eq!(fwd, [Conv2dVariant::Igemm], "{case:?}");
-        assert_eq!(dx, [Conv2dVariant::Igemm], "{case:?}");
-    }
+    check_igemm(&cases, &mut rng);
 }
 
 /// dX and dW from what the forward pass kept (`conv2d_keeping_input`) and, with
