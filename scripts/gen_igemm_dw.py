@@ -55,20 +55,20 @@ def entry(kb, jb):
     a('        // masked accumulator updates per multiply-add.')
     a('        let mb = min(m + 1u, pix1 - 1u);')
     a('        let okb = m + 1u < pix1;')
-    a('        let ba = grad_bases(m);')
-    a('        let xb = ba.x;')
-    for j in range(jb):
-        a(f'        let x{j} = load_b(xb + jo{j});')
-    a(f'        let dyb = ba.y + k0 / 4u;')
-    for q in range(kq):
-        a(f'        let dv{q} = load_a(dyb + {q}u);')
-    a('        let bb = grad_bases(mb);')
-    a('        let xbB = bb.x;')
-    for j in range(jb):
-        a(f'        let y{j} = load_b(xbB + jo{j});')
-    a(f'        let dybB = bb.y + k0 / 4u;')
-    for q in range(kq):
-        a(f'        let ev{q} = select(vec4<f32>(0.0), load_a(dybB + {q}u), okb);')
+    # The two pixels' operands: x vec4s and dy vec4s (the second pixel's dy zeroed past
+    # the end).
+    for pix, bases, xb, xs, dyb, ds, guard in (('m', 'ba', 'xb', 'x', 'dyb', 'dv', None),
+                                               ('mb', 'bb', 'xbB', 'y', 'dybB', 'ev', 'okb')):
+        a(f'        let {bases} = grad_bases({pix});')
+        a(f'        let {xb} = {bases}.x;')
+        for j in range(jb):
+            a(f'        let {xs}{j} = load_b({xb} + jo{j});')
+        a(f'        let {dyb} = {bases}.y + k0 / 4u;')
+        for q in range(kq):
+            load = f'load_a({dyb} + {q}u)'
+            if guard:
+                load = f'select(vec4<f32>(0.0), {load}, {guard})'
+            a(f'        let {ds}{q} = {load};')
     comp = 'xyzw'
     for k in range(kb):
         a(f'        let d{k} = vec4<f32>(dv{k // 4}.{comp[k % 4]});')

@@ -513,6 +513,16 @@ fn dw_split(outputs: usize, n: usize, target: usize) -> (usize, usize) {
     (n.div_ceil(chunk), chunk)
 }
 
+/// The weight gradient from its `[splits, ...]` partial sums, in OIHW.
+fn sum_splits(part: Tensor, splits: usize, g: &Geom) -> Result<Tensor> {
+    let dw = if splits == 1 {
+        part
+    } else {
+        reduce::sum(&part, &[0], false)?
+    };
+    dw.reshape(&g.w_shape())
+}
+
 fn direct_backward_weight(g: &Geom, x: &Tensor, dy: &Tensor) -> Result<Tensor> {
     let dev = x.device();
     let total = g.k * g.cig * g.kh * g.kw;
@@ -528,12 +538,7 @@ fn direct_backward_weight(g: &Geom, x: &Tensor, dy: &Tensor) -> Result<Tensor> {
         &[dy.arg(), x.arg(), part.arg()],
         grid,
     )?;
-    let dw = if splits == 1 {
-        part
-    } else {
-        reduce::sum(&part, &[0], false)?
-    };
-    dw.reshape(&g.w_shape())
+    sum_splits(part, splits, g)
 }
 
 // ---------------------------------------------------------------------------
@@ -977,20 +982,35 @@ fn igemm_forward(
     Ok(xp)
 }
 
-/// dY in an NHWK vec4 layout and where its pixels sit there (see `grad_bases`
-/// in conv2d_igemm.wgsl): dX's padded, zero-inserted operand, which the weight
+/// dX's padded, zero-inserted dY (an NHWK vec4 operand), which the weight
 /// gradient reads again instead of building its own copy.
 #[derive(Debug)]
 struct StagedDy {
     variant: Conv2dVariant,
     geom: Geom,
     dyp: Staged,
-    /// Channel vec4s per pixel.
-    kv: usize,
+}
+
+/// Where dX's implicit GEMM puts dY: `[n][hp][wp][kv]` vec4s, dY pixel (oh, ow)
+/// at row `oh·sh + off[0]`, column `ow·sw + off[1]` (offsets negative where dX
+/// crops dY: padding beyond the kernel's reach).
+struct DyLayout {
     hp: usize,
     wp: usize,
-    off: [usize; 2],
-    ups: [usize; 2],
+    kv: usize,
+    off: [i64; 2],
+}
+
+impl DyLayout {
+    fn of(g: &Geom) -> DyLayout {
+        let (eh, ew) = (g.dh * (g.kh - 1), g.dw * (g.kw - 1));
+        DyLayout {
+            hp: g.h + eh,
+            wp: g.w + ew,
+            kv: g.k.div_ceil(4),
+            off: [eh as i64 - g.pt as i64, ew as i64 - g.pl as i64],
+        }
+    }
 }
 
 /// dX as a stride-1 convolution of the zero-inserted, padded dY with the
@@ -1004,16 +1024,14 @@ fn igemm_backward_input(
 ) -> Result<StagedDy> {
     let variant = plan.variant;
     let tile = forward_tile(w.device(), plan, g.c);
-    let kv = g.k.div_ceil(4);
-    let (eh, ew) = (g.dh * (g.kh - 1), g.dw * (g.kw - 1));
-    let (hp, wp) = (g.h + eh, g.w + ew);
+    let DyLayout { hp, wp, kv, off } = DyLayout::of(g);
     let dyp = to_padded_nhwc(
         dy,
         g.y_shape(),
         hp,
         wp,
         kv,
-        [eh as i64 - g.pt as i64, ew as i64 - g.pl as i64],
+        off,
         [g.sh, g.sw],
         variant == Conv2dVariant::Igemm,
     )?;
@@ -1046,20 +1064,10 @@ fn igemm_backward_input(
         &Conv2dOptions::default(),
         dx,
     )?;
-    // Offsets are negative where dX crops dY (padding beyond the kernel's reach).
-    let off = [
-        usize::try_from(eh as i64 - g.pt as i64).unwrap_or(usize::MAX),
-        usize::try_from(ew as i64 - g.pl as i64).unwrap_or(usize::MAX),
-    ];
     Ok(StagedDy {
         variant,
         geom: *g,
         dyp,
-        kv,
-        hp,
-        wp,
-        off,
-        ups: [g.sh, g.sw],
     })
 }
 
@@ -1105,17 +1113,23 @@ fn igemm_backward_weight(
     };
     // dX's dY serves when it is the same kernel family and geometry, holds kp / 4
     // channel vec4s per pixel and every pixel of dY (no cropping).
-    let reuse = staged_dy.filter(|d| {
-        d.variant == variant
-            && d.geom == *g
-            && d.kv * 4 == kp
-            && d.off.iter().all(|&o| o != usize::MAX)
-            && (g.oh - 1) * d.ups[0] + d.off[0] < d.hp
-            && (g.ow - 1) * d.ups[1] + d.off[1] < d.wp
-    });
+    let layout = DyLayout::of(g);
+    let [off_h, off_w] = layout.off.map(|o| usize::try_from(o).ok());
+    let reuse = match (staged_dy, off_h, off_w) {
+        (Some(d), Some(off_h), Some(off_w))
+            if d.variant == variant
+                && d.geom == *g
+                && layout.kv * 4 == kp
+                && (g.oh - 1) * g.sh + off_h < layout.hp
+                && (g.ow - 1) * g.sw + off_w < layout.wp =>
+        {
+            Some((d, [off_h, off_w]))
+        }
+        _ => None,
+    };
     let built_dy;
     let (dyk, dy_at) = match reuse {
-        Some(d) => (&d.dyp, (d.hp, d.wp, d.off, d.ups)),
+        Some((d, off)) => (&d.dyp, (layout.hp, layout.wp, off, [g.sh, g.sw])),
         None => {
             built_dy = to_padded_nhwc(
                 dy,
@@ -1146,7 +1160,8 @@ fn igemm_backward_weight(
     // Workgroups to aim for: enough to fill a GPU; on a CPU adapter a few per thread
     // (more splits only lengthen dw_finish, which sums them: 256 cost ~4 ms there).
     let target = if dev.is_cpu() {
-        16 * std::thread::available_parallelism().map_or(4, |n| n.get())
+        static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        16 * *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(4, |n| n.get()))
     } else {
         256
     };
@@ -1490,12 +1505,7 @@ fn depthwise_3x3_backward_weight(g: &Geom, x: &Tensor, dy: &Tensor) -> Result<Te
         &[Arg::texels(&x_tex), Arg::texels(&dy_tex), part.arg()],
         dev.grid_1d(total as u64, GROUPED_WG)?,
     )?;
-    let dw = if splits == 1 {
-        part
-    } else {
-        reduce::sum(&part, &[0], false)?
-    };
-    dw.reshape(&g.w_shape())
+    sum_splits(part, splits, g)
 }
 
 /// dW of depthwise and grouped convolutions: one invocation per weight element,
@@ -1518,12 +1528,7 @@ fn grouped_backward_weight(g: &Geom, x: &Tensor, dy: &Tensor) -> Result<Tensor> 
         &[dy.arg(), x.arg(), part.arg()],
         grid,
     )?;
-    let dw = if splits == 1 {
-        part
-    } else {
-        reduce::sum(&part, &[0], false)?
-    };
-    dw.reshape(&g.w_shape())
+    sum_splits(part, splits, g)
 }
 
 /// Whether `variant` can run `pass` of this problem on this device, and why not.
