@@ -46,43 +46,70 @@ override WG: u32 = 64u;
 @group(0) @binding(2) var<storage, read> gx: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> gpart: array<vec4<f32>>;
 
-// Epilogue flags (p.flags): bit 0 add bias[k]; bits 2..3 activation (0 none, 1 relu,
-// 2 relu6); bit 1 add res after the activation; bit 5: OH*OW is a multiple of 4, so 4
-// consecutive pixels of one channel are one aligned vec4 of y (stored as one).
-// A runtime uniform, not an override: it runs once per output, and every specialization
-// costs a shader compilation. y and res are bound as vec4 arrays (rounded up to 16 bytes).
+// The store epilogue, specialized at pipeline creation: lavapipe runs both sides of every
+// `if` (masked), so a runtime test would cost its whole body on every store.
+//   EPILOGUE: apply p.flags: bit 0 add bias[k]; bits 2..3 activation (0 none, 1 relu,
+//     2 relu6); bit 1 add res after the activation (false: store the sums as they are).
+//   VEC4_ROWS: OH*OW is a multiple of 4, so 4 consecutive pixels of one channel are one
+//     aligned vec4 of y (stored as one).
+//   SMALL_M: m < 2^23, so the pixel -> image division runs in f32 (one vector division
+//     instead of a scalar one per lane).
+// y and res are bound as vec4 arrays (rounded up to 16 bytes).
+override EPILOGUE: bool = true;
+override VEC4_ROWS: bool = false;
+override SMALL_M: bool = false;
+
 fn epilogue4(v0: vec4<f32>, k: u32, i4: u32) -> vec4<f32> {
     var v = v0;
-    if ((p.flags & 1u) != 0u) {
-        v += vec4<f32>(bias[k]);
-    }
-    let act = (p.flags >> 2u) & 3u;
-    if (act == 1u) {
-        v = max(v, vec4<f32>(0.0));
-    } else if (act == 2u) {
-        v = clamp(v, vec4<f32>(0.0), vec4<f32>(6.0));
-    }
-    if ((p.flags & 2u) != 0u) {
-        v += res[i4];
+    if (EPILOGUE) {
+        if ((p.flags & 1u) != 0u) {
+            v += vec4<f32>(bias[k]);
+        }
+        let act = (p.flags >> 2u) & 3u;
+        if (act == 1u) {
+            v = max(v, vec4<f32>(0.0));
+        } else if (act == 2u) {
+            v = clamp(v, vec4<f32>(0.0), vec4<f32>(6.0));
+        }
+        if ((p.flags & 2u) != 0u) {
+            v += res[i4];
+        }
     }
     return v;
 }
 
 fn epilogue1(v0: f32, k: u32, i: u32) -> f32 {
     var v = v0;
-    if ((p.flags & 1u) != 0u) {
-        v += bias[k];
-    }
-    let act = (p.flags >> 2u) & 3u;
-    if (act == 1u) {
-        v = max(v, 0.0);
-    } else if (act == 2u) {
-        v = clamp(v, 0.0, 6.0);
-    }
-    if ((p.flags & 2u) != 0u) {
-        v += res[i / 4u][i % 4u];
+    if (EPILOGUE) {
+        if ((p.flags & 1u) != 0u) {
+            v += bias[k];
+        }
+        let act = (p.flags >> 2u) & 3u;
+        if (act == 1u) {
+            v = max(v, 0.0);
+        } else if (act == 2u) {
+            v = clamp(v, 0.0, 6.0);
+        }
+        if ((p.flags & 2u) != 0u) {
+            v += res[i / 4u][i % 4u];
+        }
     }
     return v;
+}
+
+// The image of output pixel m (m / OH*OW).
+fn image_of(m: u32) -> u32 {
+    if (SMALL_M) {
+        // Exact for m < 2^23: the f32 quotient is off by at most one.
+        var n = u32(f32(m) / f32(p.pq));
+        if (n * p.pq > m) {
+            n -= 1u;
+        } else if ((n + 1u) * p.pq <= m) {
+            n += 1u;
+        }
+        return n;
+    }
+    return m / p.pq;
 }
 
 // Offset of output pixel m's window origin in the padded NHWC input (m clamped to the last
@@ -97,35 +124,53 @@ fn xbase(m1: u32) -> u32 {
 }
 
 // Stores a 4 (channels) x 4 (pixels) block: a[q][e] is channel kb + e of pixel mb + q.
+// Written without loops or dynamic indices: lavapipe keeps a matrix indexed by a loop
+// variable in memory and stores it lane by lane.
 fn store_block(a: mat4x4<f32>, mb: u32, kb: u32) {
-    if ((p.flags & 32u) != 0u && mb + 3u < p.m) {
-        // mb is a multiple of 4 and so is OH*OW: the 4 pixels are one vec4 of each channel.
-        let n = mb / p.pq;
-        let ybase = n * p.k * p.pq + (mb - n * p.pq);
-        let t = transpose(a);
-        for (var e = 0u; e < 4u; e++) {
-            let k = kb + e;
-            if (k < p.k) {
-                let i4 = (ybase + k * p.pq) / 4u;
-                y[i4] = epilogue4(t[e], k, i4);
-            }
+    if (VEC4_ROWS) {
+        if (mb + 3u < p.m) {
+            // mb is a multiple of 4 and so is OH*OW: the 4 pixels are one vec4 of each
+            // channel.
+            let n = image_of(mb);
+            let ybase = n * p.k * p.pq + (mb - n * p.pq);
+            let t = transpose(a);
+            store_channel4(t[0], ybase, kb);
+            store_channel4(t[1], ybase, kb + 1u);
+            store_channel4(t[2], ybase, kb + 2u);
+            store_channel4(t[3], ybase, kb + 3u);
         }
-        return;
+    } else {
+        store_pixel(a[0], mb, kb);
+        store_pixel(a[1], mb + 1u, kb);
+        store_pixel(a[2], mb + 2u, kb);
+        store_pixel(a[3], mb + 3u, kb);
     }
-    for (var q = 0u; q < 4u; q++) {
-        let m = mb + q;
-        if (m >= p.m) {
-            return;
-        }
-        let n = m / p.pq;
+}
+
+// Four consecutive pixels (from ybase, a multiple of 4) of channel k.
+fn store_channel4(v: vec4<f32>, ybase: u32, k: u32) {
+    if (k < p.k) {
+        let i4 = (ybase + k * p.pq) / 4u;
+        y[i4] = epilogue4(v, k, i4);
+    }
+}
+
+// Channels kb .. kb + 3 of pixel m (skipped past the ends).
+fn store_pixel(v: vec4<f32>, m: u32, kb: u32) {
+    if (m < p.m) {
+        let n = image_of(m);
         let ybase = n * p.k * p.pq + (m - n * p.pq);
-        for (var e = 0u; e < 4u; e++) {
-            let k = kb + e;
-            if (k < p.k) {
-                let yi = ybase + k * p.pq;
-                y[yi / 4u][yi % 4u] = epilogue1(a[q][e], k, yi);
-            }
-        }
+        store_one(v.x, ybase, kb);
+        store_one(v.y, ybase, kb + 1u);
+        store_one(v.z, ybase, kb + 2u);
+        store_one(v.w, ybase, kb + 3u);
+    }
+}
+
+fn store_one(v: f32, ybase: u32, k: u32) {
+    if (k < p.k) {
+        let yi = ybase + k * p.pq;
+        y[yi / 4u][yi % 4u] = epilogue1(v, k, yi);
     }
 }
 

@@ -21,6 +21,8 @@ fn override_values(name: &str) -> Option<Vec<f64>> {
         // conv2d_depthwise.wgsl forward3x3: stride 1 or 2.
         "STRIDE" => vec![1.0, 2.0],
         "WIDE" => vec![0.0, 1.0],
+        // conv2d_igemm*.wgsl: the store's specialization.
+        "EPILOGUE" | "VEC4_ROWS" | "SMALL_M" => vec![0.0, 1.0],
         // matmul_subgroup.wgsl: the adapter's (fixed) subgroup size.
         "SUBGROUP_SIZE" => vec![8.0, 16.0, 32.0, 64.0],
         "COL_QUADS" => vec![4.0, 8.0, 16.0],

@@ -878,12 +878,19 @@ fn igemm_launch(
         let rows = if row3 { "_row3" } else { "" };
         dev.variant_label(format!("{pass}/{sg}_{}x{}{rows}", tile.kb, tile.pb))
     });
-    // Bit 5: 4 consecutive pixels of a channel are one aligned vec4 of y.
-    let vec4_rows = u32::from(params.pq.is_multiple_of(4)) << 5;
     let params = &IgemmParams {
-        flags: epilogue_flags(bias, opts) | vec4_rows,
+        flags: epilogue_flags(bias, opts),
         ..*params
     };
+    // The store's specialization (see the kernels' EPILOGUE, VEC4_ROWS and SMALL_M).
+    let store = [
+        ("EPILOGUE", f64::from(u8::from(params.flags != 0))),
+        (
+            "VEC4_ROWS",
+            f64::from(u8::from(params.pq.is_multiple_of(4))),
+        ),
+        ("SMALL_M", f64::from(u8::from(params.m < 1 << 23))),
+    ];
     let b_arg = bias.map_or(wt.arg(), Tensor::arg);
     let r_arg = opts.residual.map_or(Ok(wt.arg()), vec4_arg)?;
     let m = params.m as usize;
@@ -899,6 +906,9 @@ fn igemm_launch(
             ("SG", tile.sg as f64),
             ("WG", tile.wg as f64),
             ("TEX_SHIFT", f64::from(dev.texel_shift())),
+            store[0],
+            store[1],
+            store[2],
         ];
         let kernel = if row3 {
             &IGEMM_FWD_ROW3_K16
@@ -913,7 +923,7 @@ fn igemm_launch(
         grid[2] = kblocks;
         dev.launch(
             tile_kernel(&PORTABLE_FWD, tile.kb)?,
-            &[("WG", tile.wg as f64)],
+            &[("WG", tile.wg as f64), store[0], store[1], store[2]],
             params,
             &args,
             grid,
