@@ -98,8 +98,12 @@ fn div_small(a: u32, d: u32) -> u32 {
     return q;
 }
 
+// SMALL_INDEX (pp.total < 2^23) picks div_small at pipeline creation: lavapipe runs both
+// sides of an `if` (masked), so a runtime choice would pay for the scalar divisions too.
+override SMALL_INDEX: bool = false;
+
 fn div(a: u32, d: u32) -> u32 {
-    if (pp.total < 8388608u) {
+    if (SMALL_INDEX) {
         return div_small(a, d);
     }
     return a / d;
@@ -170,7 +174,22 @@ override TEX_SHIFT: u32 = 12u;
 fn texel_elem(e: u32) -> f32 {
     let t = e >> 2u;
     let v = textureLoad(ptex, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT), 0);
-    return v[e & 3u];
+    let k = e & 3u;
+    return select(select(v.x, v.y, k == 1u), select(v.z, v.w, k == 3u), k >= 2u);
+}
+
+// The four channels cvi*4 .. +3 of a pad slot's source pixel (zero past c or in padding),
+// without a loop: lavapipe keeps a vector written at a loop index in memory.
+fn slot_texels(slot: PadSlot) -> vec4<f32> {
+    let plane = pp.h * pp.w;
+    let c0 = slot.cvi * 4u;
+    let src = u32(max(slot.src, 0));
+    let ok = slot.src >= 0;
+    return vec4<f32>(
+        select(0.0, texel_elem(src + c0 * plane), ok && c0 < pp.c),
+        select(0.0, texel_elem(src + (c0 + 1u) * plane), ok && c0 + 1u < pp.c),
+        select(0.0, texel_elem(src + (c0 + 2u) * plane), ok && c0 + 2u < pp.c),
+        select(0.0, texel_elem(src + (c0 + 3u) * plane), ok && c0 + 3u < pp.c));
 }
 
 @compute @workgroup_size(WG)
@@ -180,16 +199,7 @@ fn to_padded_nhwc_texel(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
         return;
     }
     let slot = pad_slot(idx);
-    var v = vec4<f32>(0.0);
-    if (slot.src >= 0) {
-        let plane = pp.h * pp.w;
-        for (var q = 0u; q < 4u; q++) {
-            let c = slot.cvi * 4u + q;
-            if (c < pp.c) {
-                v[q] = texel_elem(u32(slot.src) + c * plane);
-            }
-        }
-    }
+    let v = slot_texels(slot);
     pdst[slot.dst] = v;
 }
 
@@ -203,16 +213,7 @@ fn to_padded_nhwc_texels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
         return;
     }
     let slot = pad_slot(idx);
-    var v = vec4<f32>(0.0);
-    if (slot.src >= 0) {
-        let plane = pp.h * pp.w;
-        for (var q = 0u; q < 4u; q++) {
-            let c = slot.cvi * 4u + q;
-            if (c < pp.c) {
-                v[q] = texel_elem(u32(slot.src) + c * plane);
-            }
-        }
-    }
+    let v = slot_texels(slot);
     textureStore(pout, vec2<u32>(slot.dst & ((1u << TEX_SHIFT) - 1u), slot.dst >> TEX_SHIFT), v);
 }
 
@@ -258,35 +259,37 @@ fn to_padded_nhwc_texels4(@builtin(global_invocation_id) gid: vec3<u32>, @builti
     let i = q2 - n * pp.hp;
     let j0 = jq * 4u;
     let sr = src_coord_fast(i, pp.off_h, pp.ups_h, pp.h);
-    // Channel-major windows: win[q][t] is channel cvi * 4 + q at dst column j0 + t.
-    var win = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
-    if (sr >= 0) {
-        let sc0 = i32(j0) - bitcast<i32>(pp.off_w);
-        let plane = pp.h * pp.w;
-        // Element of (n, channel cvi * 4, sr, sc0); its texel floor-divided (sc0 may be < 0).
-        let e0 = i32(n * pp.c * plane + u32(sr) * pp.w + cvi * 4u * plane) + sc0;
-        for (var q = 0u; q < 4u; q++) {
-            if (cvi * 4u + q < pp.c) {
-                let e = e0 + i32(q * plane);
-                var v = row_window((e - i32(pp.shift)) >> 2u, pp.shift);
-                for (var c = 0u; c < 4u; c++) {
-                    let sc = sc0 + i32(c);
-                    if (sc < 0 || sc >= i32(pp.w)) {
-                        v[c] = 0.0;
-                    }
-                }
-                win[q] = v;
-            }
-        }
-    }
+    // Written without loops or dynamic indices (lavapipe keeps such arrays in memory and
+    // runs both sides of every `if`): channel q's window is valid where its row is in
+    // range, the channel exists and the source column sc0 + t is in range.
+    let sc0 = i32(j0) - bitcast<i32>(pp.off_w);
+    let plane = pp.h * pp.w;
+    // Element of (n, channel cvi * 4, sr, sc0); its texel floor-divided (sc0 may be < 0).
+    let e0 = i32(n * pp.c * plane + u32(max(sr, 0)) * pp.w + cvi * 4u * plane) + sc0;
+    let cols = vec4<i32>(sc0) + vec4<i32>(0, 1, 2, 3);
+    let in_cols = (cols >= vec4<i32>(0)) & (cols < vec4<i32>(i32(pp.w))) & vec4<bool>(sr >= 0);
+    let w0 = channel_window(e0, 0u, cvi, in_cols, plane);
+    let w1 = channel_window(e0, 1u, cvi, in_cols, plane);
+    let w2 = channel_window(e0, 2u, cvi, in_cols, plane);
+    let w3 = channel_window(e0, 3u, cvi, in_cols, plane);
     let row = (n * pp.hp + i) * pp.wp;
-    for (var c = 0u; c < 4u; c++) {
-        let j = j0 + c;
-        if (j < pp.wp) {
-            let d = (row + j) * pp.cv + cvi;
-            let v = vec4<f32>(win[0][c], win[1][c], win[2][c], win[3][c]);
-            textureStore(pout, vec2<u32>(d & ((1u << TEX_SHIFT) - 1u), d >> TEX_SHIFT), v);
-        }
+    store_column(row, j0, cvi, vec4<f32>(w0.x, w1.x, w2.x, w3.x));
+    store_column(row, j0 + 1u, cvi, vec4<f32>(w0.y, w1.y, w2.y, w3.y));
+    store_column(row, j0 + 2u, cvi, vec4<f32>(w0.z, w1.z, w2.z, w3.z));
+    store_column(row, j0 + 3u, cvi, vec4<f32>(w0.w, w1.w, w2.w, w3.w));
+}
+
+// Channel cvi * 4 + q at the four dst columns (zero where masked or past the channels).
+fn channel_window(e0: i32, q: u32, cvi: u32, in_cols: vec4<bool>, plane: u32) -> vec4<f32> {
+    let e = e0 + i32(q * plane);
+    let v = row_window((e - i32(pp.shift)) >> 2u, pp.shift);
+    return select(vec4<f32>(0.0), v, in_cols & vec4<bool>(cvi * 4u + q < pp.c));
+}
+
+fn store_column(row: u32, j: u32, cvi: u32, v: vec4<f32>) {
+    if (j < pp.wp) {
+        let d = (row + j) * pp.cv + cvi;
+        textureStore(pout, vec2<u32>(d & ((1u << TEX_SHIFT) - 1u), d >> TEX_SHIFT), v);
     }
 }
 

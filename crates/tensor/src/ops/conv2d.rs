@@ -753,10 +753,14 @@ fn to_padded_nhwc(
         last_texel: vec4s.saturating_sub(1) as u32,
         _pad0: 0,
     };
-    let constants = [
-        ("WG", f64::from(LAYOUT_WG)),
-        ("TEX_SHIFT", f64::from(dev.texel_shift())),
-    ];
+    // The kernels' index divisions run in f32 below 2^23 invocations (SMALL_INDEX).
+    let constants = |invocations: usize| {
+        [
+            ("WG", f64::from(LAYOUT_WG)),
+            ("TEX_SHIFT", f64::from(dev.texel_shift())),
+            ("SMALL_INDEX", f64::from(u8::from(invocations < 1 << 23))),
+        ]
+    };
     // The source as a texel operand where it fits (a faster read on lavapipe).
     let src_texels =
         (vec4s as u64) <= dev.max_texel_vec4s() && vec4s as u64 * 16 <= src.buffer().size();
@@ -773,7 +777,7 @@ fn to_padded_nhwc(
         params.total = invocations as u32;
         dev.launch(
             kernel,
-            &constants,
+            &constants(invocations),
             &params,
             &[Arg::texels(&src_tex), Arg::texels(&dst)],
             dev.grid_1d(invocations as u64, LAYOUT_WG)?,
@@ -786,7 +790,7 @@ fn to_padded_nhwc(
         let src_tex = dev.texels(src, vec4s)?;
         dev.launch(
             &TO_NHWC_TEXEL,
-            &constants,
+            &constants(total),
             &params,
             &[Arg::texels(&src_tex), dst.arg()],
             grid,
@@ -794,7 +798,7 @@ fn to_padded_nhwc(
     } else {
         dev.launch(
             &TO_NHWC,
-            &[("WG", f64::from(LAYOUT_WG))],
+            &constants(total)[..],
             &params,
             &[src.arg(), dst.arg()],
             grid,
