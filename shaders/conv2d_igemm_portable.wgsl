@@ -52,8 +52,7 @@ override WG: u32 = 64u;
 //     2 relu6); bit 1 add res after the activation (false: store the sums as they are).
 //   VEC4_ROWS: OH*OW is a multiple of 4, so 4 consecutive pixels of one channel are one
 //     aligned vec4 of y (stored as one).
-//   SMALL_M: m < 2^23, so the pixel -> image division runs in f32 (one vector division
-//     instead of a scalar one per lane).
+//   SMALL_M: m < 2^23, so pixel index divisions run in f32 (div_m).
 // y and res are bound as vec4 arrays (rounded up to 16 bytes).
 override EPILOGUE: bool = true;
 override VEC4_ROWS: bool = false;
@@ -97,28 +96,28 @@ fn epilogue1(v0: f32, k: u32, i: u32) -> f32 {
     return v;
 }
 
-// The image of output pixel m (m / OH*OW).
-fn image_of(m: u32) -> u32 {
+// a / d for pixel indices: with SMALL_M (every pixel index below 2^23) one f32 division,
+// exact after one correction step (lavapipe runs a u32 division as a scalar one per lane).
+fn div_m(a: u32, d: u32) -> u32 {
     if (SMALL_M) {
-        // Exact for m < 2^23: the f32 quotient is off by at most one.
-        var n = u32(f32(m) / f32(p.pq));
-        if (n * p.pq > m) {
-            n -= 1u;
-        } else if ((n + 1u) * p.pq <= m) {
-            n += 1u;
+        var q = u32(f32(a) / f32(d));
+        if (q * d > a) {
+            q -= 1u;
+        } else if ((q + 1u) * d <= a) {
+            q += 1u;
         }
-        return n;
+        return q;
     }
-    return m / p.pq;
+    return a / d;
 }
 
 // Offset of output pixel m's window origin in the padded NHWC input (m clamped to the last
 // pixel: lanes past the end compute a duplicate that is never stored).
 fn xbase(m1: u32) -> u32 {
     let m = min(m1, p.m - 1u);
-    let n = m / p.pq;
+    let n = div_m(m, p.pq);
     let rem = m - n * p.pq;
-    let oh = rem / p.ow;
+    let oh = div_m(rem, p.ow);
     let ow = rem - oh * p.ow;
     return ((n * p.hp + oh * p.stride_h) * p.wp + ow * p.stride_w) * p.cv;
 }
@@ -131,7 +130,7 @@ fn store_block(a: mat4x4<f32>, mb: u32, kb: u32) {
         if (mb + 3u < p.m) {
             // mb is a multiple of 4 and so is OH*OW: the 4 pixels are one vec4 of each
             // channel.
-            let n = image_of(mb);
+            let n = div_m(mb, p.pq);
             let ybase = n * p.k * p.pq + (mb - n * p.pq);
             let t = transpose(a);
             store_channel4(t[0], ybase, kb);
@@ -158,7 +157,7 @@ fn store_channel4(v: vec4<f32>, ybase: u32, k: u32) {
 // Channels kb .. kb + 3 of pixel m (skipped past the ends).
 fn store_pixel(v: vec4<f32>, m: u32, kb: u32) {
     if (m < p.m) {
-        let n = image_of(m);
+        let n = div_m(m, p.pq);
         let ybase = n * p.k * p.pq + (m - n * p.pq);
         store_one(v.x, ybase, kb);
         store_one(v.y, ybase, kb + 1u);

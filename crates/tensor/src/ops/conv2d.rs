@@ -847,6 +847,11 @@ fn vec4_arg(t: &Tensor) -> Result<Arg<'_>> {
     Ok(Arg::window(t.buffer(), 0, size))
 }
 
+/// The implicit GEMMs' SMALL_M override: pixel index divisions in f32 below 2^23 pixels.
+fn small_m(m: u32) -> (&'static str, f64) {
+    ("SMALL_M", f64::from(u8::from(m < 1 << 23)))
+}
+
 /// Runs the implicit-GEMM forward kernel over a prepared padded NHWC input.
 #[allow(clippy::too_many_arguments)]
 fn igemm_launch(
@@ -893,7 +898,7 @@ fn igemm_launch(
             "VEC4_ROWS",
             f64::from(u8::from(params.pq.is_multiple_of(4))),
         ),
-        ("SMALL_M", f64::from(u8::from(params.m < 1 << 23))),
+        small_m(params.m),
     ];
     let b_arg = bias.map_or(wt.arg(), Tensor::arg);
     let r_arg = opts.residual.map_or(Ok(wt.arg()), vec4_arg)?;
@@ -1227,6 +1232,7 @@ fn igemm_backward_weight(
             let constants = [
                 ("SG", sg as f64),
                 ("TEX_SHIFT", f64::from(dev.texel_shift())),
+                small_m(params.m),
             ];
             dev.launch(
                 tile_kernel(&IGEMM_DW, kb)?,
@@ -1237,7 +1243,8 @@ fn igemm_backward_weight(
             )?;
         } else {
             let args = [dyk.arg(), xp.arg(), part.arg()];
-            dev.launch(&PORTABLE_DW, &[("WG", lanes as f64)], &params, &args, grid)?;
+            let constants = [("WG", lanes as f64), small_m(params.m)];
+            dev.launch(&PORTABLE_DW, &constants, &params, &args, grid)?;
         }
     }
     let dw = Tensor::uninit(dev, &g.w_shape(), DType::F32)?;
