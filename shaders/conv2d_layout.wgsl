@@ -7,7 +7,7 @@
 //     convolution). to_padded_nhwc_texel: the same, reading src as a texel operand;
 //     to_padded_nhwc_texels: also writing dst as one (crates/tensor/src/texels.rs);
 //     to_padded_nhwc_texels4: that, four dst columns per invocation, for ups_w = 1 and
-//     w % 4 == 0.
+//     w % 4 == 0, or ups_w = 2 (UPS_W2).
 //   weight_to_krsc: OIHW src [k][c][kh][kw] -> dst [kp][kh][kw][cv] of vec4; with FLIP the
 //     roles of k and c swap and the kernel is rotated by 180 degrees:
 //     dst[c][r][s][k] = src[k][c][kh-1-r][kw-1-s] (the weights of dX as a convolution).
@@ -261,17 +261,28 @@ fn to_padded_nhwc_texels4(@builtin(global_invocation_id) gid: vec3<u32>, @builti
     let sr = src_coord_fast(i, pp.off_h, pp.ups_h, pp.h);
     // Written without loops or dynamic indices (lavapipe keeps such arrays in memory and
     // runs both sides of every `if`): channel q's window is valid where its row is in
-    // range, the channel exists and the source column sc0 + t is in range.
+    // range, the channel exists and the source column of dst column j0 + t is in range.
     let sc0 = i32(j0) - bitcast<i32>(pp.off_w);
     let plane = pp.h * pp.w;
-    // Element of (n, channel cvi * 4, sr, sc0); its texel floor-divided (sc0 may be < 0).
-    let e0 = i32(n * pp.c * plane + u32(max(sr, 0)) * pp.w + cvi * 4u * plane) + sc0;
-    let cols = vec4<i32>(sc0) + vec4<i32>(0, 1, 2, 3);
-    let in_cols = (cols >= vec4<i32>(0)) & (cols < vec4<i32>(i32(pp.w))) & vec4<bool>(sr >= 0);
-    let w0 = channel_window(e0, 0u, cvi, in_cols, plane);
-    let w1 = channel_window(e0, 1u, cvi, in_cols, plane);
-    let w2 = channel_window(e0, 2u, cvi, in_cols, plane);
-    let w3 = channel_window(e0, 3u, cvi, in_cols, plane);
+    // Element of (n, channel cvi * 4, sr, column 0).
+    let e0 = i32(n * pp.c * plane + u32(max(sr, 0)) * pp.w + cvi * 4u * plane);
+    var w0: vec4<f32>;
+    var w1: vec4<f32>;
+    var w2: vec4<f32>;
+    var w3: vec4<f32>;
+    if (UPS_W2) {
+        w0 = upsampled_window(e0, 0u, cvi, sc0, sr >= 0, plane);
+        w1 = upsampled_window(e0, 1u, cvi, sc0, sr >= 0, plane);
+        w2 = upsampled_window(e0, 2u, cvi, sc0, sr >= 0, plane);
+        w3 = upsampled_window(e0, 3u, cvi, sc0, sr >= 0, plane);
+    } else {
+        let cols = vec4<i32>(sc0) + vec4<i32>(0, 1, 2, 3);
+        let in_cols = (cols >= vec4<i32>(0)) & (cols < vec4<i32>(i32(pp.w))) & vec4<bool>(sr >= 0);
+        w0 = channel_window(e0 + sc0, 0u, cvi, in_cols, plane);
+        w1 = channel_window(e0 + sc0, 1u, cvi, in_cols, plane);
+        w2 = channel_window(e0 + sc0, 2u, cvi, in_cols, plane);
+        w3 = channel_window(e0 + sc0, 3u, cvi, in_cols, plane);
+    }
     let row = (n * pp.hp + i) * pp.wp;
     store_column(row, j0, cvi, vec4<f32>(w0.x, w1.x, w2.x, w3.x));
     store_column(row, j0 + 1u, cvi, vec4<f32>(w0.y, w1.y, w2.y, w3.y));
@@ -284,6 +295,34 @@ fn channel_window(e0: i32, q: u32, cvi: u32, in_cols: vec4<bool>, plane: u32) ->
     let e = e0 + i32(q * plane);
     let v = row_window((e - i32(pp.shift)) >> 2u, pp.shift);
     return select(vec4<f32>(0.0), v, in_cols & vec4<bool>(cvi * 4u + q < pp.c));
+}
+
+// UPS_W2 (ups_w = 2, any w): of the four dst columns j0 + t, the two with t - off_w even
+// hold source columns sa = (sc0 + t) / 2 and sa + 1, read from the texel holding sa and the
+// next one (sa's component differs from invocation to invocation); the others are the
+// inserted zeros.
+override UPS_W2: bool = false;
+
+fn upsampled_window(e0: i32, q: u32, cvi: u32, sc0: i32, row_ok: bool, plane: u32) -> vec4<f32> {
+    let odd = (sc0 & 1) != 0; // the first source column sits at t = 1 (else t = 0)
+    let sa = (sc0 + select(0, 1, odd)) / 2; // even numerator: exact for negative values too
+    let e = e0 + i32(q * plane) + sa;
+    let t = e >> 2u;
+    let k = u32(e & 3);
+    let t0 = u32(max(t, 0));
+    let t1 = min(u32(max(t + 1, 0)), pp.last_texel);
+    let a = textureLoad(ptex, vec2<u32>(t0 & ((1u << TEX_SHIFT) - 1u), t0 >> TEX_SHIFT), 0);
+    let b = textureLoad(ptex, vec2<u32>(t1 & ((1u << TEX_SHIFT) - 1u), t1 >> TEX_SHIFT), 0);
+    let ok = row_ok && cvi * 4u + q < pp.c;
+    let va = select(0.0, pick5(a, b, k), ok && sa >= 0 && sa < i32(pp.w));
+    let vb = select(0.0, pick5(a, b, k + 1u), ok && sa + 1 >= 0 && sa + 1 < i32(pp.w));
+    return select(vec4<f32>(va, 0.0, vb, 0.0), vec4<f32>(0.0, va, 0.0, vb), odd);
+}
+
+// Component k (0..4) of a followed by b.
+fn pick5(a: vec4<f32>, b: vec4<f32>, k: u32) -> f32 {
+    let lo = select(select(a.x, a.y, k == 1u), select(a.z, a.w, k == 3u), k >= 2u);
+    return select(lo, b.x, k == 4u);
 }
 
 fn store_column(row: u32, j: u32, cvi: u32, v: vec4<f32>) {

@@ -23,8 +23,9 @@ fn override_values(name: &str) -> Option<Vec<f64>> {
         "WIDE" => vec![0.0, 1.0],
         // conv2d_igemm*.wgsl: the store's specialization.
         "EPILOGUE" | "VEC4_ROWS" | "SMALL_M" => vec![0.0, 1.0],
-        // conv2d_layout.wgsl: index divisions in f32 below 2^23 invocations.
-        "SMALL_INDEX" => vec![0.0, 1.0],
+        // conv2d_layout.wgsl: index divisions in f32 below 2^23 invocations; dX of
+        // stride 2 along W in the four-column entry.
+        "SMALL_INDEX" | "UPS_W2" => vec![0.0, 1.0],
         // matmul_subgroup.wgsl: the adapter's (fixed) subgroup size.
         "SUBGROUP_SIZE" => vec![8.0, 16.0, 32.0, 64.0],
         "COL_QUADS" => vec![4.0, 8.0, 16.0],

@@ -759,6 +759,7 @@ fn to_padded_nhwc(
             ("WG", f64::from(LAYOUT_WG)),
             ("TEX_SHIFT", f64::from(dev.texel_shift())),
             ("SMALL_INDEX", f64::from(u8::from(invocations < 1 << 23))),
+            ("UPS_W2", f64::from(u8::from(ups[1] == 2))),
         ]
     };
     // The source as a texel operand where it fits (a faster read on lavapipe).
@@ -768,8 +769,8 @@ fn to_padded_nhwc(
         let dst = dev.texel_target(total)?;
         let src_tex = dev.texels(src, vec4s)?;
         // Four dst columns per invocation where every source row starts at the same
-        // component of its texel.
-        let (kernel, invocations) = if ups[1] == 1 && w % 4 == 0 {
+        // component of its texel, or where every other dst column is an inserted zero.
+        let (kernel, invocations) = if (ups[1] == 1 && w % 4 == 0) || ups[1] == 2 {
             (&TO_NHWC_TEXELS4, n * hp * cv * wp.div_ceil(4))
         } else {
             (&TO_NHWC_TEXELS, total)
