@@ -5,9 +5,11 @@
 // element, the dy of every output window covering it whose idx points at it (no
 // atomics, no races), summed in output raster order like a sequential scatter.
 // Thread mapping: main, one invocation per output element; backward, one per input
-// element; 1-D grid folded into 2-D. Index divisions use a float estimate corrected
-// exactly (integer division is scalarized on CPU drivers). The backward visits only the
-// covering windows (a range with dilation 1; each tap otherwise), oh and ow ascending.
+// element; 1-D grid folded into 2-D. The generic kernels take the window geometry as
+// override constants (KH, KW, SH, SW, DIL1: fixed tap loops, no data-dependent bounds)
+// and divide indices in f32 where they are small (SMALL_INDEX). The backward visits only
+// the windows that can cover the element (ceil(k / s) per axis with dilation 1, each tap
+// otherwise), oh and ow ascending.
 // Launcher: crates/tensor/src/ops/pool.rs   Reference: crates/reference/src/pool.rs
 struct Params {
     planes: u32,
@@ -78,15 +80,58 @@ fn is_nan(v: f32) -> bool {
     return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
 }
 
-// First tap start + k*d (k >= 0) that is >= 0.
-fn first_tap(start: i32, d: i32) -> i32 {
-    if (start >= 0) {
-        return start;
+// The window geometry, specialized at pipeline creation where the launcher knows it
+// (0: read it from the params). With fixed trip counts the tap loops below have no
+// data-dependent bounds (lavapipe runs a loop until its slowest lane is done, masked).
+//   KH, KW, SH, SW: kernel and stride; DIL1: dilation 1 along both axes (the backward's
+//   fixed-count window search needs it); SMALL_INDEX: every element index below 2^24, so
+//   index divisions run in f32 (exact after one correction step) instead of the scalar
+//   u32 division of CPU drivers.
+override KH: u32 = 0u;
+override KW: u32 = 0u;
+override SH: u32 = 0u;
+override SW: u32 = 0u;
+override DIL1: bool = false;
+override SMALL_INDEX: bool = false;
+
+fn kernel_h() -> u32 {
+    if (KH != 0u) { return KH; }
+    return p.kh;
+}
+
+fn kernel_w() -> u32 {
+    if (KW != 0u) { return KW; }
+    return p.kw;
+}
+
+fn stride_h() -> u32 {
+    if (SH != 0u) { return SH; }
+    return p.sh;
+}
+
+fn stride_w() -> u32 {
+    if (SW != 0u) { return SW; }
+    return p.sw;
+}
+
+fn dil_h() -> u32 {
+    if (DIL1) { return 1u; }
+    return p.dh;
+}
+
+fn dil_w() -> u32 {
+    if (DIL1) { return 1u; }
+    return p.dw;
+}
+
+// a / b for b > 0 (see SMALL_INDEX).
+fn div_index(a: u32, b: u32) -> u32 {
+    if (SMALL_INDEX) {
+        var q = u32(f32(a) / f32(b));
+        q = select(q, q - 1u, q * b > a);
+        return select(q, q + 1u, (q + 1u) * b <= a);
     }
-    if (d == 1) {
-        return 0;
-    }
-    return start + ((d - 1 - start) / d) * d;
+    return a / b;
 }
 
 @compute @workgroup_size(WG)
@@ -96,30 +141,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (o >= p.planes * per_plane) {
         return;
     }
-    let plane = udiv(o, per_plane, p.inv_plane_out);
+    let plane = div_index(o, per_plane);
     let q = o - plane * per_plane;
-    let oh = udiv(q, p.wo, p.inv_wo);
+    let oh = div_index(q, p.wo);
     let ow = q - oh * p.wo;
-    let dh = i32(p.dh);
-    let dw = i32(p.dw);
-    let h0 = i32(oh * p.sh) - i32(p.ph);
-    let w0 = i32(ow * p.sw) - i32(p.pw);
-    let hs = first_tap(h0, dh);
-    let ws = first_tap(w0, dw);
-    let he = min(h0 + dh * (i32(p.kh) - 1) + 1, i32(p.h));
-    let we = min(w0 + dw * (i32(p.kw) - 1) + 1, i32(p.w));
+    let h0 = i32(oh * stride_h()) - i32(p.ph);
+    let w0 = i32(ow * stride_w()) - i32(p.pw);
     let base = p.x_base + plane * p.h * p.w;
     var best = bitcast<f32>(0xff800000u); // -inf
-    var bi = 0xffffffffu;
-    if (hs < he && ws < we) {
-        bi = u32(hs) * p.w + u32(ws);
-    }
-    for (var ih = hs; ih < he; ih += dh) {
-        let row = u32(ih) * p.w;
-        for (var iw = ws; iw < we; iw += dw) {
-            let k = row + u32(iw);
+    var bi = NONE;
+    // Every tap in row-major order, out-of-image ones skipped (padding never wins); the
+    // first in-image tap is the index of a window of -inf.
+    for (var i = 0u; i < kernel_h(); i++) {
+        let ih = h0 + i32(i * dil_h());
+        let row_in = ih >= 0 && ih < i32(p.h);
+        let row = u32(clamp(ih, 0, i32(p.h) - 1)) * p.w;
+        for (var j = 0u; j < kernel_w(); j++) {
+            let iw = w0 + i32(j * dil_w());
+            let k = row + u32(clamp(iw, 0, i32(p.w) - 1));
             let v = x_at(base + k);
-            if (v > best || is_nan(v)) {
+            if (row_in && iw >= 0 && iw < i32(p.w) && (bi == NONE || v > best || is_nan(v))) {
                 best = v;
                 bi = k;
             }
@@ -165,6 +206,38 @@ fn candidate(a: u32, j: u32, lo: u32, k: u32, s: u32, inv_s: f32, d: u32, out: u
 @group(0) @binding(2) var<storage, read> idx_in: array<u32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
+// DIL1: the windows covering padded position (a_h, a_w) are among the rows oh with
+// oh*sh <= a_h <= oh*sh + kh - 1 (at most ceil(kh / sh) of them, ending at a_h / sh) and
+// likewise the columns; a fixed-count scan of those, oh and ow ascending, sums the dy of
+// every window whose index points at element r of the plane (an index lies inside its
+// window, so the scan needs no coverage test, only the output's bounds).
+fn gather_windows(a_h: u32, a_w: u32, out_base: u32, r: u32) -> f32 {
+    let sh = stride_h();
+    let sw = stride_w();
+    let kh = kernel_h();
+    let kw = kernel_w();
+    let nh = (kh + sh - 1u) / sh;
+    let nw = (kw + sw - 1u) / sw;
+    let last_h = i32(div_index(a_h, sh));
+    let last_w = i32(div_index(a_w, sw));
+    var acc = 0.0;
+    for (var t = 0u; t < nh; t++) {
+        let oh = last_h - i32(nh - 1u - t);
+        let ohc = u32(clamp(oh, 0, i32(p.ho) - 1));
+        let row_ok = oh >= 0 && oh < i32(p.ho);
+        for (var u = 0u; u < nw; u++) {
+            let ow = last_w - i32(nw - 1u - u);
+            let owc = u32(clamp(ow, 0, i32(p.wo) - 1));
+            let o = out_base + ohc * p.wo + owc;
+            let g = dy[p.y_base + o];
+            if (row_ok && ow >= 0 && ow < i32(p.wo) && idx_in[p.i_base + o] == r) {
+                acc += g;
+            }
+        }
+    }
+    return acc;
+}
+
 @compute @workgroup_size(WG)
 fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * WG;
@@ -172,11 +245,15 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     if (i >= p.planes * per_plane) {
         return;
     }
-    let plane = udiv(i, per_plane, p.inv_plane_in);
+    let plane = div_index(i, per_plane);
     let r = i - plane * per_plane;
-    let ih = udiv(r, p.w, p.inv_w);
+    let ih = div_index(r, p.w);
     let iw = r - ih * p.w;
     let out_base = plane * p.ho * p.wo;
+    if (DIL1) {
+        dx[p.x_base + i] = gather_windows(ih + p.ph, iw + p.pw, out_base, r);
+        return;
+    }
     let nr = candidates(ih + p.ph, p.kh, p.sh, p.inv_sh, p.dh, p.ho);
     let nc = candidates(iw + p.pw, p.kw, p.sw, p.inv_sw, p.dw, p.wo);
     var acc = 0.0;

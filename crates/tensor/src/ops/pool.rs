@@ -398,13 +398,13 @@ pub fn max_pool2d(x: &Tensor, cfg: &Pool2dConfig) -> Result<(Tensor, Tensor)> {
             i_base,
             ..MaxParams::new(cfg, h, w, ho, wo, use_tile)
         };
-        let (kernel, per_plane) = if use_tile {
-            (MAX_FWD_2X2, ho * wo / 2)
+        let (kernel, per_plane, constants) = if use_tile {
+            (MAX_FWD_2X2, ho * wo / 2, vec![("WG", f64::from(wg))])
         } else {
-            (MAX_FWD, ho * wo)
+            let elements = (p1 - p0) * (h * w).max(ho * wo) + x_base as usize;
+            (MAX_FWD, ho * wo, max_window_constants(cfg, wg, elements))
         };
-        let (kernel, constants) =
-            texel_kernel(dev, kernel, x_tex.is_some(), &[("WG", f64::from(wg))]);
+        let (kernel, constants) = texel_kernel(dev, kernel, x_tex.is_some(), &constants);
         dev.launch(
             &kernel,
             &constants,
@@ -414,6 +414,22 @@ pub fn max_pool2d(x: &Tensor, cfg: &Pool2dConfig) -> Result<(Tensor, Tensor)> {
         )?;
     }
     Ok((y, indices))
+}
+
+/// The generic max-pool kernels' specialization (max_pool2d.wgsl): the window's
+/// kernel and stride as constants (fixed tap loops), DIL1 for dilation 1, and
+/// SMALL_INDEX where every element index of the launch is below 2^24.
+fn max_window_constants(cfg: &Pool2dConfig, wg: u32, elements: usize) -> Vec<(&'static str, f64)> {
+    let c = |v: usize| v as f64;
+    vec![
+        ("WG", f64::from(wg)),
+        ("KH", c(cfg.kernel[0])),
+        ("KW", c(cfg.kernel[1])),
+        ("SH", c(cfg.stride[0])),
+        ("SW", c(cfg.stride[1])),
+        ("DIL1", c(usize::from(cfg.dilation == [1, 1]))),
+        ("SMALL_INDEX", c(usize::from(elements < 1 << 24))),
+    ]
 }
 
 /// Backward of [`max_pool2d`]: `dx` of shape `x_shape`, where each input
@@ -453,14 +469,15 @@ pub fn max_pool2d_backward(
             i_base,
             ..MaxParams::new(cfg, h, w, ho, wo, use_tile)
         };
-        let (kernel, per_plane) = if use_tile {
-            (&MAX_BWD_2X2, ho * wo / 2)
+        let (kernel, per_plane, constants) = if use_tile {
+            (&MAX_BWD_2X2, ho * wo / 2, vec![("WG", f64::from(wg))])
         } else {
-            (&MAX_BWD, h * w)
+            let elements = (p1 - p0) * (h * w).max(ho * wo) + y_base.max(i_base) as usize;
+            (&MAX_BWD, h * w, max_window_constants(cfg, wg, elements))
         };
         dev.launch(
             kernel,
-            &[("WG", f64::from(wg))],
+            &constants,
             &params,
             &[da, ia, xa],
             dev.grid_1d(((p1 - p0) * per_plane) as u64, wg)?,
