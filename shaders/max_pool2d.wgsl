@@ -5,11 +5,12 @@
 // element, the dy of every output window covering it whose idx points at it (no
 // atomics, no races), summed in output raster order like a sequential scatter.
 // Thread mapping: main, one invocation per output element; backward, one per input
-// element; 1-D grid folded into 2-D. The generic kernels take the window geometry as
-// override constants (KH, KW, SH, SW, DIL1: fixed tap loops, no data-dependent bounds)
-// and divide indices in f32 where they are small (SMALL_INDEX). The backward visits only
-// the windows that can cover the element (ceil(k / s) per axis with dilation 1, each tap
-// otherwise), oh and ow ascending.
+// element (four along a row with DIL1); 1-D grid folded into 2-D. The generic kernels
+// take the window geometry as override constants (KH, KW, SH, SW, DIL1: fixed tap loops,
+// no data-dependent bounds) and divide indices in f32 where they are small
+// (SMALL_INDEX). The backward visits only the windows that can cover the element
+// (ceil(k / s) rows and (k + 2) / s + 1 columns per four elements with dilation 1, each
+// tap otherwise), oh and ow ascending.
 // Launcher: crates/tensor/src/ops/pool.rs   Reference: crates/reference/src/pool.rs
 struct Params {
     planes: u32,
@@ -206,41 +207,76 @@ fn candidate(a: u32, j: u32, lo: u32, k: u32, s: u32, inv_s: f32, d: u32, out: u
 @group(0) @binding(2) var<storage, read> idx_in: array<u32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
-// DIL1: the windows covering padded position (a_h, a_w) are among the rows oh with
-// oh*sh <= a_h <= oh*sh + kh - 1 (at most ceil(kh / sh) of them, ending at a_h / sh) and
-// likewise the columns; a fixed-count scan of those, oh and ow ascending, sums the dy of
-// every window whose index points at element r of the plane (an index lies inside its
-// window, so the scan needs no coverage test, only the output's bounds).
-fn gather_windows(a_h: u32, a_w: u32, out_base: u32, r: u32) -> f32 {
+// DIL1: one invocation per four consecutive elements (ih, iw0 .. iw0 + 3) of a row
+// (ceil(w / 4) groups per row), so that the windows they share are read once. The windows
+// covering padded row a_h are among the rows oh with oh*sh <= a_h <= oh*sh + kh - 1 (at
+// most ceil(kh / sh), ending at a_h / sh); those covering padded columns a_w0 .. a_w0 + 3
+// are among (kw + 2) / sw + 1 columns ending at (a_w0 + 3) / sw. A fixed-count scan of
+// those, oh and ow ascending, adds each window's dy to the element its index points at
+// (an index lies inside its window, so only the output's bounds are tested).
+fn backward_row4(t: u32) {
+    let wq = (p.w + 3u) / 4u;
+    let per_plane = p.h * wq;
+    if (t >= p.planes * per_plane) {
+        return;
+    }
+    let plane = div_index(t, per_plane);
+    let rq = t - plane * per_plane;
+    let ih = div_index(rq, wq);
+    let iw0 = (rq - ih * wq) * 4u;
+    let r0 = ih * p.w + iw0; // in-plane index of the first of the four
+    let out_base = plane * p.ho * p.wo;
     let sh = stride_h();
     let sw = stride_w();
-    let kh = kernel_h();
-    let kw = kernel_w();
-    let nh = (kh + sh - 1u) / sh;
-    let nw = (kw + sw - 1u) / sw;
-    let last_h = i32(div_index(a_h, sh));
-    let last_w = i32(div_index(a_w, sw));
-    var acc = 0.0;
-    for (var t = 0u; t < nh; t++) {
-        let oh = last_h - i32(nh - 1u - t);
-        let ohc = u32(clamp(oh, 0, i32(p.ho) - 1));
+    let nh = (kernel_h() + sh - 1u) / sh;
+    let nw = (kernel_w() + 2u) / sw + 1u;
+    let last_h = i32(div_index(ih + p.ph, sh));
+    let last_w = i32(div_index(iw0 + 3u + p.pw, sw));
+    var acc = vec4<f32>(0.0);
+    for (var a = 0u; a < nh; a++) {
+        let oh = last_h - i32(nh - 1u - a);
         let row_ok = oh >= 0 && oh < i32(p.ho);
-        for (var u = 0u; u < nw; u++) {
-            let ow = last_w - i32(nw - 1u - u);
-            let owc = u32(clamp(ow, 0, i32(p.wo) - 1));
-            let o = out_base + ohc * p.wo + owc;
+        let row = out_base + u32(clamp(oh, 0, i32(p.ho) - 1)) * p.wo;
+        for (var b = 0u; b < nw; b++) {
+            let ow = last_w - i32(nw - 1u - b);
+            let o = row + u32(clamp(ow, 0, i32(p.wo) - 1));
             let g = dy[p.y_base + o];
-            if (row_ok && ow >= 0 && ow < i32(p.wo) && idx_in[p.i_base + o] == r) {
-                acc += g;
+            let d = idx_in[p.i_base + o] - r0; // wraps past 3 for indices before r0
+            let ok = row_ok && ow >= 0 && ow < i32(p.wo);
+            if (ok && d == 0u) {
+                acc.x += g;
+            }
+            if (ok && d == 1u) {
+                acc.y += g;
+            }
+            if (ok && d == 2u) {
+                acc.z += g;
+            }
+            if (ok && d == 3u) {
+                acc.w += g;
             }
         }
     }
-    return acc;
+    let e = p.x_base + plane * p.h * p.w + r0;
+    dx[e] = acc.x;
+    if (iw0 + 1u < p.w) {
+        dx[e + 1u] = acc.y;
+    }
+    if (iw0 + 2u < p.w) {
+        dx[e + 2u] = acc.z;
+    }
+    if (iw0 + 3u < p.w) {
+        dx[e + 3u] = acc.w;
+    }
 }
 
 @compute @workgroup_size(WG)
 fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * WG;
+    if (DIL1) {
+        backward_row4(i);
+        return;
+    }
     let per_plane = p.h * p.w;
     if (i >= p.planes * per_plane) {
         return;
@@ -250,10 +286,6 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     let ih = div_index(r, p.w);
     let iw = r - ih * p.w;
     let out_base = plane * p.ho * p.wo;
-    if (DIL1) {
-        dx[p.x_base + i] = gather_windows(ih + p.ph, iw + p.pw, out_base, r);
-        return;
-    }
     let nr = candidates(ih + p.ph, p.kh, p.sh, p.inv_sh, p.dh, p.ho);
     let nc = candidates(iw + p.pw, p.kw, p.sw, p.inv_sw, p.dw, p.wo);
     var acc = 0.0;

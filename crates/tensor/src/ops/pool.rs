@@ -473,7 +473,13 @@ pub fn max_pool2d_backward(
             (&MAX_BWD_2X2, ho * wo / 2, vec![("WG", f64::from(wg))])
         } else {
             let elements = (p1 - p0) * (h * w).max(ho * wo) + y_base.max(i_base) as usize;
-            (&MAX_BWD, h * w, max_window_constants(cfg, wg, elements))
+            // With dilation 1, four elements of a row per invocation.
+            let per_plane = if cfg.dilation == [1, 1] {
+                h * w.div_ceil(4)
+            } else {
+                h * w
+            };
+            (&MAX_BWD, per_plane, max_window_constants(cfg, wg, elements))
         };
         dev.launch(
             kernel,
