@@ -145,12 +145,31 @@ fn stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
             }
             let e = p.x_base + item_offset(img, ch, off);
             if (V >= 4u) {
-                for (var q = 0u; q < V / 4u; q++) {
-                    let v = x_vec4((e >> 2u) + q);
-                    let mv = (v.x + v.y + v.z + v.w) * 0.25;
-                    let d = v - vec4<f32>(mv);
-                    m = merge(m, Moments(4.0, mv, dot(d, d)));
+                // The item's V (4 or 16) elements as one block: its mean and squared
+                // deviations in two passes over registers, merged into the running
+                // moments once per item (one division per V elements).
+                let i0 = e >> 2u;
+                let a = x_vec4(i0);
+                var b = vec4<f32>(0.0);
+                var c = vec4<f32>(0.0);
+                var d = vec4<f32>(0.0);
+                var sum = a;
+                if (V == 16u) {
+                    b = x_vec4(i0 + 1u);
+                    c = x_vec4(i0 + 2u);
+                    d = x_vec4(i0 + 3u);
+                    sum = (a + b) + (c + d);
                 }
+                let mv = ((sum.x + sum.y) + (sum.z + sum.w)) / f32(V);
+                let da = a - vec4<f32>(mv);
+                var m2 = dot(da, da);
+                if (V == 16u) {
+                    let db = b - vec4<f32>(mv);
+                    let dc = c - vec4<f32>(mv);
+                    let dd = d - vec4<f32>(mv);
+                    m2 += (dot(db, db) + dot(dc, dc)) + dot(dd, dd);
+                }
+                m = merge(m, Moments(f32(V), mv, m2));
             } else {
                 let v = x_at(e);
                 m.n += 1.0;

@@ -43,15 +43,13 @@ const TO_NHWC_TEXELS: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc_t
 const TO_NHWC_TEXELS4: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc_texels4");
 const TO_KRSC: Kernel = crate::kernel!("conv2d_layout", "weight_to_krsc");
 const DW_FINISH: Kernel = crate::kernel!("conv2d_layout", "dw_finish");
-/// Forward entry points by output channels per lane: 64 (× 8 pixels), 32 (× 16), 16 (× 32).
-const IGEMM_FWD: [(usize, Kernel); 3] = [
-    (64, crate::kernel!("conv2d_igemm", "forward")),
+/// Forward entry points of the subgroup kernel by output channels per lane (each × 8 pixels).
+const IGEMM_FWD: [(usize, Kernel); 2] = [
     (32, crate::kernel!("conv2d_igemm", "forward_k32")),
     (16, crate::kernel!("conv2d_igemm", "forward_k16")),
 ];
-/// The 16 × 32 forward tile for kernels 3 wide with stride 1 along W over rows of
-/// OW (a multiple of 32): one window load serves the three taps.
-const IGEMM_FWD_ROW3_K16: Kernel = crate::kernel!("conv2d_igemm", "forward_row3_k16");
+/// Pixels per lane of the subgroup kernel's forward entries.
+const IGEMM_PB: usize = 8;
 const PORTABLE_FWD: [(usize, Kernel); 3] = [
     (64, crate::kernel!("conv2d_igemm_portable", "forward")),
     (32, crate::kernel!("conv2d_igemm_portable", "forward_k32")),
@@ -628,7 +626,8 @@ struct FinishParams {
 }
 
 const LAYOUT_WG: u32 = 64;
-/// Accumulators per lane of the forward entry points (KB × PB).
+/// Accumulators per lane of the portable forward entry points (KB × PB) and of the
+/// weight-gradient blocks.
 const LANE_ACC: usize = 512;
 /// Channels per block of `weight_grad` (the portable kernel's only one).
 const DW_KB: usize = 64;
@@ -661,27 +660,32 @@ struct Tile {
     wg: usize,
 }
 
-/// The forward tile of `plan`: its `kb`, or by default the smallest of the
-/// 64 × 8, 32 × 16 and 16 × 32 blocks that covers the `k_out` output channels
-/// (a 16-channel layer padded to 64 would waste 3/4 of its multiply-adds).
+/// The forward tile of `plan`: its `kb`, or by default the smallest block that covers
+/// the `k_out` output channels (a 16-channel layer padded to 64 would waste 3/4 of its
+/// multiply-adds). The subgroup kernel has 32 × 8 and 16 × 8 blocks (larger ones ran
+/// slower per FLOP on lavapipe: their unrolled loop bodies outgrow the CPU's
+/// instruction cache); the portable kernel 64 × 8, 32 × 16 and 16 × 32.
 fn forward_tile(dev: &Device, plan: Plan, k_out: usize) -> Tile {
+    let subgroup = plan.variant == Conv2dVariant::Igemm;
+    let widest = if subgroup { 32 } else { 64 };
     let kb = if plan.kb != 0 {
-        plan.kb
+        plan.kb.min(widest)
     } else if k_out > 32 {
-        64
+        widest
     } else if k_out > 16 {
         32
     } else {
         16
     };
-    let sg = match plan.variant {
-        Conv2dVariant::Igemm => subgroup_size(dev).unwrap_or(8),
-        _ => 0,
+    let sg = if subgroup {
+        subgroup_size(dev).unwrap_or(8)
+    } else {
+        0
     };
     Tile {
         sg,
         kb,
-        pb: LANE_ACC / kb,
+        pb: if subgroup { IGEMM_PB } else { LANE_ACC / kb },
         wg: 64usize.max(sg),
     }
 }
@@ -867,12 +871,6 @@ fn igemm_launch(
     y: &Tensor,
 ) -> Result<()> {
     let dev = y.device();
-    let row3 = variant == Conv2dVariant::Igemm
-        && tile.kb == 16
-        && params.kw == 3
-        && params.stride_w == 1
-        && params.dil_w == 1
-        && (params.ow as usize).is_multiple_of(tile.pb);
     // The profiler's name: the same kernels run the forward pass and dX.
     let _label = dev.is_profiling().then(|| {
         let pass = if pass == Conv2dPass::Forward {
@@ -885,8 +883,7 @@ fn igemm_launch(
         } else {
             "igemm_portable".to_string()
         };
-        let rows = if row3 { "_row3" } else { "" };
-        dev.variant_label(format!("{pass}/{sg}_{}x{}{rows}", tile.kb, tile.pb))
+        dev.variant_label(format!("{pass}/{sg}_{}x{}", tile.kb, tile.pb))
     });
     let params = &IgemmParams {
         flags: epilogue_flags(bias, opts),
@@ -920,12 +917,13 @@ fn igemm_launch(
             store[1],
             store[2],
         ];
-        let kernel = if row3 {
-            &IGEMM_FWD_ROW3_K16
-        } else {
-            tile_kernel(&IGEMM_FWD, tile.kb)?
-        };
-        dev.launch(kernel, &constants, params, &args, grid)
+        dev.launch(
+            tile_kernel(&IGEMM_FWD, tile.kb)?,
+            &constants,
+            params,
+            &args,
+            grid,
+        )
     } else {
         let args = [xp.arg(), wt.arg(), b_arg, r_arg, vec4_arg(y)?];
         let wgs = m.div_ceil(tile.wg * tile.pb);
@@ -1904,7 +1902,7 @@ pub fn conv2d_backward_bias(dy: &Tensor) -> Result<Tensor> {
 /// environment, or [`set_autotune`]. Off by default so tests stay deterministic.
 ///
 /// Per (adapter, pass, problem) it times a bounded set of candidates (every
-/// applicable variant; the three forward tiles of the implicit GEMMs), once,
+/// applicable variant; the forward tiles of the implicit GEMMs), once,
 /// after checking each candidate's output against the direct kernel on the
 /// same problem with at most 2 images (a candidate that disagrees is dropped).
 /// The choice is kept in memory and in `conv2d_autotune.json` under
@@ -2085,7 +2083,13 @@ mod autotune {
             let tiled = matches!(v, Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable)
                 && pass != Conv2dPass::BackwardWeight;
             if tiled {
-                out.extend([64, 32, 16].map(|kb| Plan { variant: v, kb }));
+                let widest = if v == Conv2dVariant::Igemm { 32 } else { 64 };
+                out.extend(
+                    [64, 32, 16]
+                        .into_iter()
+                        .filter(|&kb| kb <= widest)
+                        .map(|kb| Plan { variant: v, kb }),
+                );
             } else if v != Conv2dVariant::Direct || out.is_empty() {
                 // The direct kernel is the reference, timed only when it is all there is.
                 out.push(Plan::of(v));

@@ -469,23 +469,22 @@ fn check_igemm(cases: &[Case], rng: &mut Rng) {
     }
 }
 
-/// Layers whose output rows fill whole lanes of the 16 × 32 tile (OW a multiple of 32,
-/// at most 16 output channels) with kernels 3 wide and stride 1 along W: the implicit
-/// GEMM takes `forward_row3_k16` for the forward pass and dX. Odd channel counts,
-/// partial subgroups, stride and dilation along H; the wider tiles beside them.
+/// The subgroup kernel's forward tiles (16 × 8 for at most 16 output channels, 32 × 8
+/// above), for the forward pass and dX: channel counts that fill a block exactly, leave
+/// it partial or span several blocks (13, 16, 20, 40, 70), output rows that are and are
+/// not multiples of a lane's 8 pixels, partial subgroups, stride and dilation along H,
+/// asymmetric padding and the dX of a stride-2 layer.
 #[test]
 #[cfg_attr(skip_gpu_tests, ignore)]
-fn row_window_path_matches_reference() {
+fn forward_tiles_match_reference() {
     let mut rng = Rng::new(404);
     let c = Conv2dConfig::new;
     let cases = [
-        // 16 x 32 tile: OW = 32.
         case(2, 5, 6, 32, 16, 3, 3, c(1, 1), true),
         case(1, 3, 7, 32, 13, 3, 3, c(1, 1).with_stride([2, 1]), false),
         case(1, 5, 9, 34, 9, 3, 3, c(1, 0).with_dilation_hw([2, 1]), true),
-        // dX of a stride-2 layer: the zero-inserted dY problem has OW = 32.
+        // dX of a stride-2 layer (a zero-inserted dY).
         case(1, 6, 8, 32, 12, 3, 3, c(2, 1), false),
-        // 32 x 16 and 64 x 8 tiles (the plain entries).
         case(3, 17, 5, 16, 20, 3, 3, c(1, 1), true),
         case(2, 17, 8, 8, 70, 3, 3, c(1, 1), true),
         case(
