@@ -1478,11 +1478,13 @@ fn grouped_forward(
     };
     let b_arg = bias.map_or(w.arg(), Tensor::arg);
     let r_arg = opts.residual.map_or(w.arg(), Tensor::arg);
-    launch_1d(
-        x.device(),
+    let dev = x.device();
+    dev.launch(
         &GROUPED_FWD,
+        &grouped_constants(g, &params),
         &params,
         &[x.arg(), w.arg(), b_arg, r_arg, y.arg()],
+        dev.grid_1d(u64::from(params.total), GROUPED_WG)?,
     )
 }
 
@@ -1490,12 +1492,26 @@ fn grouped_backward_input(g: &Geom, w: &Tensor, dy: &Tensor, dx: &Tensor) -> Res
     let strips = g.w.div_ceil(4);
     let cblocks = g.groups * g.cig.div_ceil(4);
     let params = GroupedParams::new(g, g.n * cblocks * g.h * strips, strips, cblocks);
-    launch_1d(
-        w.device(),
+    let dev = w.device();
+    dev.launch(
         &GROUPED_DX,
+        &grouped_constants(g, &params),
         &params,
         &[dy.arg(), w.arg(), dx.arg()],
+        dev.grid_1d(u64::from(params.total), GROUPED_WG)?,
     )
+}
+
+/// The specialization of the grouped forward and dX kernels: the kernel size as
+/// constants (fixed tap loops) and f32 index divisions below 2^24 invocations (see
+/// conv2d_grouped.wgsl's KH, KW, SMALL_INDEX).
+fn grouped_constants(g: &Geom, params: &GroupedParams) -> [(&'static str, f64); 4] {
+    [
+        ("WG", f64::from(GROUPED_WG)),
+        ("KH", g.kh as f64),
+        ("KW", g.kw as f64),
+        ("SMALL_INDEX", f64::from(u8::from(params.total < 1 << 24))),
+    ]
 }
 
 /// dW of the depthwise convolutions `forward3x3` runs (`backward_weight3x3`, x and dy
