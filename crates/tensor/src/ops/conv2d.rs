@@ -667,7 +667,7 @@ struct Tile {
 /// instruction cache); the portable kernel 64 × 8, 32 × 16 and 16 × 32.
 fn forward_tile(dev: &Device, plan: Plan, k_out: usize) -> Tile {
     let subgroup = plan.variant == Conv2dVariant::Igemm;
-    let widest = if subgroup { 32 } else { 64 };
+    let widest = widest_forward_block(plan.variant);
     let kb = if plan.kb != 0 {
         plan.kb.min(widest)
     } else if k_out > 32 {
@@ -687,6 +687,15 @@ fn forward_tile(dev: &Device, plan: Plan, k_out: usize) -> Tile {
         kb,
         pb: if subgroup { IGEMM_PB } else { LANE_ACC / kb },
         wg: 64usize.max(sg),
+    }
+}
+
+/// Output channels per lane of the widest forward block `variant` has.
+fn widest_forward_block(variant: Conv2dVariant) -> usize {
+    if variant == Conv2dVariant::Igemm {
+        32
+    } else {
+        64
     }
 }
 
@@ -2099,7 +2108,7 @@ mod autotune {
             let tiled = matches!(v, Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable)
                 && pass != Conv2dPass::BackwardWeight;
             if tiled {
-                let widest = if v == Conv2dVariant::Igemm { 32 } else { 64 };
+                let widest = super::widest_forward_block(v);
                 out.extend(
                     [64, 32, 16]
                         .into_iter()
