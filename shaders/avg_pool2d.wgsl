@@ -172,6 +172,11 @@ fn adaptive(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     dst[p.y_base + o] = sum / f32((bh.y - bh.x) * (bw.y - bw.x));
 }
 
+// GLOBAL (ho = wo = 1, global average pooling: one bin, the whole plane), set at
+// pipeline creation: lavapipe runs both sides of an `if` (masked), so a runtime test
+// would pay for the bin search of the general case too.
+override GLOBAL: bool = false;
+
 @compute @workgroup_size(WG)
 fn adaptive_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * WG;
@@ -180,8 +185,7 @@ fn adaptive_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
         return;
     }
     let plane = udiv(i, per_plane, p.inv_plane_in);
-    if (p.ho == 1u && p.wo == 1u) {
-        // Global average pooling: one bin, the whole plane.
+    if (GLOBAL) {
         dst[p.x_base + i] = src[p.y_base + plane] / f32(per_plane);
         return;
     }

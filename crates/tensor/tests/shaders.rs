@@ -30,6 +30,8 @@ fn override_values(name: &str) -> Option<Vec<f64>> {
         "KH" | "KW" => vec![0.0, 3.0],
         "SH" | "SW" => vec![0.0, 2.0],
         "DIL1" => vec![0.0, 1.0],
+        // avg_pool2d.wgsl adaptive_backward: one bin per plane (global average pooling).
+        "GLOBAL" => vec![0.0, 1.0],
         // matmul_subgroup.wgsl: the adapter's (fixed) subgroup size.
         "SUBGROUP_SIZE" => vec![8.0, 16.0, 32.0, 64.0],
         "COL_QUADS" => vec![4.0, 8.0, 16.0],

@@ -628,9 +628,10 @@ fn avg_launch(
             ),
             _ => (kernel, params, if backward { h * w } else { ho * wo }),
         };
+        let global = ho == 1 && wo == 1;
         dev.launch(
             kernel,
-            &[("WG", f64::from(wg))],
+            &[("WG", f64::from(wg)), ("GLOBAL", f64::from(u8::from(global)))],
             &params,
             &[src_arg, dst_arg],
             dev.grid_1d(((p1 - p0) * per_plane) as u64, wg)?,
