@@ -65,6 +65,21 @@ pub trait Backward: std::fmt::Debug {
     /// One entry per input, in the order the op recorded them (`None` where no
     /// gradient is needed or defined).
     fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>>;
+    /// Adds the inputs' gradients to `acc` (one slot per input: the gradient
+    /// accumulated so far, or `None`). A rule that can fold the sum into its own
+    /// kernels (conv2d's dX store) overrides this; by default, `backward` and an
+    /// add where a slot is taken.
+    fn backward_accumulate(&self, dy: &Tensor, acc: &mut [Option<Tensor>]) -> Result<()> {
+        for (slot, g) in acc.iter_mut().zip(self.backward(dy)?) {
+            if let Some(g) = g {
+                *slot = Some(match slot.take() {
+                    None => g,
+                    Some(a) => ops::elementwise::add(&a, &g)?,
+                });
+            }
+        }
+        Ok(())
+    }
     /// Bytes of GPU memory the rule keeps alive for the backward pass.
     fn saved_bytes(&self) -> u64;
 }
@@ -268,13 +283,23 @@ impl Tape {
                     grads.map.insert(pid, g);
                 }
                 Entry::Op { inputs, rule } => {
-                    let input_grads = rule.backward(&g)?;
+                    // The inputs' pending gradients go to the rule, which adds its own;
+                    // an input recorded twice (x + x) keeps its sum in the first slot.
+                    let mut acc: Vec<Option<Tensor>> = inputs
+                        .iter()
+                        .enumerate()
+                        .map(|(k, input)| match input {
+                            Some(i) if !inputs[..k].contains(input) => pending[*i].take(),
+                            _ => None,
+                        })
+                        .collect();
+                    rule.backward_accumulate(&g, &mut acc)?;
                     drop(g);
-                    for (input, ig) in inputs.into_iter().zip(input_grads) {
-                        if let (Some(i), Some(ig)) = (input, ig) {
+                    for (input, slot) in inputs.into_iter().zip(acc) {
+                        if let (Some(i), Some(slot)) = (input, slot) {
                             pending[i] = Some(match pending[i].take() {
-                                None => ig,
-                                Some(acc) => ops::elementwise::add(&acc, &ig)?,
+                                None => slot,
+                                Some(first) => ops::elementwise::add(&first, &slot)?,
                             });
                         }
                     }

@@ -267,19 +267,44 @@ impl Backward for Conv2dBackward {
         "conv2d"
     }
     fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let mut acc = vec![None, None, None];
+        self.backward_accumulate(dy, &mut acc)?;
+        acc.truncate(if self.bias { 3 } else { 2 });
+        Ok(acc)
+    }
+    /// x's accumulated gradient (a residual block's shortcut) is added in dX's
+    /// store instead of by a separate pass.
+    fn backward_accumulate(&self, dy: &Tensor, acc: &mut [Option<Tensor>]) -> Result<()> {
+        let input_grad = if self.x_grad {
+            conv2d::InputGrad::Yes {
+                plus: acc.first().and_then(Option::as_ref),
+            }
+        } else {
+            conv2d::InputGrad::No
+        };
         let (dx, dw) = conv2d::conv2d_backward_kept(
             &self.x,
             self.kept.as_ref(),
             &self.w,
             dy,
             &self.cfg,
-            self.x_grad,
+            input_grad,
         )?;
-        let mut out = vec![dx, Some(dw)];
+        let mut grads = vec![dx, Some(dw)];
         if self.bias {
-            out.push(Some(conv2d::conv2d_backward_bias(dy)?));
+            grads.push(Some(conv2d::conv2d_backward_bias(dy)?));
         }
-        Ok(out)
+        for (k, (slot, g)) in acc.iter_mut().zip(grads).enumerate() {
+            if let Some(g) = g {
+                *slot = Some(match slot.take() {
+                    // dX already holds x's accumulated gradient.
+                    Some(_) if k == 0 => g,
+                    None => g,
+                    Some(a) => elementwise::add(&a, &g)?,
+                });
+            }
+        }
+        Ok(())
     }
     fn saved_bytes(&self) -> u64 {
         bytes(&[&self.x, &self.w]) + self.kept.as_ref().map_or(0, |k| k.bytes())

@@ -31,7 +31,7 @@
 use crate::device::{Arg, Device};
 use crate::error::{shape_err, Error, Result};
 use crate::kernel::Kernel;
-use crate::ops::reduce;
+use crate::ops::{elementwise, reduce};
 use crate::tensor::{DType, Tensor};
 
 const DIRECT_FWD: Kernel = crate::kernel!("conv2d_direct", "forward");
@@ -1041,13 +1041,15 @@ impl DyLayout {
 }
 
 /// dX as a stride-1 convolution of the zero-inserted, padded dY with the
-/// flipped, transposed weights (see docs/ops/conv2d.md); returns that dY.
+/// flipped, transposed weights (see docs/ops/conv2d.md), plus `acc` where
+/// given (the store's residual add); returns that dY.
 fn igemm_backward_input(
     g: &Geom,
     plan: Plan,
     w: &Tensor,
     dy: &Tensor,
     dx: &Tensor,
+    acc: Option<&Tensor>,
 ) -> Result<StagedDy> {
     let variant = plan.variant;
     let tile = forward_tile(w.device(), plan, g.c);
@@ -1088,7 +1090,10 @@ fn igemm_backward_input(
         &dyp,
         &wt,
         None,
-        &Conv2dOptions::default(),
+        &Conv2dOptions {
+            residual: acc,
+            ..Default::default()
+        },
         dx,
     )?;
     Ok(StagedDy {
@@ -1814,27 +1819,37 @@ pub fn conv2d_backward_input_with(
     expect_shape(dy, "dy", &g.y_shape())?;
     let dev = w.device();
     let plan = resolve(dev, &g, Conv2dPass::BackwardInput, variant)?;
-    Ok(run_backward_input(&g, plan, w, dy)?.0)
+    Ok(run_backward_input(&g, plan, w, dy, None)?.0)
 }
 
 /// dX, and the implicit GEMMs' padded dY (which dW can read again).
+/// dX, plus `acc` where given (a gradient already accumulated for x: added in
+/// the implicit GEMM's store, by a separate add after the other variants).
 fn run_backward_input(
     g: &Geom,
     plan: Plan,
     w: &Tensor,
     dy: &Tensor,
+    acc: Option<&Tensor>,
 ) -> Result<(Tensor, Option<StagedDy>)> {
+    if let Some(a) = acc {
+        expect_shape(a, "accumulated dx", &g.x_shape())?;
+    }
     let dx = Tensor::uninit(w.device(), &g.x_shape(), DType::F32)?;
     let mut staged = None;
     match plan.variant {
         Conv2dVariant::Direct => direct_backward_input(g, w, dy, &dx)?,
         Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable => {
-            staged = Some(igemm_backward_input(g, plan, w, dy, &dx)?);
+            staged = Some(igemm_backward_input(g, plan, w, dy, &dx, acc)?);
+            return Ok((dx, staged));
         }
         Conv2dVariant::Depthwise => depthwise_backward_input(g, w, dy, &dx)?,
         Conv2dVariant::Grouped => grouped_backward_input(g, w, dy, &dx)?,
     }
-    Ok((dx, staged))
+    match acc {
+        Some(a) => Ok((elementwise::add(a, &dx)?, staged)),
+        None => Ok((dx, staged)),
+    }
 }
 
 /// Gradient of [`conv2d`] with respect to its weight: `dw` of shape `w_shape`
@@ -1863,7 +1878,20 @@ pub fn conv2d_backward_weight_with(
     run_backward_weight(&g, plan, x, None, dy, None)
 }
 
-/// The gradients of [`conv2d`] with respect to its input (when `input_grad`)
+/// Whether [`conv2d_backward_kept`] computes the input gradient dX.
+#[derive(Clone, Copy, Debug)]
+pub enum InputGrad<'a> {
+    /// No dX (the network's input).
+    No,
+    /// dX, plus `plus` where given.
+    Yes {
+        /// A gradient already accumulated for x (a residual block's shortcut),
+        /// added in the implicit GEMM's store instead of by a separate pass.
+        plus: Option<&'a Tensor>,
+    },
+}
+
+/// The gradients of [`conv2d`] with respect to its input (see [`InputGrad`])
 /// and its weight, from what the forward pass kept ([`conv2d_keeping_input`]
 /// on the same `x` and `cfg`, or `None`): where the implicit GEMMs run, dW
 /// reads the forward's padded input and dX's padded dY instead of laying
@@ -1874,14 +1902,14 @@ pub fn conv2d_backward_kept(
     w: &Tensor,
     dy: &Tensor,
     cfg: &Conv2dConfig,
-    input_grad: bool,
+    input_grad: InputGrad<'_>,
 ) -> Result<(Option<Tensor>, Tensor)> {
     let g = Geom::new(shape4(x, "x")?, shape4(w, "w")?, cfg)?;
     expect_shape(dy, "dy", &g.y_shape())?;
     let dev = x.device();
-    let (dx, staged_dy) = if input_grad {
+    let (dx, staged_dy) = if let InputGrad::Yes { plus } = input_grad {
         let plan = resolve(dev, &g, Conv2dPass::BackwardInput, None)?;
-        let (dx, staged) = run_backward_input(&g, plan, w, dy)?;
+        let (dx, staged) = run_backward_input(&g, plan, w, dy, plus)?;
         (Some(dx), staged)
     } else {
         (None, None)
@@ -2138,7 +2166,7 @@ mod autotune {
             Conv2dPass::Forward => {
                 run_forward(g, plan, x, w, None, &Conv2dOptions::default()).map(|(y, _)| y)
             }
-            Conv2dPass::BackwardInput => run_backward_input(g, plan, w, dy).map(|(dx, _)| dx),
+            Conv2dPass::BackwardInput => run_backward_input(g, plan, w, dy, None).map(|(dx, _)| dx),
             Conv2dPass::BackwardWeight => run_backward_weight(g, plan, x, None, dy, None),
         }
         .ok()

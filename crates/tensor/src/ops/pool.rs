@@ -631,7 +631,10 @@ fn avg_launch(
         let global = ho == 1 && wo == 1;
         dev.launch(
             kernel,
-            &[("WG", f64::from(wg)), ("GLOBAL", f64::from(u8::from(global)))],
+            &[
+                ("WG", f64::from(wg)),
+                ("GLOBAL", f64::from(u8::from(global))),
+            ],
             &params,
             &[src_arg, dst_arg],
             dev.grid_1d(((p1 - p0) * per_plane) as u64, wg)?,

@@ -16,7 +16,7 @@ use shadernet_reference::{
     tol::{assert_close, Tol},
 };
 use shadernet_tensor::ops::conv2d::{
-    self as conv, Activation, Conv2dConfig, Conv2dOptions, Conv2dPass, Conv2dVariant,
+    self as conv, Activation, Conv2dConfig, Conv2dOptions, Conv2dPass, Conv2dVariant, InputGrad,
 };
 use shadernet_tensor::{Error, Tensor};
 
@@ -578,17 +578,26 @@ fn gradients_from_kept_operands_match_reference() {
         let igemm = matches!(fwd, Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable);
         assert_eq!(kept.is_some(), igemm, "{case:?}: {fwd:?}");
         let tol = tol_for(p.n * p.h_out() * p.w_out());
-        // Without and with dX (whose padded dY dW then reads).
-        for input_grad in [false, true] {
+        // Without dX, with it (whose padded dY dW then reads), and with it added to
+        // an already accumulated gradient (the store's residual add).
+        let acc = round32(&rng.vec_uniform(want_dx.len(), -1.0, 1.0));
+        let acc_t = upload(&acc, &case.x_shape());
+        let want_sum: Vec<f64> = want_dx.iter().zip(&acc).map(|(d, a)| d + a).collect();
+        let modes = [
+            (InputGrad::No, None),
+            (InputGrad::Yes { plus: None }, Some(&want_dx)),
+            (InputGrad::Yes { plus: Some(&acc_t) }, Some(&want_sum)),
+        ];
+        for (input_grad, want) in modes {
             let (dx, dw) =
                 conv::conv2d_backward_kept(&xt, kept.as_ref(), &wt, &dyt, &case.cfg, input_grad)
                     .unwrap();
-            let ctx = format!("kept, input_grad {input_grad}, {case:?}");
+            let ctx = format!("kept, {input_grad:?}, {case:?}");
             assert_close(&download(&dw), &want_dw, tol, &format!("dw {ctx}"));
-            assert_eq!(dx.is_some(), input_grad, "{ctx}");
-            if let Some(dx) = dx {
+            assert_eq!(dx.is_some(), want.is_some(), "{ctx}");
+            if let (Some(dx), Some(want)) = (dx, want) {
                 let l = p.c_out_per_group() * p.kh * p.kw;
-                assert_close(&download(&dx), &want_dx, tol_for(l), &format!("dx {ctx}"));
+                assert_close(&download(&dx), want, tol_for(l), &format!("dx {ctx}"));
             }
         }
         // The same input with another padding: the kept layout does not apply.
@@ -601,8 +610,9 @@ fn gradients_from_kept_operands_match_reference() {
         let dyo = round32(&rng.vec_uniform(po.y_len(), -1.0, 1.0));
         let (_, want_o, _) = reference::conv2d_backward(&x, &w, &dyo, &po);
         let dyo_t = upload(&dyo, &[po.n, po.c_out, po.h_out(), po.w_out()]);
+        let yes = InputGrad::Yes { plus: None };
         let (_, dw_o) =
-            conv::conv2d_backward_kept(&xt, kept.as_ref(), &wt, &dyo_t, &other, true).unwrap();
+            conv::conv2d_backward_kept(&xt, kept.as_ref(), &wt, &dyo_t, &other, yes).unwrap();
         assert_close(
             &download(&dw_o),
             &want_o,
