@@ -528,7 +528,7 @@ struct AvgParams {
 
 /// Window, stride, padding and divisor rule of one average pooling (all ones
 /// for the adaptive kernels, which do not read them).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 struct AvgRule {
     kernel: [usize; 2],
     stride: [usize; 2],
@@ -628,7 +628,8 @@ fn avg_launch(
             ),
             _ => (kernel, params, if backward { h * w } else { ho * wo }),
         };
-        let global = ho == 1 && wo == 1;
+        // The adaptive kernels' single-bin case (GLOBAL; the others do not read it).
+        let global = rule == ADAPTIVE_RULE && ho == 1 && wo == 1;
         dev.launch(
             kernel,
             &[
