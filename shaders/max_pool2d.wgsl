@@ -53,11 +53,20 @@ fn x_at(e: u32) -> f32 {
     let t = e >> 2u;
     return textureLoad(x_tex, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT), 0)[e & 3u];
 }
+
+fn x_vec4(t: u32) -> vec4<f32> {
+    return textureLoad(x_tex, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT), 0);
+}
 // #else
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 
 fn x_at(e: u32) -> f32 {
     return x[e];
+}
+
+// (x4: the vec4 view of x that main2x2 reads, declared below)
+fn x_vec4(t: u32) -> vec4<f32> {
+    return x4[t];
 }
 // #endif
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
@@ -172,6 +181,85 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 
 const NONE: u32 = 0xffffffffu;
+
+// main_row4: `main` for four consecutive outputs ow0 .. ow0 + 3 of a row per invocation,
+// with dilation 1, w % 4 == 0 and x_base % 4 == 0 (the launcher checks). Their taps span
+// input columns w0 .. w0 + 3*SW + KW - 1 (w0 = ow0*SW - pw), which start at component
+// SHIFT = (-pw) mod 4 of a texel (the same for every group, since 4*SW columns are whole
+// texels), so each window row is NV <= 4 vec4 loads instead of 4*KW scalar ones. The
+// taps are visited in `main`'s order with `main`'s test, per output.
+override SHIFT: u32 = 0u;
+override NV: u32 = 4u;
+
+// `main`'s update of one output's running maximum with the taps of one window row.
+fn row_taps(win: array<vec4<f32>, 4>, t: u32, row_ok: bool, row: u32, w0: i32,
+            best: ptr<function, f32>, bi: ptr<function, u32>) {
+    for (var j = 0u; j < kernel_w(); j++) {
+        let e = SHIFT + t * stride_w() + j;
+        let v = win[e / 4u][e % 4u];
+        let iw = w0 + i32(t * stride_w() + j);
+        if (row_ok && iw >= 0 && iw < i32(p.w) && (*bi == NONE || v > *best || is_nan(v))) {
+            *best = v;
+            *bi = row + u32(iw);
+        }
+    }
+}
+
+fn store_output(o: u32, ok: bool, best: f32, bi: u32) {
+    if (ok) {
+        y[p.y_base + o] = best;
+        idx[p.i_base + o] = bi;
+    }
+}
+
+@compute @workgroup_size(WG)
+fn main_row4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let g = gid.x + gid.y * nwg.x * WG;
+    let wq = (p.wo + 3u) / 4u;
+    let per_plane = p.ho * wq;
+    if (g >= p.planes * per_plane) {
+        return;
+    }
+    let plane = div_index(g, per_plane);
+    let q = g - plane * per_plane;
+    let oh = div_index(q, wq);
+    let ow0 = (q - oh * wq) * 4u;
+    let h0 = i32(oh * stride_h()) - i32(p.ph);
+    let w0 = i32(ow0 * stride_w()) - i32(p.pw);
+    // Texel of window element 0 (column w0 - SHIFT) within its row; exact division.
+    let tq = (w0 - i32(SHIFT)) / 4;
+    let row_texels = i32(p.w / 4u);
+    let plane_t = (p.x_base + plane * p.h * p.w) / 4u;
+    var b0 = bitcast<f32>(0xff800000u); // -inf
+    var b1 = b0;
+    var b2 = b0;
+    var b3 = b0;
+    var i0 = NONE;
+    var i1 = NONE;
+    var i2 = NONE;
+    var i3 = NONE;
+    for (var i = 0u; i < kernel_h(); i++) {
+        let ih = h0 + i32(i);
+        let row_ok = ih >= 0 && ih < i32(p.h);
+        let ihc = u32(clamp(ih, 0, i32(p.h) - 1));
+        var win: array<vec4<f32>, 4>;
+        for (var v = 0u; v < NV; v++) {
+            // Texels outside the row are clamped into it: their taps fail the column test.
+            let t = u32(clamp(tq + i32(v), 0, row_texels - 1));
+            win[v] = x_vec4(plane_t + ihc * u32(row_texels) + t);
+        }
+        let row = ihc * p.w;
+        row_taps(win, 0u, row_ok, row, w0, &b0, &i0);
+        row_taps(win, 1u, row_ok, row, w0, &b1, &i1);
+        row_taps(win, 2u, row_ok, row, w0, &b2, &i2);
+        row_taps(win, 3u, row_ok, row, w0, &b3, &i3);
+    }
+    let o = plane * p.ho * p.wo + oh * p.wo + ow0;
+    store_output(o, true, b0, i0);
+    store_output(o + 1u, ow0 + 1u < p.wo, b1, i1);
+    store_output(o + 2u, ow0 + 2u < p.wo, b2, i2);
+    store_output(o + 3u, ow0 + 3u < p.wo, b3, i3);
+}
 
 // Output windows along one axis that may cover padded position `a` (= input + pad):
 // with dilation 1 the range [x, x + y); otherwise y = k taps to test one by one.

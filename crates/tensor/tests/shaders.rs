@@ -30,6 +30,9 @@ fn override_values(name: &str) -> Option<Vec<f64>> {
         "KH" | "KW" => vec![0.0, 3.0],
         "SH" | "SW" => vec![0.0, 2.0],
         "DIL1" => vec![0.0, 1.0],
+        // max_pool2d.wgsl main_row4: the window's first component and vec4s per row.
+        "SHIFT" => vec![0.0, 3.0],
+        "NV" => vec![1.0, 4.0],
         // avg_pool2d.wgsl adaptive_backward: one bin per plane (global average pooling).
         "GLOBAL" => vec![0.0, 1.0],
         // matmul_subgroup.wgsl: the adapter's (fixed) subgroup size.

@@ -17,6 +17,7 @@ use crate::texels::texel_kernel;
 
 const MAX_FWD: Kernel = crate::kernel!("max_pool2d");
 const MAX_BWD: Kernel = crate::kernel!("max_pool2d", "backward");
+const MAX_FWD_ROW4: Kernel = crate::kernel!("max_pool2d", "main_row4");
 const MAX_FWD_2X2: Kernel = crate::kernel!("max_pool2d", "main2x2");
 const MAX_BWD_2X2: Kernel = crate::kernel!("max_pool2d", "backward2x2");
 const AVG_FWD: Kernel = crate::kernel!("avg_pool2d");
@@ -398,11 +399,19 @@ pub fn max_pool2d(x: &Tensor, cfg: &Pool2dConfig) -> Result<(Tensor, Tensor)> {
             i_base,
             ..MaxParams::new(cfg, h, w, ho, wo, use_tile)
         };
+        let row4 = row4_window(cfg, w).filter(|_| !use_tile && x_base.is_multiple_of(4));
         let (kernel, per_plane, constants) = if use_tile {
             (MAX_FWD_2X2, ho * wo / 2, vec![("WG", f64::from(wg))])
         } else {
             let elements = (p1 - p0) * (h * w).max(ho * wo) + x_base as usize;
-            (MAX_FWD, ho * wo, max_window_constants(cfg, wg, elements))
+            let mut constants = max_window_constants(cfg, wg, elements);
+            match row4 {
+                Some((shift, nv)) => {
+                    constants.extend([("SHIFT", shift as f64), ("NV", nv as f64)]);
+                    (MAX_FWD_ROW4, ho * wo.div_ceil(4), constants)
+                }
+                None => (MAX_FWD, ho * wo, constants),
+            }
         };
         let (kernel, constants) = texel_kernel(dev, kernel, x_tex.is_some(), &constants);
         dev.launch(
@@ -414,6 +423,16 @@ pub fn max_pool2d(x: &Tensor, cfg: &Pool2dConfig) -> Result<(Tensor, Tensor)> {
         )?;
     }
     Ok((y, indices))
+}
+
+/// The four-output forward's window (`main_row4` in max_pool2d.wgsl): the
+/// component where each group's window starts in its texel (SHIFT) and the
+/// vec4s of one window row (NV), where it applies (dilation 1, rows of whole
+/// texels, at most 4 vec4s).
+fn row4_window(cfg: &Pool2dConfig, w: usize) -> Option<(usize, usize)> {
+    let shift = (4 - cfg.padding[1] % 4) % 4;
+    let nv = (shift + 3 * cfg.stride[1] + cfg.kernel[1]).div_ceil(4);
+    (cfg.dilation == [1, 1] && w.is_multiple_of(4) && nv <= 4).then_some((shift, nv))
 }
 
 /// The generic max-pool kernels' specialization (max_pool2d.wgsl): the window's
