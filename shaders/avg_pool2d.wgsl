@@ -108,9 +108,42 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     dst[p.y_base + o] = out;
 }
 
+// POINT (set at pipeline creation): a 1x1 window without padding, a strided subsample
+// (how a strided pointwise convolution takes its input). The backward then runs one
+// invocation per output (the launcher sizes the grid so): output (oh, ow)'s gradient
+// goes to input (oh*sh, ow*sw) and zeros to the rest of its sh x sw block, which no
+// other window covers; the blocks tile the input (ho*sh >= h). No window search.
+override POINT: bool = false;
+
+fn point_backward(o: u32) {
+    let per_plane = p.ho * p.wo;
+    if (o >= p.planes * per_plane) {
+        return;
+    }
+    let plane = udiv(o, per_plane, p.inv_plane_out);
+    let q = o - plane * per_plane;
+    let oh = udiv(q, p.wo, p.inv_wo);
+    let ow = q - oh * p.wo;
+    let g = src[p.y_base + o] / avg_cell(oh, ow).div;
+    let base = p.x_base + plane * p.h * p.w;
+    for (var a = 0u; a < p.sh; a++) {
+        let ih = oh * p.sh + a;
+        for (var b = 0u; b < p.sw; b++) {
+            let iw = ow * p.sw + b;
+            if (ih < p.h && iw < p.w) {
+                dst[base + ih * p.w + iw] = select(0.0, g, a == 0u && b == 0u);
+            }
+        }
+    }
+}
+
 @compute @workgroup_size(WG)
 fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * WG;
+    if (POINT) {
+        point_backward(i);
+        return;
+    }
     let per_plane = p.h * p.w;
     if (i >= p.planes * per_plane) {
         return;

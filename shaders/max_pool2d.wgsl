@@ -4,8 +4,9 @@
 // 0xffffffff for a window with no in-image tap. `backward` gathers, for each input
 // element, the dy of every output window covering it whose idx points at it (no
 // atomics, no races), summed in output raster order like a sequential scatter.
-// Thread mapping: main, one invocation per output element; backward, one per input
-// element (four along a row with DIL1); 1-D grid folded into 2-D. The generic kernels
+// Thread mapping: main, one invocation per output element (main_row4: four along a row,
+// window rows read as vec4s); backward, one per input element (four along a row with
+// DIL1); 1-D grid folded into 2-D. The generic kernels
 // take the window geometry as override constants (KH, KW, SH, SW, DIL1: fixed tap loops,
 // no data-dependent bounds) and divide indices in f32 where they are small
 // (SMALL_INDEX). The backward visits only the windows that can cover the element

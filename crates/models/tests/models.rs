@@ -212,3 +212,69 @@ fn wrong_inputs_and_names_are_typed_errors() {
     };
     assert!(build("lenet5", tiny, device(), 0).is_err());
 }
+
+/// A strided 1x1 convolution (ResNet's downsampling shortcut) runs as a subsample
+/// and a stride-1 pointwise convolution: its output and both gradients equal the
+/// f64 reference of the strided convolution, on odd sizes and unequal strides.
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn strided_pointwise_conv_matches_reference() {
+    use shadernet_nn::Param;
+    use shadernet_reference::conv2d::{self as reference, Conv2dParams};
+    use shadernet_reference::tol::{assert_close, Tol};
+    use shadernet_tensor::ops::conv2d::Conv2dConfig;
+    let mut rng = shadernet_reference::rng::Rng::new(21);
+    for (n, c, h, w, k, stride, groups) in [
+        (2, 5, 7, 9, 3, [2, 2], 1),
+        (1, 6, 13, 8, 4, [2, 3], 2),
+        (3, 4, 5, 5, 8, [3, 1], 1),
+    ] {
+        let p = Conv2dParams {
+            n,
+            c_in: c,
+            h,
+            w,
+            c_out: k,
+            kh: 1,
+            kw: 1,
+            stride_h: stride[0],
+            stride_w: stride[1],
+            pad_top: 0,
+            pad_bottom: 0,
+            pad_left: 0,
+            pad_right: 0,
+            dilation_h: 1,
+            dilation_w: 1,
+            groups,
+        };
+        let round = |v: Vec<f64>| -> Vec<f64> { v.into_iter().map(|x| x as f32 as f64).collect() };
+        let x = round(rng.vec_normal(p.x_len()));
+        let wt = round(rng.vec_normal(p.w_len()));
+        let dy = round(rng.vec_normal(p.y_len()));
+        let f32s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<_>>();
+        let upload = |v: &[f64], s: &[usize]| Tensor::from_f32(device(), &f32s(v), s).unwrap();
+        let xp = Param::new(upload(&x, &[n, c, h, w]));
+        let wp = Param::new(upload(&wt, &[k, c / groups, 1, 1]));
+        let cfg = Conv2dConfig::new(1, 0)
+            .with_stride(stride)
+            .with_groups(groups);
+        let tape = Tape::training();
+        let y = f::conv2d(&tape, &tape.param(&xp), &tape.param(&wp), None, &cfg).unwrap();
+        let ys = [n, k, p.h_out(), p.w_out()];
+        assert_eq!(y.shape(), ys.as_slice());
+        let ctx = format!("{n}x{c}x{h}x{w} -> {k}, stride {stride:?}, groups {groups}");
+        let got_y = y.tensor().to_vec_f32().unwrap();
+        assert_close(
+            &got_y,
+            &reference::conv2d(&x, &wt, None, &p),
+            Tol::FORWARD,
+            &ctx,
+        );
+        let grads = tape.backward_with(&y, upload(&dy, &ys)).unwrap();
+        let (want_dx, want_dw, _) = reference::conv2d_backward(&x, &wt, &dy, &p);
+        let dx = grads.get(&xp).unwrap().to_vec_f32().unwrap();
+        assert_close(&dx, &want_dx, Tol::BACKWARD, &format!("dx {ctx}"));
+        let dw = grads.get(&wp).unwrap().to_vec_f32().unwrap();
+        assert_close(&dw, &want_dw, Tol::BACKWARD, &format!("dw {ctx}"));
+    }
+}

@@ -319,6 +319,16 @@ pub fn conv2d(
     b: Option<&Var>,
     cfg: &conv2d::Conv2dConfig,
 ) -> Result<Var> {
+    if let Some(stride) = strided_pointwise(x, w, cfg) {
+        // A 1x1 window without padding reads every stride-th pixel only: take that
+        // subsample first (a 1x1 average pool, exact; its backward scatters dX into
+        // zeros), then a stride-1 pointwise convolution, so the layout pass, dX and
+        // dW see a quarter of the pixels instead of the whole input (and dX no
+        // zero-inserted dY). ResNet's downsampling shortcuts are such layers.
+        let window = pool::Pool2dConfig::square(1).with_stride(stride);
+        let xs = avg_pool2d(tape, x, &window, false, None)?;
+        return conv2d(tape, &xs, w, b, &cfg.with_stride([1, 1]));
+    }
     let bias = b.map(|b| b.tensor());
     // Keep the laid-out input for dW only when dW will run.
     let (y, kept) = if tape.is_recording() && w.node().is_some() {
@@ -340,6 +350,14 @@ pub fn conv2d(
         Some(b) => tape.record(y, &[x, w, b], rule),
         None => tape.record(y, &[x, w], rule),
     })
+}
+
+/// The stride of a convolution that only subsamples its input before a
+/// pointwise product (a 1x1 kernel, stride > 1, no padding), else `None`.
+fn strided_pointwise(x: &Var, w: &Var, cfg: &conv2d::Conv2dConfig) -> Option<[usize; 2]> {
+    let pointwise = matches!(w.shape(), [_, _, 1, 1]) && x.shape().len() == 4;
+    let strided = cfg.stride != [1, 1] && !cfg.stride.contains(&0);
+    (pointwise && strided && cfg.padding == [0; 4]).then_some(cfg.stride)
 }
 
 #[derive(Debug)]

@@ -35,6 +35,8 @@ fn override_values(name: &str) -> Option<Vec<f64>> {
         "NV" => vec![1.0, 4.0],
         // avg_pool2d.wgsl adaptive_backward: one bin per plane (global average pooling).
         "GLOBAL" => vec![0.0, 1.0],
+        // avg_pool2d.wgsl backward: a 1x1 window without padding (a strided subsample).
+        "POINT" => vec![0.0, 1.0],
         // matmul_subgroup.wgsl: the adapter's (fixed) subgroup size.
         "SUBGROUP_SIZE" => vec![8.0, 16.0, 32.0, 64.0],
         "COL_QUADS" => vec![4.0, 8.0, 16.0],

@@ -617,6 +617,10 @@ fn avg_launch(
         inv_sh: inv(rule.stride[0]),
         inv_sw: inv(rule.stride[1]),
     };
+    // The adaptive kernels' single-bin case (GLOBAL) and the window kernels'
+    // strided subsample (POINT); each kernel reads only its own.
+    let global = rule == ADAPTIVE_RULE && ho == 1 && wo == 1;
+    let point = rule != ADAPTIVE_RULE && rule.kernel == [1, 1] && rule.padding == [0, 0];
     for (p0, p1) in unit_runs(dev, op, n * c, (h * w).max(ho * wo))? {
         // x_base locates x (or dx), y_base y (or dy), whichever is src or dst.
         let (src_arg, dst_arg, x_base, y_base) = if backward {
@@ -645,15 +649,16 @@ fn avg_launch(
                 },
                 ho * wo / 2,
             ),
-            _ => (kernel, params, if backward { h * w } else { ho * wo }),
+            // The subsample's backward (POINT) runs per output, the others per input.
+            _ if backward && !point => (kernel, params, h * w),
+            _ => (kernel, params, ho * wo),
         };
-        // The adaptive kernels' single-bin case (GLOBAL; the others do not read it).
-        let global = rule == ADAPTIVE_RULE && ho == 1 && wo == 1;
         dev.launch(
             kernel,
             &[
                 ("WG", f64::from(wg)),
                 ("GLOBAL", f64::from(u8::from(global))),
+                ("POINT", f64::from(u8::from(point))),
             ],
             &params,
             &[src_arg, dst_arg],

@@ -251,8 +251,15 @@ fn max_pool2d_ties_nan_and_padding_follow_pytorch() {
 fn avg_pool2d_sweep_matches_reference() {
     let mut rng = Rng::new(13);
     let mut checked = 0usize;
+    // Plus 1x1 windows with a stride: strided subsamples (the backward's POINT path).
+    let point = [[2, 2], [3, 2], [1, 2]]
+        .map(|st| Pool2dConfig::square(1).with_stride(st))
+        .into_iter()
+        .chain([Pool2dConfig::square(1)
+            .with_stride([2, 3])
+            .with_ceil_mode(true)]);
     for &s in SHAPES {
-        for cfg in windows(&[1]) {
+        for cfg in windows(&[1]).into_iter().chain(point.clone()) {
             let p = params(s, &cfg);
             if p.validate().is_err() {
                 continue;
