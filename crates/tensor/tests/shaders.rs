@@ -22,7 +22,7 @@ fn override_values(name: &str) -> Option<Vec<f64>> {
         "STRIDE" => vec![1.0, 2.0],
         "WIDE" => vec![0.0, 1.0],
         // conv2d_igemm*.wgsl: the store's specialization.
-        "EPILOGUE" | "VEC4_ROWS" | "SMALL_M" => vec![0.0, 1.0],
+        "EPILOGUE" | "VEC4_ROWS" | "SMALL_M" | "FLAT" => vec![0.0, 1.0],
         // conv2d_layout.wgsl: index divisions in f32 below 2^23 invocations; dX of
         // stride 2 along W in the four-column entry.
         "SMALL_INDEX" | "UPS_W2" => vec![0.0, 1.0],

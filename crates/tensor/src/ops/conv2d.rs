@@ -925,6 +925,8 @@ fn igemm_launch(
             store[0],
             store[1],
             store[2],
+            // One flat reduction loop where the channel loop of a nest would be short.
+            ("FLAT", f64::from(u8::from(params.cv < 8))),
         ];
         dev.launch(
             tile_kernel(&IGEMM_FWD, tile.kb)?,
