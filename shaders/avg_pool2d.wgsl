@@ -81,6 +81,15 @@ fn avg_cell(oh: u32, ow: u32) -> Cell {
     return Cell(vec4<i32>(h0, h1, w0, w1), f32(div));
 }
 
+// (plane, oh, ow) of output element o.
+fn output_at(o: u32) -> vec3<u32> {
+    let per_plane = p.ho * p.wo;
+    let plane = udiv(o, per_plane, p.inv_plane_out);
+    let q = o - plane * per_plane;
+    let oh = udiv(q, p.wo, p.inv_wo);
+    return vec3<u32>(plane, oh, q - oh * p.wo);
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let o = gid.x + gid.y * nwg.x * WG;
@@ -88,10 +97,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (o >= p.planes * per_plane) {
         return;
     }
-    let plane = udiv(o, per_plane, p.inv_plane_out);
-    let q = o - plane * per_plane;
-    let oh = udiv(q, p.wo, p.inv_wo);
-    let ow = q - oh * p.wo;
+    let at = output_at(o);
+    let plane = at.x;
+    let oh = at.y;
+    let ow = at.z;
     let cell = avg_cell(oh, ow);
     let base = p.x_base + plane * p.h * p.w;
     var sum = 0.0;
@@ -120,10 +129,10 @@ fn point_backward(o: u32) {
     if (o >= p.planes * per_plane) {
         return;
     }
-    let plane = udiv(o, per_plane, p.inv_plane_out);
-    let q = o - plane * per_plane;
-    let oh = udiv(q, p.wo, p.inv_wo);
-    let ow = q - oh * p.wo;
+    let at = output_at(o);
+    let plane = at.x;
+    let oh = at.y;
+    let ow = at.z;
     let g = src[p.y_base + o] / avg_cell(oh, ow).div;
     let base = p.x_base + plane * p.h * p.w;
     for (var a = 0u; a < p.sh; a++) {
@@ -188,10 +197,10 @@ fn adaptive(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     if (o >= p.planes * per_plane) {
         return;
     }
-    let plane = udiv(o, per_plane, p.inv_plane_out);
-    let q = o - plane * per_plane;
-    let oh = udiv(q, p.wo, p.inv_wo);
-    let ow = q - oh * p.wo;
+    let at = output_at(o);
+    let plane = at.x;
+    let oh = at.y;
+    let ow = at.z;
     let bh = bin(oh, p.h, p.ho, p.inv_ho);
     let bw = bin(ow, p.w, p.wo, p.inv_wo);
     let base = p.x_base + plane * p.h * p.w;
