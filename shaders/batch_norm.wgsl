@@ -4,7 +4,8 @@
 // single components. Entry points:
 //  stats: one workgroup per channel; each invocation runs Welford over a strided share of
 //    the channel (a vec4 at a time: the vec4's own moments, merged), and the shares are
-//    merged with Chan's formula in a tree (numerically stable; no E[x^2]-E[x]^2). Launches
+//    merged with Chan's formula in two levels (numerically stable; no E[x^2]-E[x]^2; the
+//    moments are of x - pivot, the channel's first element). Launches
 //    over runs of images chain through `acc` (mean, M2); the last writes mean,
 //    invstd = 1/sqrt(var_biased + eps), updates running_mean / running_var (unbiased
 //    variance, momentum) in place and increments num_batches_tracked.
@@ -45,6 +46,8 @@ override WG: u32 = 256u;
 override V: u32 = 1u;
 override RELU: u32 = 0u;
 override EVAL: u32 = 0u;
+// Lanes of the first level of the stats / reduce_grad workgroup reductions (divides WG).
+const FOLD: u32 = 8u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 
@@ -136,7 +139,12 @@ fn stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     let ch = wid.x + wid.y * nwg.x; // uniform over the workgroup
     let hwv = p.hw / V;
     var m = Moments(0.0, 0.0, 0.0);
+    // The moments are taken of x - pivot, the channel's first element in this launch:
+    // means near zero keep the folds below exact to the data's own spread (a mean of
+    // 100 would otherwise cost ~1e-5 absolute in every merge).
+    var pivot = 0.0;
     if (ch < p.c) {
+        pivot = x_at(p.x_base + item_offset(0u, ch, 0u));
         var img = lid / hwv;
         var off = lid % hwv;
         loop {
@@ -149,15 +157,16 @@ fn stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
                 // deviations in two passes over registers, merged into the running
                 // moments once per item (one division per V elements).
                 let i0 = e >> 2u;
-                let a = x_vec4(i0);
+                let pv = vec4<f32>(pivot);
+                let a = x_vec4(i0) - pv;
                 var b = vec4<f32>(0.0);
                 var c = vec4<f32>(0.0);
                 var d = vec4<f32>(0.0);
                 var sum = a;
                 if (V == 16u) {
-                    b = x_vec4(i0 + 1u);
-                    c = x_vec4(i0 + 2u);
-                    d = x_vec4(i0 + 3u);
+                    b = x_vec4(i0 + 1u) - pv;
+                    c = x_vec4(i0 + 2u) - pv;
+                    d = x_vec4(i0 + 3u) - pv;
                     sum = (a + b) + (c + d);
                 }
                 let mv = ((sum.x + sum.y) + (sum.z + sum.w)) / f32(V);
@@ -171,7 +180,7 @@ fn stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
                 }
                 m = merge(m, Moments(f32(V), mv, m2));
             } else {
-                let v = x_at(e);
+                let v = x_at(e) - pivot;
                 m.n += 1.0;
                 let d = v - m.mean;
                 m.mean += d / m.n;
@@ -189,20 +198,30 @@ fn stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     s_mean[lid] = m.mean;
     s_m2[lid] = m.m2;
     workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s = s / 2u) {
-        if (lid < s) {
-            let r = merge(Moments(s_n[lid], s_mean[lid], s_m2[lid]),
-                          Moments(s_n[lid + s], s_mean[lid + s], s_m2[lid + s]));
-            s_n[lid] = r.n;
-            s_mean[lid] = r.mean;
-            s_m2[lid] = r.m2;
+    // Two levels (FOLD lanes fold WG / FOLD shares each, then lane 0 folds theirs): two
+    // barriers instead of log2(WG); on lavapipe each barrier resumes every subgroup of
+    // the workgroup.
+    if (lid < FOLD) {
+        let w = WG / FOLD;
+        var r = Moments(s_n[lid * w], s_mean[lid * w], s_m2[lid * w]);
+        for (var i = 1u; i < w; i++) {
+            let j = lid * w + i;
+            r = merge(r, Moments(s_n[j], s_mean[j], s_m2[j]));
         }
-        workgroupBarrier();
+        s_n[lid * w] = r.n;
+        s_mean[lid * w] = r.mean;
+        s_m2[lid * w] = r.m2;
     }
+    workgroupBarrier();
     if (ch >= p.c || lid != 0u) {
         return;
     }
     var t = Moments(s_n[0], s_mean[0], s_m2[0]);
+    for (var i = 1u; i < FOLD; i++) {
+        let j = i * (WG / FOLD);
+        t = merge(t, Moments(s_n[j], s_mean[j], s_m2[j]));
+    }
+    t.mean += pivot;
     if (p.n_done > 0u) {
         t = merge(Moments(f32(p.n_done * p.hw), acc[ch], acc[p.c + ch]), t);
     }
@@ -371,19 +390,28 @@ fn reduce_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     s_g[lid] = sg;
     s_gx[lid] = sgx;
     workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s = s / 2u) {
-        if (lid < s) {
-            s_g[lid] += s_g[lid + s];
-            s_gx[lid] += s_gx[lid + s];
+    if (lid < FOLD) {
+        let w = WG / FOLD;
+        var a = 0.0;
+        var b = 0.0;
+        for (var i = 0u; i < w; i++) {
+            a += s_g[lid * w + i];
+            b += s_gx[lid * w + i];
         }
-        workgroupBarrier();
+        s_g[lid * w] = a;
+        s_gx[lid * w] = b;
     }
+    workgroupBarrier();
     if (ch >= p.c || lid != 0u) {
         return;
     }
     let sums = 8u * p.c;
-    var tg = s_g[0];
-    var tgx = s_gx[0];
+    var tg = 0.0;
+    var tgx = 0.0;
+    for (var i = 0u; i < FOLD; i++) {
+        tg += s_g[i * (WG / FOLD)];
+        tgx += s_gx[i * (WG / FOLD)];
+    }
     if (p.n_done > 0u) {
         tg += work[sums + ch];
         tgx += work[sums + p.c + ch];
