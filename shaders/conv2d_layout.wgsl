@@ -14,6 +14,14 @@
 //     Rows >= k (or c with FLIP) and channels beyond the source are zero.
 //   dw_finish: sums the split partial weight gradients part[z][k][kh][kw][cv] (vec4s) and
 //     writes OIHW dw[k][c][r][s].
+//   phase_weights, interleave_phases: dX of a 3x3, stride-2, padding-1 convolution as four
+//     stride-1 convolutions of dY, one per output phase (a, b) = (h % 2, w % 2):
+//     dx[2i+a, 2j+b] = sum_k sum_{r',s'} dy[k, i+r', j+s'] * W_ab[c, k, r', s'] with
+//     1 + a rows and 1 + b columns of taps (padding a at the bottom, b at the right):
+//     phase_weights writes OIHW W_ab[c][k][r'][s'] = w[k][c][ra(r')][sb(s')], ra = 1 for
+//     a = 0 and 2, 0 for a = 1 (likewise sb); interleave_phases writes the rows of phase
+//     a of dx from the two phase outputs (a, 0) and (a, 1) (plus an accumulated gradient
+//     with ACC). Derivation: docs/ops/conv2d.md.
 // Thread mapping: one invocation per dst vec4 (transforms; four along W for
 // to_padded_nhwc_texels4) or per part vec4 (finish);
 // 1-D grids folded into 2-D (index gid.x + gid.y * nwg.x * WG).
@@ -56,6 +64,17 @@ struct FinishParams {
     cp: u32,
     splits: u32,
     split_stride: u32,
+    total: u32,
+}
+
+struct PhaseParams {
+    n: u32,
+    c: u32, // dx channels (the forward's input channels)
+    k: u32, // dy channels
+    a: u32, // the phase's row parity (interleave: the rows it writes)
+    b: u32, // the phase's column parity (phase_weights)
+    h2: u32, // phase rows (H / 2) and columns (W / 2)
+    w2: u32,
     total: u32,
 }
 
@@ -386,4 +405,59 @@ fn dw_finish(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
             fdw[(k * fp.c + c) * rs_n + rs] = acc[q];
         }
     }
+}
+
+@group(0) @binding(0) var<uniform> php: PhaseParams;
+@group(0) @binding(1) var<storage, read> ph_w: array<f32>;
+@group(0) @binding(2) var<storage, read_write> ph_wout: array<f32>;
+
+// Kernel row (column) of the forward's 3x3 weight that tap t of parity a reads.
+fn phase_tap(a: u32, t: u32) -> u32 {
+    return select(1u, 2u - 2u * t, a == 1u);
+}
+
+@compute @workgroup_size(WG)
+fn phase_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    // One invocation per element of W_ab [c][k][1 + a][1 + b].
+    let idx = gid.x + gid.y * nwg.x * WG;
+    if (idx >= php.total) {
+        return;
+    }
+    let th = 1u + php.a;
+    let tw = 1u + php.b;
+    let s = idx % tw;
+    let r = (idx / tw) % th;
+    let k = (idx / (tw * th)) % php.k;
+    let c = idx / (tw * th * php.k);
+    ph_wout[idx] = ph_w[((k * php.c + c) * 3u + phase_tap(php.a, r)) * 3u + phase_tap(php.b, s)];
+}
+
+@group(0) @binding(1) var<storage, read> ph_even: array<f32>; // phase (a, 0)
+@group(0) @binding(2) var<storage, read> ph_odd: array<f32>; // phase (a, 1)
+@group(0) @binding(3) var<storage, read> ph_acc: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> ph_dx: array<vec4<f32>>;
+
+// ACC: add the gradient already accumulated for x (bound at ph_acc) in the store.
+override ACC: bool = false;
+
+@compute @workgroup_size(WG)
+fn interleave_phases(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    // One invocation per dx vec4 of the rows 2i + a: columns 4q .. 4q + 3, which are
+    // phase columns 2q (b = 0, 1) and 2q + 1 (b = 0, 1).
+    let idx = gid.x + gid.y * nwg.x * WG;
+    if (idx >= php.total) {
+        return;
+    }
+    let wq = php.w2 / 2u;
+    let q = idx % wq;
+    let plane_row = idx / wq; // (n * c + ch) * h2 + i
+    let i = plane_row % php.h2;
+    let plane = plane_row / php.h2;
+    let e = plane_row * php.w2 + 2u * q;
+    var v = vec4<f32>(ph_even[e], ph_odd[e], ph_even[e + 1u], ph_odd[e + 1u]);
+    let d = ((plane * php.h2 + i) * 2u + php.a) * wq + q; // dx vec4: row 2i + a, 2 * w2 = W wide
+    if (ACC) {
+        v += ph_acc[d];
+    }
+    ph_dx[d] = v;
 }

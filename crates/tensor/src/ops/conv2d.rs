@@ -43,6 +43,8 @@ const TO_NHWC_TEXELS: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc_t
 const TO_NHWC_TEXELS4: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc_texels4");
 const TO_KRSC: Kernel = crate::kernel!("conv2d_layout", "weight_to_krsc");
 const DW_FINISH: Kernel = crate::kernel!("conv2d_layout", "dw_finish");
+const PHASE_WEIGHTS: Kernel = crate::kernel!("conv2d_layout", "phase_weights");
+const INTERLEAVE_PHASES: Kernel = crate::kernel!("conv2d_layout", "interleave_phases");
 /// Forward entry points of the subgroup kernel by output channels per lane (each × 8 pixels).
 const IGEMM_FWD: [(usize, Kernel); 2] = [
     (32, crate::kernel!("conv2d_igemm", "forward_k32")),
@@ -625,6 +627,20 @@ struct FinishParams {
     total: u32,
 }
 
+/// Mirrors `struct PhaseParams` in shaders/conv2d_layout.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct PhaseParams {
+    n: u32,
+    c: u32,
+    k: u32,
+    a: u32,
+    b: u32,
+    h2: u32,
+    w2: u32,
+    total: u32,
+}
+
 const LAYOUT_WG: u32 = 64;
 /// Accumulators per lane of the portable forward entry points (KB × PB) and of the
 /// weight-gradient blocks.
@@ -1103,6 +1119,91 @@ fn igemm_backward_input(
         geom: *g,
         dyp,
     })
+}
+
+/// Whether dX runs by phases ([`phase_backward_input`]): a 3×3, stride-2,
+/// padding-1 convolution without dilation or groups (ResNet's stage
+/// transitions), H even and W a multiple of 4 (the interleave's vec4 rows).
+fn phases_apply(g: &Geom) -> bool {
+    g.groups == 1
+        && [g.kh, g.kw, g.sh, g.sw, g.dh, g.dw] == [3, 3, 2, 2, 1, 1]
+        && [g.pt, g.pb, g.pl, g.pr] == [1; 4]
+        && g.h.is_multiple_of(2)
+        && g.w.is_multiple_of(4)
+}
+
+/// dX of a strided 3×3 convolution by output phases: the dX of a stride-2
+/// layer as one convolution would run over dY with zeros inserted, three
+/// quarters of its products by zero. Each phase `(a, b)` of dX (rows `2i + a`,
+/// columns `2j + b`) is instead a stride-1 convolution of dY with `(1 + a) ×
+/// (1 + b)` of the weight's taps (`phase_weights`), and `interleave_phases`
+/// writes the four into dX, adding `acc` (a gradient accumulated for x) in
+/// the store. Derivation in docs/ops/conv2d.md.
+fn phase_backward_input(
+    g: &Geom,
+    variant: Conv2dVariant,
+    w: &Tensor,
+    dy: &Tensor,
+    acc: Option<&Tensor>,
+) -> Result<Tensor> {
+    let dev = w.device();
+    let base = PhaseParams {
+        n: g.n as u32,
+        c: g.c as u32,
+        k: g.k as u32,
+        h2: (g.h / 2) as u32,
+        w2: (g.w / 2) as u32,
+        ..Default::default()
+    };
+    let opts = Conv2dOptions {
+        variant: Some(variant),
+        ..Default::default()
+    };
+    let mut phases = Vec::with_capacity(4);
+    for (a, b) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+        let wab = Tensor::uninit(dev, &[g.c, g.k, 1 + a, 1 + b], DType::F32)?;
+        let p = PhaseParams {
+            a: a as u32,
+            b: b as u32,
+            total: wab.numel() as u32,
+            ..base
+        };
+        dev.launch(
+            &PHASE_WEIGHTS,
+            &[("WG", f64::from(LAYOUT_WG))],
+            &p,
+            &[w.arg(), wab.arg()],
+            dev.grid_1d(wab.numel() as u64, LAYOUT_WG)?,
+        )?;
+        let cfg = Conv2dConfig::new(1, 0).with_padding([0, a, 0, b]);
+        phases.push(conv2d_with(dy, &wab, None, &cfg, &opts)?);
+    }
+    let dx = Tensor::uninit(dev, &g.x_shape(), DType::F32)?;
+    let total = g.n * g.c * (g.h / 2) * (g.w / 4);
+    for a in 0..2 {
+        let p = PhaseParams {
+            a: a as u32,
+            total: total as u32,
+            ..base
+        };
+        let (even, odd) = (&phases[2 * a], &phases[2 * a + 1]);
+        dev.launch(
+            &INTERLEAVE_PHASES,
+            &[
+                ("WG", f64::from(LAYOUT_WG)),
+                ("ACC", f64::from(u8::from(acc.is_some()))),
+            ],
+            &p,
+            &[
+                even.arg(),
+                odd.arg(),
+                vec4_arg(acc.unwrap_or(even))?,
+                vec4_arg(&dx)?,
+            ],
+            dev.grid_1d(total as u64, LAYOUT_WG)?,
+        )?;
+    }
+    Ok(dx)
 }
 
 /// dW as a reduction over the N·H·W pixels, split for parallelism; the
@@ -1836,6 +1937,9 @@ fn run_backward_input(
 ) -> Result<(Tensor, Option<StagedDy>)> {
     if let Some(a) = acc {
         expect_shape(a, "accumulated dx", &g.x_shape())?;
+    }
+    if matches!(plan.variant, Conv2dVariant::Igemm) && phases_apply(g) {
+        return Ok((phase_backward_input(g, plan.variant, w, dy, acc)?, None));
     }
     let dx = Tensor::uninit(w.device(), &g.x_shape(), DType::F32)?;
     let mut staged = None;

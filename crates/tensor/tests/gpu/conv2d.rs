@@ -537,6 +537,76 @@ fn four_column_layout_path_matches_reference() {
 /// dX, from dX's padded dY (`conv2d_backward_kept`) equal the reference: stride 1
 /// and 2, channel counts that fill the dW block (dY reused) and that do not, a
 /// 1x1 layer; a kept input of another geometry is not used.
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn strided_3x3_dx_by_phases_matches_reference() {
+    // dX of 3x3 stride-2 padding-1 layers (H even, W % 4 == 0) runs as four stride-1
+    // convolutions of dY, one per output phase, interleaved into dX (plus an accumulated
+    // gradient). Odd channel counts, the smallest sizes, N = 1 and 3, against the f64
+    // reference and the direct kernel; W = 6 takes the zero-inserted path instead.
+    let mut rng = Rng::new(517);
+    let cfg = Conv2dConfig::new(2, 1);
+    let cases = [
+        case(1, 3, 2, 4, 5, 3, 3, cfg, false),
+        case(3, 5, 6, 8, 7, 3, 3, cfg, false),
+        case(2, 16, 14, 12, 33, 3, 3, cfg, false),
+        case(1, 17, 8, 16, 32, 3, 3, cfg, false),
+        case(2, 5, 6, 6, 7, 3, 3, cfg, false),
+    ];
+    let dev = device();
+    for case in &cases {
+        let p = case.params();
+        let w = round32(&rng.vec_uniform(p.w_len(), -1.0, 1.0));
+        let dy = round32(&rng.vec_uniform(p.y_len(), -1.0, 1.0));
+        let x = vec![0.0; p.x_len()];
+        let (want_dx, _, _) = reference::conv2d_backward(&x, &w, &dy, &p);
+        let ys = [p.n, p.c_out, p.h_out(), p.w_out()];
+        let (xt, wt, dyt) = (
+            upload(&x, &case.x_shape()),
+            upload(&w, &case.w_shape()),
+            upload(&dy, &ys),
+        );
+        let tol = tol_for(p.c_out * p.kh * p.kw);
+        let direct = conv::conv2d_backward_input_with(
+            &wt,
+            &dyt,
+            &case.cfg,
+            case.x_shape(),
+            Some(Conv2dVariant::Direct),
+        )
+        .unwrap();
+        let direct: Vec<f64> = download(&direct).into_iter().map(f64::from).collect();
+        let variants = conv::available_variants(
+            dev,
+            case.x_shape(),
+            case.w_shape(),
+            &case.cfg,
+            Conv2dPass::BackwardInput,
+        )
+        .unwrap();
+        for v in variants {
+            let dx =
+                conv::conv2d_backward_input_with(&wt, &dyt, &case.cfg, case.x_shape(), Some(v))
+                    .unwrap();
+            let got = download(&dx);
+            assert_close(&got, &want_dx, tol, &format!("dx {v:?} {case:?}"));
+            assert_close(&got, &direct, tol, &format!("dx {v:?} vs direct {case:?}"));
+        }
+        let acc = round32(&rng.vec_uniform(want_dx.len(), -1.0, 1.0));
+        let want_sum: Vec<f64> = want_dx.iter().zip(&acc).map(|(d, a)| d + a).collect();
+        let plus = upload(&acc, &case.x_shape());
+        let yes = InputGrad::Yes { plus: Some(&plus) };
+        let (dx, _) = conv::conv2d_backward_kept(&xt, None, &wt, &dyt, &case.cfg, yes).unwrap();
+        let dx = dx.expect("dx asked for");
+        assert_close(
+            &download(&dx),
+            &want_sum,
+            tol,
+            &format!("dx + acc {case:?}"),
+        );
+    }
+}
 #[test]
 #[cfg_attr(skip_gpu_tests, ignore)]
 fn gradients_from_kept_operands_match_reference() {
