@@ -990,11 +990,28 @@ fn igemm_forward(
     opts: &Conv2dOptions<'_>,
     y: &Tensor,
 ) -> Result<Staged> {
+    let xp = padded_input(x, g, plan.variant)?;
+    let hw = (g.h + g.pt + g.pb, g.w + g.pl + g.pr);
+    igemm_forward_from(g, plan, &xp, hw, w, bias, opts, y)?;
+    Ok(xp)
+}
+
+/// The forward implicit GEMM from an input already laid out: `xp` holds
+/// `hp × wp` padded pixels, the geometry's rows and columns starting at 0.
+#[allow(clippy::too_many_arguments)]
+fn igemm_forward_from(
+    g: &Geom,
+    plan: Plan,
+    xp: &Staged,
+    (hp, wp): (usize, usize),
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    opts: &Conv2dOptions<'_>,
+    y: &Tensor,
+) -> Result<()> {
     let variant = plan.variant;
-    let tile = forward_tile(x.device(), plan, g.k);
+    let tile = forward_tile(w.device(), plan, g.k);
     let cv = g.c.div_ceil(4);
-    let (hp, wp) = (g.h + g.pt + g.pb, g.w + g.pl + g.pr);
-    let xp = padded_input(x, g, variant)?;
     let wt = weight_to_krsc(w, g, round_up(g.k, tile.kb), cv, false)?;
     let params = IgemmParams {
         m: (g.n * g.oh * g.ow) as u32,
@@ -1018,13 +1035,12 @@ fn igemm_forward(
         variant,
         tile,
         &params,
-        &xp,
+        xp,
         &wt,
         bias,
         opts,
         y,
-    )?;
-    Ok(xp)
+    )
 }
 
 /// dX's padded, zero-inserted dY (an NHWK vec4 operand), which the weight
@@ -1034,6 +1050,13 @@ struct StagedDy {
     variant: Conv2dVariant,
     geom: Geom,
     dyp: Staged,
+    /// `[n][hp][wp][kv]` vec4s, dY pixel (oh, ow) at row `oh·ups[0] + off[0]`,
+    /// column `ow·ups[1] + off[1]`.
+    hp: usize,
+    wp: usize,
+    kv: usize,
+    off: [i64; 2],
+    ups: [usize; 2],
 }
 
 /// Where dX's implicit GEMM puts dY: `[n][hp][wp][kv]` vec4s, dY pixel (oh, ow)
@@ -1118,6 +1141,11 @@ fn igemm_backward_input(
         variant,
         geom: *g,
         dyp,
+        hp,
+        wp,
+        kv,
+        off,
+        ups: [g.sh, g.sw],
     })
 }
 
@@ -1141,11 +1169,11 @@ fn phases_apply(g: &Geom) -> bool {
 /// the store. Derivation in docs/ops/conv2d.md.
 fn phase_backward_input(
     g: &Geom,
-    variant: Conv2dVariant,
+    plan: Plan,
     w: &Tensor,
     dy: &Tensor,
     acc: Option<&Tensor>,
-) -> Result<Tensor> {
+) -> Result<(Tensor, StagedDy)> {
     let dev = w.device();
     let base = PhaseParams {
         n: g.n as u32,
@@ -1155,10 +1183,19 @@ fn phase_backward_input(
         w2: (g.w / 2) as u32,
         ..Default::default()
     };
-    let opts = Conv2dOptions {
-        variant: Some(variant),
-        ..Default::default()
-    };
+    // One layout of dY for the four phases (and dW): a zero row and column past
+    // its end serve the phases that read pixel i + 1, j + 1.
+    let (hp, wp, kv) = (g.oh + 1, g.ow + 1, g.k.div_ceil(4));
+    let dyp = to_padded_nhwc(
+        dy,
+        g.y_shape(),
+        hp,
+        wp,
+        kv,
+        [0, 0],
+        [1, 1],
+        plan.variant == Conv2dVariant::Igemm,
+    )?;
     let mut phases = Vec::with_capacity(4);
     for (a, b) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
         let wab = Tensor::uninit(dev, &[g.c, g.k, 1 + a, 1 + b], DType::F32)?;
@@ -1176,7 +1213,20 @@ fn phase_backward_input(
             dev.grid_1d(wab.numel() as u64, LAYOUT_WG)?,
         )?;
         let cfg = Conv2dConfig::new(1, 0).with_padding([0, a, 0, b]);
-        phases.push(conv2d_with(dy, &wab, None, &cfg, &opts)?);
+        let gp = Geom::new(g.y_shape(), [g.c, g.k, 1 + a, 1 + b], &cfg)?;
+        let pp = resolve(dev, &gp, Conv2dPass::Forward, Some(plan.variant))?;
+        let y = Tensor::uninit(dev, &gp.y_shape(), DType::F32)?;
+        igemm_forward_from(
+            &gp,
+            pp,
+            &dyp,
+            (hp, wp),
+            &wab,
+            None,
+            &Conv2dOptions::default(),
+            &y,
+        )?;
+        phases.push(y);
     }
     let dx = Tensor::uninit(dev, &g.x_shape(), DType::F32)?;
     let total = g.n * g.c * (g.h / 2) * (g.w / 4);
@@ -1203,7 +1253,17 @@ fn phase_backward_input(
             dev.grid_1d(total as u64, LAYOUT_WG)?,
         )?;
     }
-    Ok(dx)
+    let staged = StagedDy {
+        variant: plan.variant,
+        geom: *g,
+        dyp,
+        hp,
+        wp,
+        kv,
+        off: [0, 0],
+        ups: [1, 1],
+    };
+    Ok((dx, staged))
 }
 
 /// dW as a reduction over the N·H·W pixels, split for parallelism; the
@@ -1248,23 +1308,19 @@ fn igemm_backward_weight(
     };
     // dX's dY serves when it is the same kernel family and geometry, holds kp / 4
     // channel vec4s per pixel and every pixel of dY (no cropping).
-    let layout = DyLayout::of(g);
-    let [off_h, off_w] = layout.off.map(|o| usize::try_from(o).ok());
-    let reuse = match (staged_dy, off_h, off_w) {
-        (Some(d), Some(off_h), Some(off_w))
-            if d.variant == variant
-                && d.geom == *g
-                && layout.kv * 4 == kp
-                && (g.oh - 1) * g.sh + off_h < layout.hp
-                && (g.ow - 1) * g.sw + off_w < layout.wp =>
-        {
-            Some((d, [off_h, off_w]))
-        }
-        _ => None,
-    };
+    let reuse = staged_dy.and_then(|d| {
+        let [off_h, off_w] = d.off.map(|o| usize::try_from(o).ok());
+        let (off_h, off_w) = (off_h?, off_w?);
+        (d.variant == variant
+            && d.geom == *g
+            && d.kv * 4 == kp
+            && (g.oh - 1) * d.ups[0] + off_h < d.hp
+            && (g.ow - 1) * d.ups[1] + off_w < d.wp)
+            .then_some((d, [off_h, off_w]))
+    });
     let built_dy;
     let (dyk, dy_at) = match reuse {
-        Some((d, off)) => (&d.dyp, (layout.hp, layout.wp, off, [g.sh, g.sw])),
+        Some((d, off)) => (&d.dyp, (d.hp, d.wp, off, d.ups)),
         None => {
             built_dy = to_padded_nhwc(
                 dy,
@@ -1939,7 +1995,8 @@ fn run_backward_input(
         expect_shape(a, "accumulated dx", &g.x_shape())?;
     }
     if matches!(plan.variant, Conv2dVariant::Igemm) && phases_apply(g) {
-        return Ok((phase_backward_input(g, plan.variant, w, dy, acc)?, None));
+        let (dx, staged) = phase_backward_input(g, plan, w, dy, acc)?;
+        return Ok((dx, Some(staged)));
     }
     let dx = Tensor::uninit(w.device(), &g.x_shape(), DType::F32)?;
     let mut staged = None;

@@ -543,8 +543,9 @@ fn four_column_layout_path_matches_reference() {
 fn strided_3x3_dx_by_phases_matches_reference() {
     // dX of 3x3 stride-2 padding-1 layers (H even, W % 4 == 0) runs as four stride-1
     // convolutions of dY, one per output phase, interleaved into dX (plus an accumulated
-    // gradient). Odd channel counts, the smallest sizes, N = 1 and 3, against the f64
-    // reference and the direct kernel; W = 6 takes the zero-inserted path instead.
+    // gradient); dW then reads the phases' dY layout (K a multiple of 16). Odd channel
+    // counts, the smallest sizes, N = 1 and 3, against the f64 reference and the direct
+    // kernel; W = 6 takes the zero-inserted path instead.
     let mut rng = Rng::new(517);
     let cfg = Conv2dConfig::new(2, 1);
     let cases = [
@@ -552,6 +553,7 @@ fn strided_3x3_dx_by_phases_matches_reference() {
         case(3, 5, 6, 8, 7, 3, 3, cfg, false),
         case(2, 16, 14, 12, 33, 3, 3, cfg, false),
         case(1, 17, 8, 16, 32, 3, 3, cfg, false),
+        case(2, 5, 6, 8, 16, 3, 3, cfg, false),
         case(2, 5, 6, 6, 7, 3, 3, cfg, false),
     ];
     let dev = device();
@@ -559,8 +561,8 @@ fn strided_3x3_dx_by_phases_matches_reference() {
         let p = case.params();
         let w = round32(&rng.vec_uniform(p.w_len(), -1.0, 1.0));
         let dy = round32(&rng.vec_uniform(p.y_len(), -1.0, 1.0));
-        let x = vec![0.0; p.x_len()];
-        let (want_dx, _, _) = reference::conv2d_backward(&x, &w, &dy, &p);
+        let x = round32(&rng.vec_uniform(p.x_len(), -1.0, 1.0));
+        let (want_dx, want_dw, _) = reference::conv2d_backward(&x, &w, &dy, &p);
         let ys = [p.n, p.c_out, p.h_out(), p.w_out()];
         let (xt, wt, dyt) = (
             upload(&x, &case.x_shape()),
@@ -597,7 +599,9 @@ fn strided_3x3_dx_by_phases_matches_reference() {
         let want_sum: Vec<f64> = want_dx.iter().zip(&acc).map(|(d, a)| d + a).collect();
         let plus = upload(&acc, &case.x_shape());
         let yes = InputGrad::Yes { plus: Some(&plus) };
-        let (dx, _) = conv::conv2d_backward_kept(&xt, None, &wt, &dyt, &case.cfg, yes).unwrap();
+        let (_, kept) = conv::conv2d_keeping_input(&xt, &wt, None, &case.cfg).unwrap();
+        let (dx, dw) =
+            conv::conv2d_backward_kept(&xt, kept.as_ref(), &wt, &dyt, &case.cfg, yes).unwrap();
         let dx = dx.expect("dx asked for");
         assert_close(
             &download(&dx),
@@ -605,8 +609,11 @@ fn strided_3x3_dx_by_phases_matches_reference() {
             tol,
             &format!("dx + acc {case:?}"),
         );
+        let tol_w = tol_for(p.n * p.h_out() * p.w_out());
+        assert_close(&download(&dw), &want_dw, tol_w, &format!("dw {case:?}"));
     }
 }
+
 #[test]
 #[cfg_attr(skip_gpu_tests, ignore)]
 fn gradients_from_kept_operands_match_reference() {
