@@ -66,6 +66,38 @@ impl Case {
     }
 }
 
+/// Random x, w and dY of a case (f32-representable), the f64 reference
+/// gradients, and the three uploaded.
+struct BackwardProblem {
+    p: Conv2dParams,
+    x: Vec<f64>,
+    w: Vec<f64>,
+    want_dx: Vec<f64>,
+    want_dw: Vec<f64>,
+    xt: Tensor,
+    wt: Tensor,
+    dyt: Tensor,
+}
+
+fn backward_problem(rng: &mut Rng, case: &Case) -> BackwardProblem {
+    let p = case.params();
+    let x = round32(&rng.vec_uniform(p.x_len(), -1.0, 1.0));
+    let w = round32(&rng.vec_uniform(p.w_len(), -1.0, 1.0));
+    let dy = round32(&rng.vec_uniform(p.y_len(), -1.0, 1.0));
+    let (want_dx, want_dw, _) = reference::conv2d_backward(&x, &w, &dy, &p);
+    let ys = [p.n, p.c_out, p.h_out(), p.w_out()];
+    BackwardProblem {
+        xt: upload(&x, &case.x_shape()),
+        wt: upload(&w, &case.w_shape()),
+        dyt: upload(&dy, &ys),
+        p,
+        x,
+        w,
+        want_dx,
+        want_dw,
+    }
+}
+
 fn tol_for(len: usize) -> Tol {
     Tol::new(2e-5 * (len.max(1) as f64).sqrt(), 1e-4)
 }
@@ -558,17 +590,15 @@ fn strided_3x3_dx_by_phases_matches_reference() {
     ];
     let dev = device();
     for case in &cases {
-        let p = case.params();
-        let w = round32(&rng.vec_uniform(p.w_len(), -1.0, 1.0));
-        let dy = round32(&rng.vec_uniform(p.y_len(), -1.0, 1.0));
-        let x = round32(&rng.vec_uniform(p.x_len(), -1.0, 1.0));
-        let (want_dx, want_dw, _) = reference::conv2d_backward(&x, &w, &dy, &p);
-        let ys = [p.n, p.c_out, p.h_out(), p.w_out()];
-        let (xt, wt, dyt) = (
-            upload(&x, &case.x_shape()),
-            upload(&w, &case.w_shape()),
-            upload(&dy, &ys),
-        );
+        let BackwardProblem {
+            p,
+            want_dx,
+            want_dw,
+            xt,
+            wt,
+            dyt,
+            ..
+        } = backward_problem(&mut rng, case);
         let tol = tol_for(p.c_out * p.kh * p.kw);
         let direct = conv::conv2d_backward_input_with(
             &wt,
@@ -630,17 +660,17 @@ fn gradients_from_kept_operands_match_reference() {
     ];
     let dev = device();
     for case in &cases {
-        let p = case.params();
-        let x = round32(&rng.vec_uniform(p.x_len(), -1.0, 1.0));
-        let w = round32(&rng.vec_uniform(p.w_len(), -1.0, 1.0));
-        let dy = round32(&rng.vec_uniform(p.y_len(), -1.0, 1.0));
-        let (want_dx, want_dw, _) = reference::conv2d_backward(&x, &w, &dy, &p);
+        let BackwardProblem {
+            p,
+            x,
+            w,
+            want_dx,
+            want_dw,
+            xt,
+            wt,
+            dyt,
+        } = backward_problem(&mut rng, case);
         let ys = [p.n, p.c_out, p.h_out(), p.w_out()];
-        let (xt, wt, dyt) = (
-            upload(&x, &case.x_shape()),
-            upload(&w, &case.w_shape()),
-            upload(&dy, &ys),
-        );
         let (y, kept) = conv::conv2d_keeping_input(&xt, &wt, None, &case.cfg).unwrap();
         assert_eq!(y.shape(), &ys);
         let fwd = conv::conv2d_variant(
