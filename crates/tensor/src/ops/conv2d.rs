@@ -1152,12 +1152,29 @@ fn igemm_backward_input(
 /// Whether dX runs by phases ([`phase_backward_input`]): a 3×3, stride-2,
 /// padding-1 convolution without dilation or groups (ResNet's stage
 /// transitions), H even and W a multiple of 4 (the interleave's vec4 rows).
-fn phases_apply(g: &Geom) -> bool {
+/// The four phase convolutions' implicit GEMM must apply too (it does wherever
+/// dX's own does; checked rather than assumed).
+fn phases_apply(dev: &Device, g: &Geom) -> bool {
     g.groups == 1
         && [g.kh, g.kw, g.sh, g.sw, g.dh, g.dw] == [3, 3, 2, 2, 1, 1]
         && [g.pt, g.pb, g.pl, g.pr] == [1; 4]
         && g.h.is_multiple_of(2)
         && g.w.is_multiple_of(4)
+        && PHASES.iter().all(|&(a, b)| {
+            phase_geom(g, a, b).is_ok_and(|gp| {
+                applies(dev, &gp, Conv2dVariant::Igemm, Conv2dPass::Forward).is_ok()
+            })
+        })
+}
+
+/// Output phases `(a, b)`: dX rows `2i + a`, columns `2j + b`.
+const PHASES: [(usize, usize); 4] = [(0, 0), (0, 1), (1, 0), (1, 1)];
+
+/// Phase `(a, b)`'s convolution: dY in, `1 + a` × `1 + b` taps, padding `a`
+/// at the bottom and `b` at the right.
+fn phase_geom(g: &Geom, a: usize, b: usize) -> Result<Geom> {
+    let cfg = Conv2dConfig::new(1, 0).with_padding([0, a, 0, b]);
+    Geom::new(g.y_shape(), [g.c, g.k, 1 + a, 1 + b], &cfg)
 }
 
 /// dX of a strided 3×3 convolution by output phases: the dX of a stride-2
@@ -1197,8 +1214,9 @@ fn phase_backward_input(
         plan.variant == Conv2dVariant::Igemm,
     )?;
     let mut phases = Vec::with_capacity(4);
-    for (a, b) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-        let wab = Tensor::uninit(dev, &[g.c, g.k, 1 + a, 1 + b], DType::F32)?;
+    for (a, b) in PHASES {
+        let gp = phase_geom(g, a, b)?;
+        let wab = Tensor::uninit(dev, &gp.w_shape(), DType::F32)?;
         let p = PhaseParams {
             a: a as u32,
             b: b as u32,
@@ -1212,8 +1230,6 @@ fn phase_backward_input(
             &[w.arg(), wab.arg()],
             dev.grid_1d(wab.numel() as u64, LAYOUT_WG)?,
         )?;
-        let cfg = Conv2dConfig::new(1, 0).with_padding([0, a, 0, b]);
-        let gp = Geom::new(g.y_shape(), [g.c, g.k, 1 + a, 1 + b], &cfg)?;
         let pp = resolve(dev, &gp, Conv2dPass::Forward, Some(plan.variant))?;
         let y = Tensor::uninit(dev, &gp.y_shape(), DType::F32)?;
         igemm_forward_from(
@@ -1994,7 +2010,7 @@ fn run_backward_input(
     if let Some(a) = acc {
         expect_shape(a, "accumulated dx", &g.x_shape())?;
     }
-    if matches!(plan.variant, Conv2dVariant::Igemm) && phases_apply(g) {
+    if matches!(plan.variant, Conv2dVariant::Igemm) && phases_apply(w.device(), g) {
         let (dx, staged) = phase_backward_input(g, plan, w, dy, acc)?;
         return Ok((dx, Some(staged)));
     }
