@@ -992,14 +992,16 @@ fn igemm_forward(
 ) -> Result<Staged> {
     let xp = padded_input(x, g, plan.variant)?;
     let hw = (g.h + g.pt + g.pb, g.w + g.pl + g.pr);
-    igemm_forward_from(g, plan, &xp, hw, w, bias, opts, y)?;
+    igemm_forward_from(Conv2dPass::Forward, g, plan, &xp, hw, w, bias, opts, y)?;
     Ok(xp)
 }
 
 /// The forward implicit GEMM from an input already laid out: `xp` holds
 /// `hp × wp` padded pixels, the geometry's rows and columns starting at 0.
+/// `pass` names it for the profiler (dX's phases run it too).
 #[allow(clippy::too_many_arguments)]
 fn igemm_forward_from(
+    pass: Conv2dPass,
     g: &Geom,
     plan: Plan,
     xp: &Staged,
@@ -1030,17 +1032,7 @@ fn igemm_forward_from(
         wk_stride: (g.kh * g.kw * cv) as u32,
         ..Default::default()
     };
-    igemm_launch(
-        Conv2dPass::Forward,
-        variant,
-        tile,
-        &params,
-        xp,
-        &wt,
-        bias,
-        opts,
-        y,
-    )
+    igemm_launch(pass, variant, tile, &params, xp, &wt, bias, opts, y)
 }
 
 /// dX's padded, zero-inserted dY (an NHWK vec4 operand), which the weight
@@ -1233,6 +1225,7 @@ fn phase_backward_input(
         let pp = resolve(dev, &gp, Conv2dPass::Forward, Some(plan.variant))?;
         let y = Tensor::uninit(dev, &gp.y_shape(), DType::F32)?;
         igemm_forward_from(
+            Conv2dPass::BackwardInput,
             &gp,
             pp,
             &dyp,
@@ -1323,17 +1316,21 @@ fn igemm_backward_weight(
         }
     };
     // dX's dY serves when it is the same kernel family and geometry, holds kp / 4
-    // channel vec4s per pixel and every pixel of dY (no cropping).
-    let reuse = staged_dy.and_then(|d| {
-        let [off_h, off_w] = d.off.map(|o| usize::try_from(o).ok());
-        let (off_h, off_w) = (off_h?, off_w?);
-        (d.variant == variant
-            && d.geom == *g
-            && d.kv * 4 == kp
-            && (g.oh - 1) * d.ups[0] + off_h < d.hp
-            && (g.ow - 1) * d.ups[1] + off_w < d.wp)
-            .then_some((d, [off_h, off_w]))
-    });
+    // channel vec4s per pixel and every pixel of dY (no cropping). Only the subgroup
+    // kernels read it through its layout (`grad_bases`); the portable weight_grad
+    // reads a plain [m][kv] copy.
+    let reuse = staged_dy
+        .filter(|_| variant == Conv2dVariant::Igemm)
+        .and_then(|d| {
+            let [off_h, off_w] = d.off.map(|o| usize::try_from(o).ok());
+            let (off_h, off_w) = (off_h?, off_w?);
+            (d.variant == variant
+                && d.geom == *g
+                && d.kv * 4 == kp
+                && (g.oh - 1) * d.ups[0] + off_h < d.hp
+                && (g.ow - 1) * d.ups[1] + off_w < d.wp)
+                .then_some((d, [off_h, off_w]))
+        });
     let built_dy;
     let (dyk, dy_at) = match reuse {
         Some((d, off)) => (&d.dyp, (d.hp, d.wp, off, d.ups)),

@@ -565,10 +565,44 @@ fn four_column_layout_path_matches_reference() {
     check_igemm(&cases, &mut rng);
 }
 
-/// dX and dW from what the forward pass kept (`conv2d_keeping_input`) and, with
-/// dX, from dX's padded dY (`conv2d_backward_kept`) equal the reference: stride 1
-/// and 2, channel counts that fill the dW block (dY reused) and that do not, a
-/// 1x1 layer; a kept input of another geometry is not used.
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn portable_gradients_from_kept_operands_match_reference() {
+    // Without texel operands the implicit GEMMs run their portable kernels; dW there must
+    // not read dX's padded dY as if it were a plain NHWC copy (it ignores the layout).
+    let mut rng = Rng::new(611);
+    let c = Conv2dConfig::new;
+    let cases = [
+        case(2, 5, 7, 9, 64, 3, 3, c(1, 1), false),
+        case(2, 6, 8, 8, 64, 3, 3, c(2, 1), false),
+    ];
+    let dev = device();
+    for case in &cases {
+        let BackwardProblem {
+            p,
+            want_dx,
+            want_dw,
+            xt,
+            wt,
+            dyt,
+            ..
+        } = backward_problem(&mut rng, case);
+        shadernet_tensor::without_texel_operands(|| {
+            let pass = Conv2dPass::BackwardWeight;
+            let v = conv::conv2d_variant(dev, case.x_shape(), case.w_shape(), &case.cfg, pass);
+            assert_eq!(v.unwrap(), Conv2dVariant::IgemmPortable, "{case:?}");
+            let (_, kept) = conv::conv2d_keeping_input(&xt, &wt, None, &case.cfg).unwrap();
+            let yes = InputGrad::Yes { plus: None };
+            let (dx, dw) =
+                conv::conv2d_backward_kept(&xt, kept.as_ref(), &wt, &dyt, &case.cfg, yes).unwrap();
+            let dx = dx.expect("dx asked for");
+            let tol_x = tol_for(p.c_out * p.kh * p.kw);
+            assert_close(&download(&dx), &want_dx, tol_x, &format!("dx {case:?}"));
+            let tol_w = tol_for(p.n * p.h_out() * p.w_out());
+            assert_close(&download(&dw), &want_dw, tol_w, &format!("dw {case:?}"));
+        });
+    }
+}
 
 #[test]
 #[cfg_attr(skip_gpu_tests, ignore)]
@@ -586,6 +620,7 @@ fn strided_3x3_dx_by_phases_matches_reference() {
         case(2, 16, 14, 12, 33, 3, 3, cfg, false),
         case(1, 17, 8, 16, 32, 3, 3, cfg, false),
         case(2, 5, 6, 8, 16, 3, 3, cfg, false),
+        case(1, 8, 4, 8, 64, 3, 3, cfg, false),
         case(2, 5, 6, 6, 7, 3, 3, cfg, false),
     ];
     let dev = device();
@@ -644,6 +679,10 @@ fn strided_3x3_dx_by_phases_matches_reference() {
     }
 }
 
+/// dX and dW from what the forward pass kept (`conv2d_keeping_input`) and, with
+/// dX, from dX's padded dY (`conv2d_backward_kept`) equal the reference: stride 1
+/// and 2, channel counts that fill the dW block (dY reused) and that do not, a
+/// 1x1 layer; a kept input of another geometry is not used.
 #[test]
 #[cfg_attr(skip_gpu_tests, ignore)]
 fn gradients_from_kept_operands_match_reference() {
