@@ -1042,23 +1042,20 @@ struct StagedDy {
     variant: Conv2dVariant,
     geom: Geom,
     dyp: Staged,
-    /// `[n][hp][wp][kv]` vec4s, dY pixel (oh, ow) at row `oh·ups[0] + off[0]`,
-    /// column `ow·ups[1] + off[1]`.
-    hp: usize,
-    wp: usize,
-    kv: usize,
-    off: [i64; 2],
-    ups: [usize; 2],
+    layout: DyLayout,
 }
 
-/// Where dX's implicit GEMM puts dY: `[n][hp][wp][kv]` vec4s, dY pixel (oh, ow)
-/// at row `oh·sh + off[0]`, column `ow·sw + off[1]` (offsets negative where dX
-/// crops dY: padding beyond the kernel's reach).
+/// Where a padded dY lies: `[n][hp][wp][kv]` vec4s, dY pixel (oh, ow) at row
+/// `oh·ups[0] + off[0]`, column `ow·ups[1] + off[1]`. [`DyLayout::of`] is dX's
+/// zero-inserted one (`ups` the stride; offsets negative where dX crops dY:
+/// padding beyond the kernel's reach); the phase path has its own.
+#[derive(Clone, Copy, Debug)]
 struct DyLayout {
     hp: usize,
     wp: usize,
     kv: usize,
     off: [i64; 2],
+    ups: [usize; 2],
 }
 
 impl DyLayout {
@@ -1069,6 +1066,7 @@ impl DyLayout {
             wp: g.w + ew,
             kv: g.k.div_ceil(4),
             off: [eh as i64 - g.pt as i64, ew as i64 - g.pl as i64],
+            ups: [g.sh, g.sw],
         }
     }
 }
@@ -1086,7 +1084,14 @@ fn igemm_backward_input(
 ) -> Result<StagedDy> {
     let variant = plan.variant;
     let tile = forward_tile(w.device(), plan, g.c);
-    let DyLayout { hp, wp, kv, off } = DyLayout::of(g);
+    let layout = DyLayout::of(g);
+    let DyLayout {
+        hp,
+        wp,
+        kv,
+        off,
+        ups,
+    } = layout;
     let dyp = to_padded_nhwc(
         dy,
         g.y_shape(),
@@ -1094,7 +1099,7 @@ fn igemm_backward_input(
         wp,
         kv,
         off,
-        [g.sh, g.sw],
+        ups,
         variant == Conv2dVariant::Igemm,
     )?;
     let wt = weight_to_krsc(w, g, round_up(g.c, tile.kb), kv, true)?;
@@ -1133,11 +1138,7 @@ fn igemm_backward_input(
         variant,
         geom: *g,
         dyp,
-        hp,
-        wp,
-        kv,
-        off,
-        ups: [g.sh, g.sw],
+        layout,
     })
 }
 
@@ -1194,15 +1195,22 @@ fn phase_backward_input(
     };
     // One layout of dY for the four phases (and dW): a zero row and column past
     // its end serve the phases that read pixel i + 1, j + 1.
-    let (hp, wp, kv) = (g.oh + 1, g.ow + 1, g.k.div_ceil(4));
+    let layout = DyLayout {
+        hp: g.oh + 1,
+        wp: g.ow + 1,
+        kv: g.k.div_ceil(4),
+        off: [0, 0],
+        ups: [1, 1],
+    };
+    let (hp, wp) = (layout.hp, layout.wp);
     let dyp = to_padded_nhwc(
         dy,
         g.y_shape(),
         hp,
         wp,
-        kv,
-        [0, 0],
-        [1, 1],
+        layout.kv,
+        layout.off,
+        layout.ups,
         plan.variant == Conv2dVariant::Igemm,
     )?;
     let mut phases = Vec::with_capacity(4);
@@ -1266,11 +1274,7 @@ fn phase_backward_input(
         variant: plan.variant,
         geom: *g,
         dyp,
-        hp,
-        wp,
-        kv,
-        off: [0, 0],
-        ups: [1, 1],
+        layout,
     };
     Ok((dx, staged))
 }
@@ -1322,18 +1326,19 @@ fn igemm_backward_weight(
     let reuse = staged_dy
         .filter(|_| variant == Conv2dVariant::Igemm)
         .and_then(|d| {
-            let [off_h, off_w] = d.off.map(|o| usize::try_from(o).ok());
+            let l = &d.layout;
+            let [off_h, off_w] = l.off.map(|o| usize::try_from(o).ok());
             let (off_h, off_w) = (off_h?, off_w?);
             (d.variant == variant
                 && d.geom == *g
-                && d.kv * 4 == kp
-                && (g.oh - 1) * d.ups[0] + off_h < d.hp
-                && (g.ow - 1) * d.ups[1] + off_w < d.wp)
+                && l.kv * 4 == kp
+                && (g.oh - 1) * l.ups[0] + off_h < l.hp
+                && (g.ow - 1) * l.ups[1] + off_w < l.wp)
                 .then_some((d, [off_h, off_w]))
         });
     let built_dy;
     let (dyk, dy_at) = match reuse {
-        Some((d, off)) => (&d.dyp, (d.hp, d.wp, off, d.ups)),
+        Some((d, off)) => (&d.dyp, (d.layout.hp, d.layout.wp, off, d.layout.ups)),
         None => {
             built_dy = to_padded_nhwc(
                 dy,

@@ -98,6 +98,40 @@ fn backward_problem(rng: &mut Rng, case: &Case) -> BackwardProblem {
     }
 }
 
+/// `conv2d_keeping_input`, then `conv2d_backward_kept` with dX (plus `acc`, a
+/// gradient already accumulated for x, and its values): dX (+ acc) and dW
+/// against the reference.
+fn check_kept_backward(case: &Case, pr: &BackwardProblem, acc: Option<(&Tensor, &[f64])>) {
+    let p = &pr.p;
+    let (_, kept) = conv::conv2d_keeping_input(&pr.xt, &pr.wt, None, &case.cfg).unwrap();
+    let input_grad = InputGrad::Yes {
+        plus: acc.map(|a| a.0),
+    };
+    let (dx, dw) = conv::conv2d_backward_kept(
+        &pr.xt,
+        kept.as_ref(),
+        &pr.wt,
+        &pr.dyt,
+        &case.cfg,
+        input_grad,
+    )
+    .unwrap();
+    let want_dx: Vec<f64> = match acc {
+        Some((_, a)) => pr.want_dx.iter().zip(a).map(|(d, a)| d + a).collect(),
+        None => pr.want_dx.clone(),
+    };
+    let dx = dx.expect("dx asked for");
+    let tol_x = tol_for(p.c_out * p.kh * p.kw);
+    assert_close(
+        &download(&dx),
+        &want_dx,
+        tol_x,
+        &format!("dx (+ acc) {case:?}"),
+    );
+    let tol_w = tol_for(p.n * p.h_out() * p.w_out());
+    assert_close(&download(&dw), &pr.want_dw, tol_w, &format!("dw {case:?}"));
+}
+
 fn tol_for(len: usize) -> Tol {
     Tol::new(2e-5 * (len.max(1) as f64).sqrt(), 1e-4)
 }
@@ -578,28 +612,12 @@ fn portable_gradients_from_kept_operands_match_reference() {
     ];
     let dev = device();
     for case in &cases {
-        let BackwardProblem {
-            p,
-            want_dx,
-            want_dw,
-            xt,
-            wt,
-            dyt,
-            ..
-        } = backward_problem(&mut rng, case);
+        let problem = backward_problem(&mut rng, case);
         shadernet_tensor::without_texel_operands(|| {
             let pass = Conv2dPass::BackwardWeight;
             let v = conv::conv2d_variant(dev, case.x_shape(), case.w_shape(), &case.cfg, pass);
             assert_eq!(v.unwrap(), Conv2dVariant::IgemmPortable, "{case:?}");
-            let (_, kept) = conv::conv2d_keeping_input(&xt, &wt, None, &case.cfg).unwrap();
-            let yes = InputGrad::Yes { plus: None };
-            let (dx, dw) =
-                conv::conv2d_backward_kept(&xt, kept.as_ref(), &wt, &dyt, &case.cfg, yes).unwrap();
-            let dx = dx.expect("dx asked for");
-            let tol_x = tol_for(p.c_out * p.kh * p.kw);
-            assert_close(&download(&dx), &want_dx, tol_x, &format!("dx {case:?}"));
-            let tol_w = tol_for(p.n * p.h_out() * p.w_out());
-            assert_close(&download(&dw), &want_dw, tol_w, &format!("dw {case:?}"));
+            check_kept_backward(case, &problem, None);
         });
     }
 }
@@ -625,19 +643,18 @@ fn strided_3x3_dx_by_phases_matches_reference() {
     ];
     let dev = device();
     for case in &cases {
+        let problem = backward_problem(&mut rng, case);
         let BackwardProblem {
             p,
             want_dx,
-            want_dw,
-            xt,
             wt,
             dyt,
             ..
-        } = backward_problem(&mut rng, case);
+        } = &problem;
         let tol = tol_for(p.c_out * p.kh * p.kw);
         let direct = conv::conv2d_backward_input_with(
-            &wt,
-            &dyt,
+            wt,
+            dyt,
             &case.cfg,
             case.x_shape(),
             Some(Conv2dVariant::Direct),
@@ -653,29 +670,15 @@ fn strided_3x3_dx_by_phases_matches_reference() {
         )
         .unwrap();
         for v in variants {
-            let dx =
-                conv::conv2d_backward_input_with(&wt, &dyt, &case.cfg, case.x_shape(), Some(v))
-                    .unwrap();
+            let dx = conv::conv2d_backward_input_with(wt, dyt, &case.cfg, case.x_shape(), Some(v))
+                .unwrap();
             let got = download(&dx);
-            assert_close(&got, &want_dx, tol, &format!("dx {v:?} {case:?}"));
+            assert_close(&got, want_dx, tol, &format!("dx {v:?} {case:?}"));
             assert_close(&got, &direct, tol, &format!("dx {v:?} vs direct {case:?}"));
         }
         let acc = round32(&rng.vec_uniform(want_dx.len(), -1.0, 1.0));
-        let want_sum: Vec<f64> = want_dx.iter().zip(&acc).map(|(d, a)| d + a).collect();
         let plus = upload(&acc, &case.x_shape());
-        let yes = InputGrad::Yes { plus: Some(&plus) };
-        let (_, kept) = conv::conv2d_keeping_input(&xt, &wt, None, &case.cfg).unwrap();
-        let (dx, dw) =
-            conv::conv2d_backward_kept(&xt, kept.as_ref(), &wt, &dyt, &case.cfg, yes).unwrap();
-        let dx = dx.expect("dx asked for");
-        assert_close(
-            &download(&dx),
-            &want_sum,
-            tol,
-            &format!("dx + acc {case:?}"),
-        );
-        let tol_w = tol_for(p.n * p.h_out() * p.w_out());
-        assert_close(&download(&dw), &want_dw, tol_w, &format!("dw {case:?}"));
+        check_kept_backward(case, &problem, Some((&plus, &acc)));
     }
 }
 
