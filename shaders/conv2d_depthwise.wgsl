@@ -473,3 +473,257 @@ fn backward_weight3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
     dwpart[b + 7u] = (a7.x + a7.y) + (a7.z + a7.w);
     dwpart[b + 8u] = (a8.x + a8.y) + (a8.z + a8.w);
 }
+
+// #if SUBGROUPS
+// forward3x3_sg: forward3x3 (4 output columns per invocation) with the strips of one
+// output row in adjacent lanes of a subgroup, so that each lane loads only its own input
+// columns (STRIDE vec4s per input row) and takes the one neighbouring column each tap
+// row needs from the lane beside it (subgroupShuffleUp / Down): 1 texel load per input
+// row at stride 1 instead of 3. The launcher checks that the strips of a row (p.strips)
+// divide the subgroup size SG, so no row straddles two subgroups; p.chunk output rows
+// per invocation. Every lane runs the same loop (shuffles need all lanes): lanes past
+// p.total compute with a clamped index and store nothing.
+override SG: u32 = 8u;
+// The *_sg entries read x from storage (on lavapipe as fast as a texel operand once
+// each vec4 is loaded once, and no texel copy in front).
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+
+// The logical invocation index of the *_sg entries: the lanes of a subgroup are
+// consecutive indices.
+fn sg_index(wid: vec3<u32>, nwg: vec3<u32>, sgid: u32, lane: u32) -> u32 {
+    return (wid.x + wid.y * nwg.x) * WG + sgid * SG + lane;
+}
+
+// Input row ih of a plane for the lane owning strip `strip` of `spr`, in row3's layout:
+// v[1] (and v[2] at stride 2) its own vec4s, v[0] the left lane's last vec4 and at
+// stride 1 v[2] the right lane's first, zeros outside the image.
+fn row_sg(plane: u32, ih: i32, strip: u32, spr: u32) -> array<vec4<f32>, 4> {
+    var v: array<vec4<f32>, 4>;
+    let inside = ih >= 0 && ih < i32(p.h);
+    let base = (plane + u32(clamp(ih, 0, i32(p.h) - 1))) * (p.w / 4u) + strip * select(STRIDE, 2u, WIDE);
+    let a = select(vec4<f32>(0.0), x4[base], inside);
+    let first = strip == 0u;
+    if (WIDE) {
+        let b = select(vec4<f32>(0.0), x4[base + 1u], inside);
+        v[0] = select(subgroupShuffleUp(b, 1u), vec4<f32>(0.0), first);
+        v[1] = a;
+        v[2] = b;
+        v[3] = select(subgroupShuffleDown(a, 1u), vec4<f32>(0.0), strip + 1u == spr);
+    } else if (STRIDE == 1u) {
+        v[0] = select(subgroupShuffleUp(a, 1u), vec4<f32>(0.0), first);
+        v[1] = a;
+        v[2] = select(subgroupShuffleDown(a, 1u), vec4<f32>(0.0), strip + 1u == spr);
+    } else {
+        let b = select(vec4<f32>(0.0), x4[base + 1u], inside);
+        v[0] = select(subgroupShuffleUp(b, 1u), vec4<f32>(0.0), first);
+        v[1] = a;
+        v[2] = b;
+    }
+    return v;
+}
+
+@compute @workgroup_size(WG)
+fn forward3x3_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(subgroup_id) sgid: u32, @builtin(subgroup_invocation_id) lane: u32) {
+    let i = sg_index(wid, nwg, sgid, lane);
+    let live = i < p.total;
+    let ic = min(i, p.total - 1u);
+    let spr = p.strips;
+    let rows = p.chunk;
+    let strip = ic % spr;
+    let rblocks = (p.oh + rows - 1u) / rows;
+    let oh0 = ((ic / spr) % rblocks) * rows;
+    let co = (ic / (spr * rblocks)) % p.k;
+    let n = ic / (spr * rblocks * p.k);
+    let plane = (n * p.c + co / p.cog) * p.h;
+    let flip = (p.flags & 16u) != 0u;
+    let wb = co * 9u;
+    let w0 = fw[wb + select(0u, 8u, flip)];
+    let w1 = fw[wb + select(1u, 7u, flip)];
+    let w2 = fw[wb + select(2u, 6u, flip)];
+    let w3 = fw[wb + select(3u, 5u, flip)];
+    let w4 = fw[wb + 4u];
+    let w5 = fw[wb + select(5u, 3u, flip)];
+    let w6 = fw[wb + select(6u, 2u, flip)];
+    let w7 = fw[wb + select(7u, 1u, flip)];
+    let w8 = fw[wb + select(8u, 0u, flip)];
+    let obase = (n * p.k + co) * p.oh;
+    let act = (p.flags >> 2u) & 3u;
+    let b = select(0.0, fbias[co], (p.flags & 1u) != 0u);
+    let ih0 = i32(oh0 * STRIDE) - 1;
+    var r0 = row_sg(plane, ih0, strip, spr);
+    var r1 = row_sg(plane, ih0 + 1, strip, spr);
+    for (var o = 0u; o < rows; o++) {
+        let oh = oh0 + o;
+        let top = i32(oh * STRIDE) - 1;
+        if (STRIDE == 2u) {
+            r1 = row_sg(plane, top + 1, strip, spr);
+        }
+        let r2 = row_sg(plane, top + 2, strip, spr);
+        let v = taps(r0, w0, w1, w2) + taps(r1, w3, w4, w5) + taps(r2, w6, w7, w8) + vec4<f32>(b);
+        if (live && oh < p.oh) {
+            let yi = (obase + oh) * (p.ow / 4u) + select(strip, 2u * strip, WIDE);
+            vy[yi] = finish(v, yi, act);
+            if (WIDE) {
+                let v2 = taps_hi(r0, w0, w1, w2) + taps_hi(r1, w3, w4, w5) + taps_hi(r2, w6, w7, w8) + vec4<f32>(b);
+                vy[yi + 1u] = finish(v2, yi + 1u, act);
+            }
+        }
+        if (STRIDE == 1u) {
+            r0 = r1;
+            r1 = r2;
+        } else {
+            r0 = r2;
+        }
+    }
+}
+
+// backward_input3x3s2_sg: backward_input3x3s2 with the strips of a dx row in adjacent
+// lanes: each lane loads the two dy values its columns start at (one vec2) per dy row and
+// takes the third, dy[c0 + 2], from the lane beside it. p.chunk (even) dx rows per
+// invocation.
+@group(0) @binding(1) var<storage, read> dy2: array<vec2<f32>>;
+
+fn dy3_sg(plane: u32, oh: u32, strip: u32, spr: u32) -> vec3<f32> {
+    let inside = oh < p.oh;
+    let a = select(vec2<f32>(0.0), dy2[(plane + min(oh, p.oh - 1u)) * (p.ow / 2u) + strip], inside);
+    let next = subgroupShuffleDown(a.x, 1u);
+    return vec3<f32>(a, select(next, 0.0, strip + 1u == spr));
+}
+
+@compute @workgroup_size(WG)
+fn backward_input3x3s2_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                          @builtin(subgroup_id) sgid: u32, @builtin(subgroup_invocation_id) lane: u32) {
+    let i = sg_index(wid, nwg, sgid, lane);
+    let live = i < p.total;
+    let ic = min(i, p.total - 1u);
+    let spr = p.strips;
+    let rows = p.chunk;
+    let strip = ic & (spr - 1u);
+    let unit = ic >> countTrailingZeros(spr);
+    let rblocks = (p.h + rows - 1u) / rows;
+    let h0 = (unit % rblocks) * rows;
+    let ci = (unit / rblocks) % p.c;
+    let n = unit / (rblocks * p.c);
+    let plane = (n * p.k + ci) * p.oh;
+    let wb = ci * 9u;
+    let w0 = bw[wb];
+    let w1 = bw[wb + 1u];
+    let w2 = bw[wb + 2u];
+    let w3 = bw[wb + 3u];
+    let w4 = bw[wb + 4u];
+    let w5 = bw[wb + 5u];
+    let w6 = bw[wb + 6u];
+    let w7 = bw[wb + 7u];
+    let w8 = bw[wb + 8u];
+    let oh0 = h0 / 2u;
+    let wv = p.w / 4u;
+    let xbase = (n * p.c + ci) * p.h;
+    var lo = dy3_sg(plane, oh0, strip, spr);
+    for (var o = 0u; o < rows / 2u; o++) {
+        let h = h0 + 2u * o;
+        let hi = dy3_sg(plane, oh0 + o + 1u, strip, spr);
+        if (live && h < p.h) {
+            // Even row h: kernel row 1 of dy row h/2.
+            vdx[(xbase + h) * wv + strip] = taps_s2t(lo, w3, w4, w5);
+        }
+        if (live && h + 1u < p.h) {
+            // Odd row h+1: kernel row 0 of dy row h/2+1, row 2 of dy row h/2.
+            vdx[(xbase + h + 1u) * wv + strip] = taps_s2t(hi, w0, w1, w2) + taps_s2t(lo, w6, w7, w8);
+        }
+        lo = hi;
+    }
+}
+
+// backward_weight3x3_sg: backward_weight3x3 with the strips of a row in adjacent lanes
+// (x rows as forward3x3_sg loads them), each invocation sliding down whole images, so
+// that each x row is loaded once instead of three times. Invocation (z, co, strip): split
+// z covers images z * p.chunk .. z * p.chunk + p.chunk - 1 (every lane runs p.chunk
+// images, those past n with zero dy); the lanes' partial sums meet by
+// subgroupShuffleXor and the first strip stores part[z][co][r][s].
+@group(0) @binding(2) var<storage, read> dy4: array<vec4<f32>>;
+
+// The sum over the strips of a row (adjacent lanes, `spr` a power of two) of the sum of
+// v's components.
+fn row_sum(v: vec4<f32>, spr: u32) -> f32 {
+    var t = (v.x + v.y) + (v.z + v.w);
+    for (var m = 1u; m < spr; m <<= 1u) {
+        t += subgroupShuffleXor(t, m);
+    }
+    return t;
+}
+
+@compute @workgroup_size(WG)
+fn backward_weight3x3_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                         @builtin(subgroup_id) sgid: u32, @builtin(subgroup_invocation_id) lane: u32) {
+    let i = sg_index(wid, nwg, sgid, lane);
+    let live = i < p.total;
+    let ic = min(i, p.total - 1u);
+    let spr = p.strips;
+    let strip = ic & (spr - 1u);
+    let unit = ic >> countTrailingZeros(spr);
+    let co = unit % p.k;
+    let z = unit / p.k;
+    var a0 = vec4<f32>(0.0);
+    var a1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0);
+    var a3 = vec4<f32>(0.0);
+    var a4 = vec4<f32>(0.0);
+    var a5 = vec4<f32>(0.0);
+    var a6 = vec4<f32>(0.0);
+    var a7 = vec4<f32>(0.0);
+    var a8 = vec4<f32>(0.0);
+    for (var j = 0u; j < p.chunk; j++) {
+        let image = z * p.chunk + j;
+        let n = min(image, p.n - 1u);
+        let plane = (n * p.c + co / p.cog) * p.h;
+        let dyplane = (n * p.k + co) * p.oh;
+        var x0 = row_sg(plane, -1, strip, spr);
+        var x1 = row_sg(plane, 0, strip, spr);
+        for (var oh = 0u; oh < p.oh; oh++) {
+            let top = i32(oh * STRIDE) - 1;
+            if (STRIDE == 2u) {
+                x1 = row_sg(plane, top + 1, strip, spr);
+            }
+            let x2 = row_sg(plane, top + 2, strip, spr);
+            let d = select(vec4<f32>(0.0), dy4[(dyplane + oh) * spr + strip], image < p.n);
+            a0 = fma(d, cols(x0, 0u), a0);
+            a1 = fma(d, cols(x0, 1u), a1);
+            a2 = fma(d, cols(x0, 2u), a2);
+            a3 = fma(d, cols(x1, 0u), a3);
+            a4 = fma(d, cols(x1, 1u), a4);
+            a5 = fma(d, cols(x1, 2u), a5);
+            a6 = fma(d, cols(x2, 0u), a6);
+            a7 = fma(d, cols(x2, 1u), a7);
+            a8 = fma(d, cols(x2, 2u), a8);
+            if (STRIDE == 1u) {
+                x0 = x1;
+                x1 = x2;
+            } else {
+                x0 = x2;
+            }
+        }
+    }
+    let s0 = row_sum(a0, spr);
+    let s1 = row_sum(a1, spr);
+    let s2 = row_sum(a2, spr);
+    let s3 = row_sum(a3, spr);
+    let s4 = row_sum(a4, spr);
+    let s5 = row_sum(a5, spr);
+    let s6 = row_sum(a6, spr);
+    let s7 = row_sum(a7, spr);
+    let s8 = row_sum(a8, spr);
+    if (live && strip == 0u) {
+        let b = (z * p.k + co) * 9u;
+        dwpart[b] = s0;
+        dwpart[b + 1u] = s1;
+        dwpart[b + 2u] = s2;
+        dwpart[b + 3u] = s3;
+        dwpart[b + 4u] = s4;
+        dwpart[b + 5u] = s5;
+        dwpart[b + 6u] = s6;
+        dwpart[b + 7u] = s7;
+        dwpart[b + 8u] = s8;
+    }
+}
+// #endif

@@ -1,8 +1,10 @@
 // reduce: out[o] = scale * sum over the reduced index space of x.
 // The launcher merges adjacent dimensions so that at most 4 kept and 4 reduced
 // dimensions remain; each is (size, stride in x). Unused entries have size 1.
-// Thread mapping: one workgroup per output element; its WG invocations stride
-// over the reduced elements, then a tree reduction in workgroup memory.
+// Thread mapping: main: one workgroup per output element; its WG invocations stride
+// over the reduced elements, then a tree reduction in workgroup memory. serial (short
+// reductions over many outputs, e.g. the split partial sums of weight gradients): one
+// invocation per output element, summing in order, no barriers.
 // Launcher: crates/tensor/src/ops/reduce.rs   Reference: crates/reference/src/reduce.rs
 struct Params {
     kept_size: vec4<u32>,
@@ -59,6 +61,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (in_range && lid == 0u) {
         out[o] = partial[0] * p.scale;
     }
+}
+
+@compute @workgroup_size(WG)
+fn serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let o = gid.x + gid.y * nwg.x * WG;
+    if (o >= p.out_numel) {
+        return;
+    }
+    let base = offset_of(o, p.kept_size, p.kept_stride);
+    var acc = 0.0;
+    if (all(p.red_size.xyz == vec3<u32>(1u))) {
+        // One reduced dimension: a strided walk.
+        for (var j = 0u; j < p.red_numel; j++) {
+            acc += x[base + j * p.red_stride.w];
+        }
+    } else {
+        for (var j = 0u; j < p.red_numel; j++) {
+            acc += x[base + offset_of(j, p.red_size, p.red_stride)];
+        }
+    }
+    out[o] = acc * p.scale;
 }
 
 // expand (the backward of a reduction): out[i] = scale * x[j], where i runs over the

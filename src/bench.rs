@@ -44,8 +44,8 @@ fn round3(x: f64) -> f64 {
 }
 
 /// Times `run` (which records GPU work) after one warm-up call that also pays
-/// for shader compilation; repeats until about `budget_s` seconds have passed.
-/// Returns mean milliseconds per call.
+/// for shader compilation; repeats until about `budget_s` seconds have passed,
+/// in [`BATCHES`] batches. Returns the median batch's mean milliseconds per call.
 pub fn time_gpu(
     device: &Device,
     budget_s: f64,
@@ -57,14 +57,24 @@ pub fn time_gpu(
     run()?;
     device.sync()?;
     let once = start.elapsed().as_secs_f64();
-    let reps = ((budget_s / once.max(1e-6)) as usize).clamp(1, 200);
-    let start = Instant::now();
-    for _ in 0..reps {
-        run()?;
+    let reps = ((budget_s / once.max(1e-6)) as usize).clamp(BATCHES, 200);
+    let per_batch = reps / BATCHES;
+    let mut means = Vec::with_capacity(BATCHES);
+    for _ in 0..BATCHES {
+        let start = Instant::now();
+        for _ in 0..per_batch {
+            run()?;
+        }
+        device.sync()?;
+        means.push(start.elapsed().as_secs_f64() * 1e3 / per_batch as f64);
     }
-    device.sync()?;
-    Ok(start.elapsed().as_secs_f64() * 1e3 / reps as f64)
+    means.sort_by(f64::total_cmp);
+    Ok(means[BATCHES / 2])
 }
+
+/// Batches [`time_gpu`] splits its repetitions into; it reports their median, which a
+/// noisy machine's stalls (other tenants, a stray process) move far less than the mean.
+const BATCHES: usize = 5;
 
 /// The matmul shapes: square powers of two, and the GEMMs of CIFAR ResNet and VGG
 /// layers as implicit GEMM sees them (M = N·H·W, N = K, K = C·R·S).

@@ -21,6 +21,20 @@ use crate::profile::{now_ns, Profiler, Timing};
 /// How many bytes of uniform params one batch can hold before it is submitted.
 const PARAMS_ARENA_BYTES: u64 = 256 * 1024;
 
+thread_local! {
+    static NO_SUBGROUPS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` as if the device had no subgroup operations, so that ops take their
+/// portable paths (for tests of those paths).
+#[doc(hidden)]
+pub fn without_subgroups<R>(f: impl FnOnce() -> R) -> R {
+    let old = NO_SUBGROUPS.with(|c| c.replace(true));
+    let r = f();
+    NO_SUBGROUPS.with(|c| c.set(old));
+    r
+}
+
 /// One adapter as `shadernet info` lists it.
 #[derive(Clone, Debug)]
 pub struct AdapterSummary {
@@ -381,9 +395,10 @@ impl Device {
         self.inner.features
     }
 
-    /// Whether subgroup operations can be used in kernels.
+    /// Whether subgroup operations can be used in kernels (false inside
+    /// [`without_subgroups`]).
     pub fn has_subgroups(&self) -> bool {
-        self.inner.features.contains(wgpu::Features::SUBGROUP)
+        self.inner.features.contains(wgpu::Features::SUBGROUP) && !NO_SUBGROUPS.with(|c| c.get())
     }
 
     /// The raw wgpu device, for profiling and tools.

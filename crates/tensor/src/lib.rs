@@ -17,7 +17,7 @@ pub mod profile;
 mod tensor;
 mod texels;
 
-pub use device::{list_adapters, AdapterSummary, Arg, CounterSnapshot, Device};
+pub use device::{list_adapters, without_subgroups, AdapterSummary, Arg, CounterSnapshot, Device};
 pub use error::{Error, Result};
 pub use kernel::{source_defines, specialize_source, Kernel};
 pub use profile::{Profile, ProfileOptions, Timing};

@@ -67,6 +67,12 @@ const PORTABLE_DW: Kernel = crate::kernel!("conv2d_igemm_portable", "weight_grad
 const DEPTHWISE_FWD: Kernel = crate::kernel!("conv2d_depthwise", "forward");
 const DEPTHWISE_DX: Kernel = crate::kernel!("conv2d_depthwise", "backward_input");
 const DEPTHWISE_3X3: Kernel = crate::kernel!("conv2d_depthwise", "forward3x3");
+const DEPTHWISE_3X3_SG: Kernel =
+    crate::kernel!("conv2d_depthwise", "forward3x3_sg").with_defines(&["SUBGROUPS"]);
+const DEPTHWISE_3X3_S2_DX_SG: Kernel =
+    crate::kernel!("conv2d_depthwise", "backward_input3x3s2_sg").with_defines(&["SUBGROUPS"]);
+const DEPTHWISE_3X3_DW_SG: Kernel =
+    crate::kernel!("conv2d_depthwise", "backward_weight3x3_sg").with_defines(&["SUBGROUPS"]);
 const DEPTHWISE_3X3_S2_DX: Kernel = crate::kernel!("conv2d_depthwise", "backward_input3x3s2");
 const DEPTHWISE_3X3_DW: Kernel = crate::kernel!("conv2d_depthwise", "backward_weight3x3");
 const GROUPED_FWD: Kernel = crate::kernel!("conv2d_grouped", "forward");
@@ -1553,7 +1559,47 @@ fn depthwise_3x3_applies(dev: &Device, g: &Geom) -> bool {
         && g.ow.is_multiple_of(4)
 }
 
-/// Runs `forward3x3` with input `x` of shape `[n, c, h, w]` (as `g` describes it).
+/// The subgroup size the depthwise `*_sg` entries run with on a problem `forward3x3`
+/// takes, if they apply: a row is `strips` lanes wide, which must divide the subgroup
+/// (and the subgroup the workgroup), so that no row straddles two subgroups; each lane's
+/// input columns are exactly its output columns times the stride; x and y fit one
+/// storage binding each (these entries read x from storage).
+fn depthwise_3x3_subgroup(dev: &Device, g: &Geom, strips: usize) -> Option<usize> {
+    let sg = subgroup_size(dev).ok()?;
+    let fits = |elems: usize| (elems * 4) as u64 <= dev.max_binding_bytes();
+    (strips > 0
+        && sg.is_multiple_of(strips)
+        && (GROUPED_WG as usize).is_multiple_of(sg)
+        && g.w == g.ow * g.sw
+        && fits(g.n * g.c * g.h * g.w)
+        && fits(g.n * g.k * g.oh * g.ow))
+    .then_some(sg)
+}
+
+/// Rows per invocation of the `*_sg` entries: at most `max`, spread evenly over the
+/// blocks of a plane of `rows` rows.
+fn rows_per_block(rows: usize, max: usize) -> usize {
+    rows.div_ceil(rows.div_ceil(max))
+}
+
+/// The specialization constants of a depthwise `*_sg` launch.
+fn depthwise_sg_constants(
+    dev: &Device,
+    g: &Geom,
+    sg: usize,
+    wide: bool,
+) -> [(&'static str, f64); 5] {
+    [
+        ("WG", f64::from(GROUPED_WG)),
+        ("STRIDE", g.sh as f64),
+        ("TEX_SHIFT", f64::from(dev.texel_shift())),
+        ("SG", sg as f64),
+        ("WIDE", f64::from(u8::from(wide))),
+    ]
+}
+
+/// Runs `forward3x3` (or `forward3x3_sg`) with input `x` of shape `[n, c, h, w]` (as
+/// `g` describes it).
 fn depthwise_3x3(
     g: &Geom,
     x: &Tensor,
@@ -1563,6 +1609,29 @@ fn depthwise_3x3(
     residual: Option<&Tensor>,
     y: &Tensor,
 ) -> Result<()> {
+    let dev = x.device();
+    let b_arg = bias.map_or(w.arg(), Tensor::arg);
+    let r_arg = residual.map_or(w.arg(), Tensor::arg);
+    // 8 output columns per lane at stride 1 where the row holds whole 8-column strips.
+    let wide_sg = g.sw == 1 && g.ow.is_multiple_of(8);
+    let strips = g.ow / if wide_sg { 8 } else { 4 };
+    if let Some(sg) = depthwise_3x3_subgroup(dev, g, strips) {
+        let rows = rows_per_block(g.oh, 32);
+        let total = g.n * g.k * g.oh.div_ceil(rows) * strips;
+        let params = GroupedParams {
+            flags,
+            chunk: rows as u32,
+            ..GroupedParams::new(g, total, strips, 0)
+        };
+        return dev.launch(
+            &DEPTHWISE_3X3_SG,
+            &depthwise_sg_constants(dev, g, sg, wide_sg),
+            &params,
+            &[x.arg(), w.arg(), b_arg, r_arg, y.arg()],
+            dev.grid_1d(total as u64, GROUPED_WG)?,
+        );
+    }
+    let x_tex = dev.texels(x, x.numel() / 4)?;
     let wide = g.sw == 1 && g.ow.is_multiple_of(8);
     let cols = if wide { 8 } else { 4 };
     let total = g.n * g.k * g.oh.div_ceil(8) * (g.ow / cols);
@@ -1570,10 +1639,6 @@ fn depthwise_3x3(
         flags,
         ..GroupedParams::new(g, total, g.ow / cols, 0)
     };
-    let b_arg = bias.map_or(w.arg(), Tensor::arg);
-    let r_arg = residual.map_or(w.arg(), Tensor::arg);
-    let dev = x.device();
-    let x_tex = dev.texels(x, x.numel() / 4)?;
     dev.launch(
         &DEPTHWISE_3X3,
         &[
@@ -1625,6 +1690,23 @@ fn depthwise_backward_input(g: &Geom, w: &Tensor, dy: &Tensor, dx: &Tensor) -> R
     // Stride 2 of the same: backward_input3x3s2, dY a texel operand.
     if depthwise_3x3_applies(w.device(), g) && g.sh == 2 && g.cog == 1 {
         let dev = w.device();
+        let strips = g.w / 4;
+        if let Some(sg) = depthwise_3x3_subgroup(dev, g, strips) {
+            // An even number of dx rows per invocation (two per dy row).
+            let rows = 2 * rows_per_block(g.oh, 16);
+            let total = g.n * g.c * g.h.div_ceil(rows) * strips;
+            let params = GroupedParams {
+                chunk: rows as u32,
+                ..GroupedParams::new(g, total, strips, 0)
+            };
+            return dev.launch(
+                &DEPTHWISE_3X3_S2_DX_SG,
+                &depthwise_sg_constants(dev, g, sg, false),
+                &params,
+                &[dy.arg(), w.arg(), dx.arg()],
+                dev.grid_1d(total as u64, GROUPED_WG)?,
+            );
+        }
         let vec4s = dy.numel().div_ceil(4);
         let total = g.n * g.c * g.h.div_ceil(8) * (g.w / 4);
         let params = GroupedParams {
@@ -1710,6 +1792,25 @@ fn grouped_constants(g: &Geom, params: &GroupedParams) -> [(&'static str, f64); 
 /// splits summed by `reduce::sum`.
 fn depthwise_3x3_backward_weight(g: &Geom, x: &Tensor, dy: &Tensor) -> Result<Tensor> {
     let dev = x.device();
+    let strips = g.ow / 4;
+    if let Some(sg) = depthwise_3x3_subgroup(dev, g, strips) {
+        // Splits of whole images, enough lanes to fill the device.
+        let (splits, images) = dw_split(g.k * strips, g.n, 4096);
+        let total = splits * g.k * strips;
+        let part = Tensor::uninit(dev, &[splits, g.k * 9], DType::F32)?;
+        let params = GroupedParams {
+            chunk: images as u32,
+            ..GroupedParams::new(g, total, strips, 0)
+        };
+        dev.launch(
+            &DEPTHWISE_3X3_DW_SG,
+            &depthwise_sg_constants(dev, g, sg, false),
+            &params,
+            &[x.arg(), dy.arg(), part.arg()],
+            dev.grid_1d(total as u64, GROUPED_WG)?,
+        )?;
+        return sum_splits(part, splits, g);
+    }
     let rows = g.n * g.oh;
     // Enough invocations to fill the device, each a run of whole rows.
     let (splits, chunk) = dw_split(g.k, rows, 4096);

@@ -5,7 +5,13 @@ use crate::kernel::Kernel;
 use crate::tensor::{DType, Tensor};
 
 const REDUCE: Kernel = crate::kernel!("reduce");
+const REDUCE_SERIAL: Kernel = crate::kernel!("reduce", "serial");
 const REDUCE_WG: u32 = 64;
+/// Reductions up to this many elements per output run `serial` (one invocation per
+/// output) instead of one workgroup per output: on lavapipe each of the tree's
+/// barriers costs more than the loads it saves (8 splits of a 1296-element depthwise
+/// weight gradient: 3 ms with the tree).
+const SERIAL_MAX: usize = 256;
 
 /// Mirrors `struct Params` in shaders/reduce.wgsl.
 #[repr(C)]
@@ -126,13 +132,23 @@ fn reduce(
         scale,
         _pad: 0,
     };
-    dev.launch(
-        &REDUCE,
-        &[("WG", f64::from(REDUCE_WG))],
-        &params,
-        &[x.arg(), out.arg()],
-        dev.grid_1d(out_numel as u64, 1)?,
-    )?;
+    if red_numel <= SERIAL_MAX {
+        dev.launch(
+            &REDUCE_SERIAL,
+            &[("WG", f64::from(REDUCE_WG))],
+            &params,
+            &[x.arg(), out.arg()],
+            dev.grid_1d(out_numel as u64, REDUCE_WG)?,
+        )?;
+    } else {
+        dev.launch(
+            &REDUCE,
+            &[("WG", f64::from(REDUCE_WG))],
+            &params,
+            &[x.arg(), out.arg()],
+            dev.grid_1d(out_numel as u64, 1)?,
+        )?;
+    }
     Ok(out)
 }
 

@@ -138,3 +138,10 @@ impl Fixture {
         shadernet_reference::tol::Tol::new(atol, default.rtol)
     }
 }
+
+/// A device of the test's own (the shared one's profiler sees every test's work).
+pub fn own_device() -> Device {
+    // The shared device's setup also points Mesa at a private XDG_RUNTIME_DIR.
+    device();
+    Device::new(std::env::var("SHADERNET_DEVICE").ok().as_deref()).unwrap()
+}

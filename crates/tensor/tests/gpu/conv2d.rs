@@ -20,7 +20,7 @@ use shadernet_tensor::ops::conv2d::{
 };
 use shadernet_tensor::{Error, Tensor};
 
-use crate::common::{device, download, round32, upload, Fixture};
+use crate::common::{device, download, own_device, round32, upload, Fixture};
 
 /// One convolution problem of the sweep.
 #[derive(Clone, Copy, Debug)]
@@ -523,6 +523,81 @@ fn depthwise_3x3_texel_paths_match_reference() {
         assert_eq!(fwd, [Conv2dVariant::Depthwise], "{case:?}");
         assert_eq!(dx, [Conv2dVariant::Depthwise], "{case:?}");
         assert_eq!(dw, [Conv2dVariant::Depthwise], "{case:?}");
+    }
+}
+
+/// The depthwise 3×3 subgroup entries (`forward3x3_sg`, `backward_input3x3s2_sg`,
+/// `backward_weight3x3_sg`: a row's strips in adjacent lanes, neighbouring columns by
+/// shuffles) against the reference, and the same cases without subgroups (the texel
+/// entries). Rows 1, 2, 4 and 8 lanes wide (4 and 8 columns per lane), odd H and
+/// channel counts, row counts that leave the last block short, bottom/right padding 0,
+/// multiplier 2, bias. On a device with subgroups, every entry must have run.
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn depthwise_3x3_subgroup_paths_match_reference() {
+    let mut rng = Rng::new(409);
+    let dw = |s: usize, c: usize| Conv2dConfig::new(s, 1).with_groups(c);
+    let cases = [
+        case(3, 5, 13, 16, 5, 3, 3, dw(1, 5), true),
+        case(1, 3, 6, 4, 3, 3, 3, dw(1, 3), false),
+        case(2, 2, 9, 32, 4, 3, 3, dw(1, 2), false),
+        case(2, 7, 13, 16, 7, 3, 3, dw(2, 7), true),
+        case(3, 1, 6, 8, 1, 3, 3, dw(2, 1), false),
+        case(1, 3, 5, 64, 3, 3, 3, dw(2, 3), false),
+        case(
+            2,
+            3,
+            13,
+            16,
+            3,
+            3,
+            3,
+            dw(2, 3).with_padding([1, 0, 1, 0]),
+            false,
+        ),
+        case(1, 4, 35, 8, 4, 3, 3, dw(1, 4), false),
+    ];
+    for case in &cases {
+        for subgroups in [true, false] {
+            let mut run = || check(case, &mut rng, Some(Conv2dVariant::Depthwise));
+            let ran = if subgroups {
+                run()
+            } else {
+                shadernet_tensor::without_subgroups(run)
+            };
+            assert_eq!(
+                ran,
+                [[Conv2dVariant::Depthwise]; 3].map(Vec::from),
+                "{case:?}"
+            );
+        }
+    }
+    let dev = own_device();
+    if !dev.has_subgroups() {
+        return;
+    }
+    dev.start_profiling();
+    for case in &cases {
+        let p = case.params();
+        let x = Tensor::from_f32(&dev, &vec![0.5; p.x_len()], &case.x_shape()).unwrap();
+        let w = Tensor::from_f32(&dev, &vec![0.5; p.w_len()], &case.w_shape()).unwrap();
+        let y = conv::conv2d(&x, &w, None, &case.cfg).unwrap();
+        conv::conv2d_backward_input(&w, &y, &case.cfg, case.x_shape()).unwrap();
+        conv::conv2d_backward_weight(&x, &y, &case.cfg, case.w_shape()).unwrap();
+    }
+    let entries: Vec<&str> = dev
+        .stop_profiling()
+        .unwrap()
+        .dispatches
+        .iter()
+        .map(|d| d.entry)
+        .collect();
+    for want in [
+        "forward3x3_sg",
+        "backward_input3x3s2_sg",
+        "backward_weight3x3_sg",
+    ] {
+        assert!(entries.contains(&want), "{want} never ran: {entries:?}");
     }
 }
 

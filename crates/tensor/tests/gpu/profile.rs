@@ -6,11 +6,7 @@ use shadernet_tensor::ops::{elementwise, matmul};
 use shadernet_tensor::profile::{HostKind, Profile};
 use shadernet_tensor::{Device, ProfileOptions, Tensor, Timing};
 
-fn own_device() -> Device {
-    // The shared device's setup also points Mesa at a private XDG_RUNTIME_DIR.
-    crate::common::device();
-    Device::new(std::env::var("SHADERNET_DEVICE").ok().as_deref()).unwrap()
-}
+use crate::common::own_device;
 
 /// 3 matmuls (64x48 · (40x48)ᵀ) and 5 scalar adds: 8 dispatches.
 fn workload(dev: &Device) -> Tensor {

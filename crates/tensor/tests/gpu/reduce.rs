@@ -10,6 +10,9 @@ use crate::common::{download, round32, upload, Fixture};
 const CASES: &[(&[usize], &[usize])] = &[
     (&[7], &[0]),
     (&[129], &[0]),
+    // Over 256 per output: the workgroup tree (below: one invocation per output).
+    (&[300, 3], &[0]),
+    (&[2, 1000], &[1]),
     (&[3, 5], &[1]),
     (&[3, 5], &[0]),
     (&[3, 5, 7], &[0, 2]),
