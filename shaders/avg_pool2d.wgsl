@@ -268,6 +268,24 @@ fn adaptive_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
 @group(0) @binding(2) var<storage, read_write> dst4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> dst2: array<vec2<f32>>;
 
+// global4: global average pooling (ho = wo = 1) of planes whose h*w is a multiple of 4,
+// x_base % 4 == 0 (the launcher checks): one invocation per plane reading it as vec4s,
+// four running sums (columns j % 4) added at the end.
+@compute @workgroup_size(WG)
+fn global4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let o = gid.x + gid.y * nwg.x * WG;
+    if (o >= p.planes) {
+        return;
+    }
+    let n4 = p.h * p.w / 4u;
+    let b = p.x_base / 4u + o * n4;
+    var s = vec4<f32>(0.0);
+    for (var i = 0u; i < n4; i++) {
+        s += src4[b + i];
+    }
+    dst[p.y_base + o] = ((s.x + s.y) + (s.z + s.w)) / f32(p.h * p.w);
+}
+
 fn divisor2x2() -> f32 {
     if (p.divisor != 0u) {
         return f32(p.divisor);

@@ -5,13 +5,14 @@
 // element, the dy of every output window covering it whose idx points at it (no
 // atomics, no races), summed in output raster order like a sequential scatter.
 // Thread mapping: main, one invocation per output element (main_row4: four along a row,
-// window rows read as vec4s); backward, one per input element (four along a row with
-// DIL1); 1-D grid folded into 2-D. The generic kernels
-// take the window geometry as override constants (KH, KW, SH, SW, DIL1: fixed tap loops,
-// no data-dependent bounds) and divide indices in f32 where they are small
-// (SMALL_INDEX). The backward visits only the windows that can cover the element
-// (ceil(k / s) rows and (k + 2) / s + 1 columns per four elements with dilation 1, each
-// tap otherwise), oh and ow ascending.
+// window rows read as vec4s; main_cols4: four along a row, walking down the plane and
+// keeping the window rows the next output row shares); backward, one per input element
+// (backward_cols4: four columns of a plane with DIL1, walking down it); 1-D grid folded
+// into 2-D. The generic kernels take the window geometry as override constants (KH, KW,
+// SH, SW, DIL1: fixed tap loops, no data-dependent bounds) and divide indices in f32
+// where they are small (SMALL_INDEX). The backward visits only the windows that can
+// cover the element (ceil(k / s) rows and (k + 2) / s + 1 columns per four elements
+// with dilation 1, each tap otherwise), oh and ow ascending.
 // Launcher: crates/tensor/src/ops/pool.rs   Reference: crates/reference/src/pool.rs
 struct Params {
     planes: u32,
@@ -262,6 +263,76 @@ fn main_row4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     store_output(o + 3u, ow0 + 3u < p.wo, b3, i3);
 }
 
+// main_cols4: main_row4's four outputs per invocation (where row4 applies, and KH <= RING,
+// wo % 4 == 0, y_base and i_base multiples of 4), walking every output row of the plane:
+// the KH window rows of output row oh are kept and the next output row loads only the
+// SH new ones (all KH when SH >= KH); y and idx are stored as one vec4 each.
+@group(0) @binding(2) var<storage, read_write> y4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> idx4: array<vec4<u32>>;
+
+// Window row ih (clamped into the image) of a group whose window starts at texel tq of
+// its row: NV vec4s, texels outside the row clamped into it.
+fn window_row(plane_t: u32, ih: i32, tq: i32) -> array<vec4<f32>, 4> {
+    let row_texels = i32(p.w / 4u);
+    let base = plane_t + u32(clamp(ih, 0, i32(p.h) - 1)) * u32(row_texels);
+    var win: array<vec4<f32>, 4>;
+    for (var v = 0u; v < NV; v++) {
+        win[v] = x_vec4(base + u32(clamp(tq + i32(v), 0, row_texels - 1)));
+    }
+    return win;
+}
+
+@compute @workgroup_size(WG)
+fn main_cols4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let g = gid.x + gid.y * nwg.x * WG;
+    let wq = p.wo / 4u;
+    if (g >= p.planes * wq) {
+        return;
+    }
+    let plane = div_index(g, wq);
+    let ow0 = (g - plane * wq) * 4u;
+    let w0 = i32(ow0 * stride_w()) - i32(p.pw);
+    let tq = (w0 - i32(SHIFT)) / 4;
+    let plane_t = (p.x_base + plane * p.h * p.w) / 4u;
+    let sh = stride_h();
+    let out = plane * p.ho * p.wo + ow0;
+    var rows: array<array<vec4<f32>, 4>, RING>;
+    for (var i = 0u; i < kernel_h(); i++) {
+        rows[i] = window_row(plane_t, i32(i) - i32(p.ph), tq);
+    }
+    for (var oh = 0u; oh < p.ho; oh++) {
+        let h0 = i32(oh * sh) - i32(p.ph);
+        var b0 = bitcast<f32>(0xff800000u); // -inf
+        var b1 = b0;
+        var b2 = b0;
+        var b3 = b0;
+        var i0 = NONE;
+        var i1 = NONE;
+        var i2 = NONE;
+        var i3 = NONE;
+        for (var i = 0u; i < kernel_h(); i++) {
+            let ih = h0 + i32(i);
+            let row_ok = ih >= 0 && ih < i32(p.h);
+            let row = u32(clamp(ih, 0, i32(p.h) - 1)) * p.w;
+            row_taps(rows[i], 0u, row_ok, row, w0, &b0, &i0);
+            row_taps(rows[i], 1u, row_ok, row, w0, &b1, &i1);
+            row_taps(rows[i], 2u, row_ok, row, w0, &b2, &i2);
+            row_taps(rows[i], 3u, row_ok, row, w0, &b3, &i3);
+        }
+        let o = out + oh * p.wo;
+        y4[(p.y_base + o) / 4u] = vec4<f32>(b0, b1, b2, b3);
+        idx4[(p.i_base + o) / 4u] = vec4<u32>(i0, i1, i2, i3);
+        // The next output row's window: SH rows further down.
+        for (var i = 0u; i < kernel_h(); i++) {
+            if (i + sh < kernel_h()) {
+                rows[i] = rows[i + sh];
+            } else {
+                rows[i] = window_row(plane_t, h0 + i32(sh + i), tq);
+            }
+        }
+    }
+}
+
 // Output windows along one axis that may cover padded position `a` (= input + pad):
 // with dilation 1 the range [x, x + y); otherwise y = k taps to test one by one.
 fn candidates(a: u32, k: u32, s: u32, inv_s: f32, d: u32, out: u32) -> vec2<u32> {
@@ -296,76 +367,76 @@ fn candidate(a: u32, j: u32, lo: u32, k: u32, s: u32, inv_s: f32, d: u32, out: u
 @group(0) @binding(2) var<storage, read> idx_in: array<u32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
-// DIL1: one invocation per four consecutive elements (ih, iw0 .. iw0 + 3) of a row
-// (ceil(w / 4) groups per row), so that the windows they share are read once. The windows
-// covering padded row a_h are among the rows oh with oh*sh <= a_h <= oh*sh + kh - 1 (at
-// most ceil(kh / sh), ending at a_h / sh); those covering padded columns a_w0 .. a_w0 + 3
-// are among (kw + 2) / sw + 1 columns ending at (a_w0 + 3) / sw. A fixed-count scan of
-// those, oh and ow ascending, adds each window's dy to the element its index points at
-// (an index lies inside its window, so only the output's bounds are tested).
-fn backward_row4(t: u32) {
-    let wq = (p.w + 3u) / 4u;
-    let per_plane = p.h * wq;
-    if (t >= p.planes * per_plane) {
+// backward_cols4 (DIL1, KH <= RING, w % 4 == 0 and x_base % 4 == 0): one invocation
+// per four consecutive columns iw0 .. iw0 + 3 of a plane, walking its output rows top to
+// bottom. Output row oh's windows cover dx rows top = oh*SH - ph .. top + KH - 1; those
+// that can cover the four columns are among (KW + 2) / SW + 1 columns ending at
+// (iw0 + 3 + pw) / SW. Each is read once (dy and index) and its dy added to the element
+// its index points at, in a ring of KH rows of four columns (ring[j] is dx row top + j);
+// after output row oh, the SH rows no later window covers are stored (one vec4 each)
+// and the ring moves on. Per dx element the dy values arrive in output raster order
+// (oh, then ow ascending), as a sequential scatter adds them.
+const RING: u32 = 16u;
+// (dx4: the vec4 view of dx, declared below with backward2x2)
+
+@compute @workgroup_size(WG)
+fn backward_cols4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = gid.x + gid.y * nwg.x * WG;
+    let wq = p.w / 4u;
+    if (t >= p.planes * wq) {
         return;
     }
-    let plane = div_index(t, per_plane);
-    let rq = t - plane * per_plane;
-    let ih = div_index(rq, wq);
-    let iw0 = (rq - ih * wq) * 4u;
-    let r0 = ih * p.w + iw0; // in-plane index of the first of the four
+    let plane = div_index(t, wq);
+    let iw0 = (t - plane * wq) * 4u;
     let out_base = plane * p.ho * p.wo;
+    let xb = (p.x_base + plane * p.h * p.w + iw0) / 4u;
     let sh = stride_h();
     let sw = stride_w();
-    let nh = (kernel_h() + sh - 1u) / sh;
     let nw = (kernel_w() + 2u) / sw + 1u;
-    let last_h = i32(div_index(ih + p.ph, sh));
     let last_w = i32(div_index(iw0 + 3u + p.pw, sw));
-    var acc = vec4<f32>(0.0);
-    for (var a = 0u; a < nh; a++) {
-        let oh = last_h - i32(nh - 1u - a);
-        let row_ok = oh >= 0 && oh < i32(p.ho);
-        let row = out_base + u32(clamp(oh, 0, i32(p.ho) - 1)) * p.wo;
+    let cols = vec4<u32>(0u, 1u, 2u, 3u);
+    var ring: array<vec4<f32>, RING>;
+    for (var oh = 0u; oh < p.ho; oh++) {
+        let top = i32(oh * sh) - i32(p.ph);
+        let row = out_base + oh * p.wo;
+        // In-plane index of element (top, iw0).
+        let corner = top * i32(p.w) + i32(iw0);
         for (var b = 0u; b < nw; b++) {
             let ow = last_w - i32(nw - 1u - b);
             let o = row + u32(clamp(ow, 0, i32(p.wo) - 1));
-            let g = dy[p.y_base + o];
-            let d = idx_in[p.i_base + o] - r0; // wraps past 3 for indices before r0
-            let ok = row_ok && ow >= 0 && ow < i32(p.wo);
-            if (ok && d == 0u) {
-                acc.x += g;
-            }
-            if (ok && d == 1u) {
-                acc.y += g;
-            }
-            if (ok && d == 2u) {
-                acc.z += g;
-            }
-            if (ok && d == 3u) {
-                acc.w += g;
+            let g = select(0.0, dy[p.y_base + o], ow >= 0 && ow < i32(p.wo));
+            // NONE (no in-image tap) and indices outside the four columns match no d.
+            let rel = i32(idx_in[p.i_base + o]) - corner;
+            for (var j = 0u; j < kernel_h(); j++) {
+                let d = u32(rel - i32(j * p.w));
+                ring[j] += select(vec4<f32>(0.0), vec4<f32>(g), vec4<u32>(d) == cols);
             }
         }
+        for (var j = 0u; j < sh; j++) {
+            store_row4(xb, top + i32(j), ring[j]);
+        }
+        // Only ring[0 .. KH) is ever non-zero.
+        for (var j = 0u; j < kernel_h(); j++) {
+            ring[j] = select(vec4<f32>(0.0), ring[min(j + sh, RING - 1u)], j + sh < kernel_h());
+        }
     }
-    let e = p.x_base + plane * p.h * p.w + r0;
-    dx[e] = acc.x;
-    if (iw0 + 1u < p.w) {
-        dx[e + 1u] = acc.y;
+    // The rows below the last window's first (fewer than KH).
+    let end = i32(p.ho * sh) - i32(p.ph);
+    for (var j = 0u; j < kernel_h(); j++) {
+        store_row4(xb, end + i32(j), ring[j]);
     }
-    if (iw0 + 2u < p.w) {
-        dx[e + 2u] = acc.z;
-    }
-    if (iw0 + 3u < p.w) {
-        dx[e + 3u] = acc.w;
+}
+
+// dx row r's four elements at vec4 xb + r * w / 4 (rows outside the image skipped).
+fn store_row4(xb: u32, r: i32, v: vec4<f32>) {
+    if (r >= 0 && r < i32(p.h)) {
+        dx4[xb + u32(r) * (p.w / 4u)] = v;
     }
 }
 
 @compute @workgroup_size(WG)
 fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * WG;
-    if (DIL1) {
-        backward_row4(i);
-        return;
-    }
     let per_plane = p.h * p.w;
     if (i >= p.planes * per_plane) {
         return;

@@ -17,7 +17,9 @@ use crate::texels::texel_kernel;
 
 const MAX_FWD: Kernel = crate::kernel!("max_pool2d");
 const MAX_BWD: Kernel = crate::kernel!("max_pool2d", "backward");
+const MAX_BWD_COLS4: Kernel = crate::kernel!("max_pool2d", "backward_cols4");
 const MAX_FWD_ROW4: Kernel = crate::kernel!("max_pool2d", "main_row4");
+const MAX_FWD_COLS4: Kernel = crate::kernel!("max_pool2d", "main_cols4");
 const MAX_FWD_2X2: Kernel = crate::kernel!("max_pool2d", "main2x2");
 const MAX_BWD_2X2: Kernel = crate::kernel!("max_pool2d", "backward2x2");
 const AVG_FWD: Kernel = crate::kernel!("avg_pool2d");
@@ -25,6 +27,7 @@ const AVG_BWD: Kernel = crate::kernel!("avg_pool2d", "backward");
 const AVG_FWD_2X2: Kernel = crate::kernel!("avg_pool2d", "main2x2");
 const AVG_BWD_2X2: Kernel = crate::kernel!("avg_pool2d", "backward2x2");
 const ADAPTIVE_FWD: Kernel = crate::kernel!("avg_pool2d", "adaptive");
+const GLOBAL4: Kernel = crate::kernel!("avg_pool2d", "global4");
 const ADAPTIVE_BWD: Kernel = crate::kernel!("avg_pool2d", "adaptive_backward");
 
 // ---------------------------------------------------------------------------
@@ -377,8 +380,20 @@ pub fn max_pool2d(x: &Tensor, cfg: &Pool2dConfig) -> Result<(Tensor, Tensor)> {
     let indices = Tensor::uninit(dev, &[n, c, ho, wo], DType::U32)?;
     let tile = is_2x2(cfg, h, w, ho, wo);
     let wg = dev.elementwise_workgroup();
-    // The generic kernel reads x as a texel operand where it fits.
-    let tex = if tile { None } else { dev.texel_copies(&[x])? };
+    // Four outputs of a column per invocation down the whole plane, vec4 stores
+    // (main_cols4), where row4 applies and the planes' outputs are whole vec4s; it
+    // reads x from storage (each x vec4 about once: a texel copy would cost more than
+    // it saves). The other generic kernels read x as a texel operand where it fits.
+    let cols4 = !tile
+        && row4_window(cfg, w).is_some()
+        && cfg.kernel[0] <= 16
+        && wo.is_multiple_of(4)
+        && (ho * wo).is_multiple_of(4);
+    let tex = if tile || cols4 {
+        None
+    } else {
+        dev.texel_copies(&[x])?
+    };
     let x_tex = tex.as_ref().map(|t| &t[0]);
     for (p0, p1) in unit_runs(dev, op, n * c, h * w)? {
         let (xa, x_base) = match x_tex {
@@ -406,6 +421,12 @@ pub fn max_pool2d(x: &Tensor, cfg: &Pool2dConfig) -> Result<(Tensor, Tensor)> {
             let elements = (p1 - p0) * (h * w).max(ho * wo) + x_base as usize;
             let mut constants = max_window_constants(cfg, wg, elements);
             match row4 {
+                Some((shift, nv))
+                    if cols4 && y_base.is_multiple_of(4) && i_base.is_multiple_of(4) =>
+                {
+                    constants.extend([("SHIFT", shift as f64), ("NV", nv as f64)]);
+                    (MAX_FWD_COLS4, wo / 4, constants)
+                }
                 Some((shift, nv)) => {
                     constants.extend([("SHIFT", shift as f64), ("NV", nv as f64)]);
                     (MAX_FWD_ROW4, ho * wo.div_ceil(4), constants)
@@ -492,13 +513,19 @@ pub fn max_pool2d_backward(
             (&MAX_BWD_2X2, ho * wo / 2, vec![("WG", f64::from(wg))])
         } else {
             let elements = (p1 - p0) * (h * w).max(ho * wo) + y_base.max(i_base) as usize;
-            // With dilation 1, four elements of a row per invocation.
-            let per_plane = if cfg.dilation == [1, 1] {
-                h * w.div_ceil(4)
+            let constants = max_window_constants(cfg, wg, elements);
+            // Dilation 1, at most 16 kernel rows and stride, whole vec4 rows: four
+            // columns of a plane per invocation (backward_cols4), else one element.
+            if cfg.dilation == [1, 1]
+                && cfg.kernel[0] <= 16
+                && cfg.stride[0] <= 16
+                && w.is_multiple_of(4)
+                && x_base.is_multiple_of(4)
+            {
+                (&MAX_BWD_COLS4, w / 4, constants)
             } else {
-                h * w
-            };
-            (&MAX_BWD, per_plane, max_window_constants(cfg, wg, elements))
+                (&MAX_BWD, h * w, constants)
+            }
         };
         dev.launch(
             kernel,
@@ -580,7 +607,6 @@ fn avg_launch(
 ) -> Result<()> {
     let dev = src.device();
     let wg = dev.elementwise_workgroup();
-    // The vectorized 2x2 kernels (a forward or backward kernel was passed in).
     let cfg = Pool2dConfig {
         kernel: rule.kernel,
         stride: rule.stride,
@@ -588,9 +614,13 @@ fn avg_launch(
         dilation: [1, 1],
         ceil_mode: false,
     };
+    // The adaptive kernels' single-bin case (GLOBAL) and the window kernels'
+    // strided subsample (POINT); each kernel reads only its own.
+    let global = rule == ADAPTIVE_RULE && ho == 1 && wo == 1;
+    let point = rule != ADAPTIVE_RULE && rule.kernel == [1, 1] && rule.padding == [0, 0];
+    // The vec4 kernel passed in: `global4` for global pooling, else a 2x2 kernel.
     let tile = tile_kernel.is_some()
-        && is_2x2(&cfg, h, w, ho, wo)
-        && (!backward || (h == 2 * ho && w == 2 * wo));
+        && (global || (is_2x2(&cfg, h, w, ho, wo) && (!backward || (h == 2 * ho && w == 2 * wo))));
     let base = AvgParams {
         planes: 0,
         h: h as u32,
@@ -617,10 +647,6 @@ fn avg_launch(
         inv_sh: inv(rule.stride[0]),
         inv_sw: inv(rule.stride[1]),
     };
-    // The adaptive kernels' single-bin case (GLOBAL) and the window kernels'
-    // strided subsample (POINT); each kernel reads only its own.
-    let global = rule == ADAPTIVE_RULE && ho == 1 && wo == 1;
-    let point = rule != ADAPTIVE_RULE && rule.kernel == [1, 1] && rule.padding == [0, 0];
     for (p0, p1) in unit_runs(dev, op, n * c, (h * w).max(ho * wo))? {
         // x_base locates x (or dx), y_base y (or dy), whichever is src or dst.
         let (src_arg, dst_arg, x_base, y_base) = if backward {
@@ -640,6 +666,7 @@ fn avg_launch(
             ..base
         };
         let (kernel, params, per_plane) = match tile_kernel {
+            Some(k) if use_tile && global => (k, params, 1),
             Some(k) if use_tile => (
                 k,
                 AvgParams {
@@ -773,6 +800,9 @@ pub fn adaptive_avg_pool2d(x: &Tensor, out_h: usize, out_w: usize) -> Result<Ten
         );
     }
     let y = Tensor::uninit(x.device(), &[dims[0], dims[1], out_h, out_w], DType::F32)?;
+    // Global pooling of planes of whole vec4s: `global4` (its launcher falls back).
+    let plane = dims[2] * dims[3];
+    let global4 = (out_h, out_w) == (1, 1) && plane.is_multiple_of(4);
     avg_launch(
         op,
         &ADAPTIVE_FWD,
@@ -782,7 +812,7 @@ pub fn adaptive_avg_pool2d(x: &Tensor, out_h: usize, out_w: usize) -> Result<Ten
         [out_h, out_w],
         ADAPTIVE_RULE,
         false,
-        None,
+        global4.then_some(&GLOBAL4),
     )?;
     Ok(y)
 }
