@@ -7,7 +7,7 @@
 // Thread mapping: main, one invocation per output element (main_row4: four along a row,
 // window rows read as vec4s; main_cols4: four along a row, walking down the plane and
 // keeping the window rows the next output row shares); backward, one per input element
-// (backward_cols4: four columns of a plane with DIL1, walking down it); 1-D grid folded
+// (backward_cols8: eight columns of a plane with DIL1, walking down it); 1-D grid folded
 // into 2-D. The generic kernels take the window geometry as override constants (KH, KW,
 // SH, SW, DIL1: fixed tap loops, no data-dependent bounds) and divide indices in f32
 // where they are small (SMALL_INDEX). The backward visits only the windows that can
@@ -367,35 +367,40 @@ fn candidate(a: u32, j: u32, lo: u32, k: u32, s: u32, inv_s: f32, d: u32, out: u
 @group(0) @binding(2) var<storage, read> idx_in: array<u32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
-// backward_cols4 (DIL1, KH <= RING, w % 4 == 0 and x_base % 4 == 0): one invocation
-// per four consecutive columns iw0 .. iw0 + 3 of a plane, walking its output rows top to
-// bottom. Output row oh's windows cover dx rows top = oh*SH - ph .. top + KH - 1; those
-// that can cover the four columns are among (KW + 2) / SW + 1 columns ending at
-// (iw0 + 3 + pw) / SW. Each is read once (dy and index) and its dy added to the element
-// its index points at, in a ring of KH rows of four columns (ring[j] is dx row top + j);
-// after output row oh, the SH rows no later window covers are stored (one vec4 each)
-// and the ring moves on. Per dx element the dy values arrive in output raster order
-// (oh, then ow ascending), as a sequential scatter adds them.
+// backward_cols8 (DIL1, KH <= RING, SH <= RING, w % 4 == 0 and x_base % 4 == 0): one
+// invocation per eight consecutive columns iw0 .. iw0 + 7 of a plane (the last group of
+// a row may hold only four), walking its output rows top to bottom. Output row oh's
+// windows cover dx rows top = oh*SH - ph .. top + KH - 1; those that can cover the
+// eight columns are among (KW + 6) / SW + 1 columns ending at (iw0 + 7 + pw) / SW. Each
+// is read once (dy and index) and its dy added to the element its index points at, in
+// two rings (columns iw0 .. +3 and iw0 + 4 .. +7) of KH rows (ring[j] is dx row
+// top + j); after output row oh, the SH rows no later window covers are stored (vec4s)
+// and the rings move on. Per dx element the dy values arrive in output raster order
+// (oh, then ow ascending), as a sequential scatter adds them. (Eight columns per
+// invocation measured faster than four; a nested array of rings for a column count
+// chosen by constant ran slower than the two named rings.)
 const RING: u32 = 16u;
 // (dx4: the vec4 view of dx, declared below with backward2x2)
 
 @compute @workgroup_size(WG)
-fn backward_cols4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn backward_cols8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let t = gid.x + gid.y * nwg.x * WG;
-    let wq = p.w / 4u;
+    let wq = (p.w + 7u) / 8u;
     if (t >= p.planes * wq) {
         return;
     }
     let plane = div_index(t, wq);
-    let iw0 = (t - plane * wq) * 4u;
+    let iw0 = (t - plane * wq) * 8u;
     let out_base = plane * p.ho * p.wo;
     let xb = (p.x_base + plane * p.h * p.w + iw0) / 4u;
     let sh = stride_h();
     let sw = stride_w();
-    let nw = (kernel_w() + 2u) / sw + 1u;
-    let last_w = i32(div_index(iw0 + 3u + p.pw, sw));
+    let nw = (kernel_w() + 6u) / sw + 1u;
+    let last_w = i32(div_index(iw0 + 7u + p.pw, sw));
     let cols = vec4<u32>(0u, 1u, 2u, 3u);
+    let hi = iw0 + 4u < p.w;
     var ring: array<vec4<f32>, RING>;
+    var ring_hi: array<vec4<f32>, RING>;
     for (var oh = 0u; oh < p.ho; oh++) {
         let top = i32(oh * sh) - i32(p.ph);
         let row = out_base + oh * p.wo;
@@ -405,31 +410,36 @@ fn backward_cols4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
             let ow = last_w - i32(nw - 1u - b);
             let o = row + u32(clamp(ow, 0, i32(p.wo) - 1));
             let g = select(0.0, dy[p.y_base + o], ow >= 0 && ow < i32(p.wo));
-            // NONE (no in-image tap) and indices outside the four columns match no d.
+            // NONE (no in-image tap) and indices outside the columns match no d.
             let rel = i32(idx_in[p.i_base + o]) - corner;
             for (var j = 0u; j < kernel_h(); j++) {
-                let d = u32(rel - i32(j * p.w));
-                ring[j] += select(vec4<f32>(0.0), vec4<f32>(g), vec4<u32>(d) == cols);
+                let d = vec4<u32>(u32(rel - i32(j * p.w)));
+                ring[j] += select(vec4<f32>(0.0), vec4<f32>(g), d == cols);
+                ring_hi[j] += select(vec4<f32>(0.0), vec4<f32>(g), d == cols + 4u);
             }
         }
         for (var j = 0u; j < sh; j++) {
-            store_row4(xb, top + i32(j), ring[j]);
+            store_row4(xb, top + i32(j), true, ring[j]);
+            store_row4(xb + 1u, top + i32(j), hi, ring_hi[j]);
         }
         // Only ring[0 .. KH) is ever non-zero.
         for (var j = 0u; j < kernel_h(); j++) {
-            ring[j] = select(vec4<f32>(0.0), ring[min(j + sh, RING - 1u)], j + sh < kernel_h());
+            let keep = j + sh < kernel_h();
+            ring[j] = select(vec4<f32>(0.0), ring[min(j + sh, RING - 1u)], keep);
+            ring_hi[j] = select(vec4<f32>(0.0), ring_hi[min(j + sh, RING - 1u)], keep);
         }
     }
     // The rows below the last window's first (fewer than KH).
     let end = i32(p.ho * sh) - i32(p.ph);
     for (var j = 0u; j < kernel_h(); j++) {
-        store_row4(xb, end + i32(j), ring[j]);
+        store_row4(xb, end + i32(j), true, ring[j]);
+        store_row4(xb + 1u, end + i32(j), hi, ring_hi[j]);
     }
 }
 
-// dx row r's four elements at vec4 xb + r * w / 4 (rows outside the image skipped).
-fn store_row4(xb: u32, r: i32, v: vec4<f32>) {
-    if (r >= 0 && r < i32(p.h)) {
+// dx row r's four elements at vec4 xb + r * w / 4, if `ok` and r is inside the image.
+fn store_row4(xb: u32, r: i32, ok: bool, v: vec4<f32>) {
+    if (ok && r >= 0 && r < i32(p.h)) {
         dx4[xb + u32(r) * (p.w / 4u)] = v;
     }
 }

@@ -17,7 +17,7 @@ use crate::texels::texel_kernel;
 
 const MAX_FWD: Kernel = crate::kernel!("max_pool2d");
 const MAX_BWD: Kernel = crate::kernel!("max_pool2d", "backward");
-const MAX_BWD_COLS4: Kernel = crate::kernel!("max_pool2d", "backward_cols4");
+const MAX_BWD_COLS8: Kernel = crate::kernel!("max_pool2d", "backward_cols8");
 const MAX_FWD_ROW4: Kernel = crate::kernel!("max_pool2d", "main_row4");
 const MAX_FWD_COLS4: Kernel = crate::kernel!("max_pool2d", "main_cols4");
 const MAX_FWD_2X2: Kernel = crate::kernel!("max_pool2d", "main2x2");
@@ -514,15 +514,15 @@ pub fn max_pool2d_backward(
         } else {
             let elements = (p1 - p0) * (h * w).max(ho * wo) + y_base.max(i_base) as usize;
             let constants = max_window_constants(cfg, wg, elements);
-            // Dilation 1, at most 16 kernel rows and stride, whole vec4 rows: four
-            // columns of a plane per invocation (backward_cols4), else one element.
+            // Dilation 1, at most 16 kernel rows and stride, whole vec4 rows: eight
+            // columns of a plane per invocation (backward_cols8), else one element.
             if cfg.dilation == [1, 1]
                 && cfg.kernel[0] <= 16
                 && cfg.stride[0] <= 16
                 && w.is_multiple_of(4)
                 && x_base.is_multiple_of(4)
             {
-                (&MAX_BWD_COLS4, w / 4, constants)
+                (&MAX_BWD_COLS8, w.div_ceil(8), constants)
             } else {
                 (&MAX_BWD, h * w, constants)
             }
