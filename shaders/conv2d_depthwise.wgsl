@@ -579,16 +579,18 @@ fn forward3x3_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 }
 
 // backward_input3x3s2_sg: backward_input3x3s2 with the strips of a dx row in adjacent
-// lanes: each lane loads the two dy values its columns start at (one vec2) per dy row and
-// takes the third, dy[c0 + 2], from the lane beside it. p.chunk (even) dx rows per
-// invocation.
-@group(0) @binding(1) var<storage, read> dy2: array<vec2<f32>>;
+// lanes, 8 dx columns per lane (forward3x3's stride 2 has OW, so dy's rows, in whole
+// vec4s): per dy row each lane loads the four dy values its columns start at (one vec4,
+// x4's view of binding 1) and takes the fifth from the lane beside it. p.chunk (even) dx
+// rows per invocation.
 
-fn dy3_sg(plane: u32, oh: u32, strip: u32, spr: u32) -> vec3<f32> {
-    let inside = oh < p.oh;
-    let a = select(vec2<f32>(0.0), dy2[(plane + min(oh, p.oh - 1u)) * (p.ow / 2u) + strip], inside);
-    let next = subgroupShuffleDown(a.x, 1u);
-    return vec3<f32>(a, select(next, 0.0, strip + 1u == spr));
+// The dy values of dy row oh the lane's first and second 4 dx columns read:
+// dy[c0 .. c0 + 2] with c0 = 2 * (their first dx column).
+fn dy_sg(plane: u32, oh: u32, strip: u32, spr: u32) -> array<vec3<f32>, 2> {
+    let row = plane + min(oh, p.oh - 1u);
+    let a = select(vec4<f32>(0.0), x4[row * (p.ow / 4u) + strip], oh < p.oh);
+    let next = select(subgroupShuffleDown(a.x, 1u), 0.0, strip + 1u == spr);
+    return array<vec3<f32>, 2>(a.xyz, vec3<f32>(a.zw, next));
 }
 
 @compute @workgroup_size(WG)
@@ -618,18 +620,21 @@ fn backward_input3x3s2_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wo
     let w8 = bw[wb + 8u];
     let oh0 = h0 / 2u;
     let wv = p.w / 4u;
+    let col = 2u * strip;
     let xbase = (n * p.c + ci) * p.h;
-    var lo = dy3_sg(plane, oh0, strip, spr);
+    var lo = dy_sg(plane, oh0, strip, spr);
     for (var o = 0u; o < rows / 2u; o++) {
         let h = h0 + 2u * o;
-        let hi = dy3_sg(plane, oh0 + o + 1u, strip, spr);
+        let hi = dy_sg(plane, oh0 + o + 1u, strip, spr);
         if (live && h < p.h) {
             // Even row h: kernel row 1 of dy row h/2.
-            vdx[(xbase + h) * wv + strip] = taps_s2t(lo, w3, w4, w5);
+            vdx[(xbase + h) * wv + col] = taps_s2t(lo[0], w3, w4, w5);
+            vdx[(xbase + h) * wv + col + 1u] = taps_s2t(lo[1], w3, w4, w5);
         }
         if (live && h + 1u < p.h) {
             // Odd row h+1: kernel row 0 of dy row h/2+1, row 2 of dy row h/2.
-            vdx[(xbase + h + 1u) * wv + strip] = taps_s2t(hi, w0, w1, w2) + taps_s2t(lo, w6, w7, w8);
+            vdx[(xbase + h + 1u) * wv + col] = taps_s2t(hi[0], w0, w1, w2) + taps_s2t(lo[0], w6, w7, w8);
+            vdx[(xbase + h + 1u) * wv + col + 1u] = taps_s2t(hi[1], w0, w1, w2) + taps_s2t(lo[1], w6, w7, w8);
         }
         lo = hi;
     }

@@ -1690,7 +1690,8 @@ fn depthwise_backward_input(g: &Geom, w: &Tensor, dy: &Tensor, dx: &Tensor) -> R
     // Stride 2 of the same: backward_input3x3s2, dY a texel operand.
     if depthwise_3x3_applies(w.device(), g) && g.sh == 2 && g.cog == 1 {
         let dev = w.device();
-        let strips = g.w / 4;
+        // 8 dx columns per lane (OW, a multiple of 4 here, is W / 2).
+        let strips = g.w / 8;
         if let Some(sg) = depthwise_3x3_subgroup(dev, g, strips) {
             // An even number of dx rows per invocation (two per dy row).
             let rows = 2 * rows_per_block(g.oh, 16);
