@@ -120,30 +120,66 @@ def main():
             record("conv2d_dw", layout, shape, timeit(bwd([False, True, False]), args.min_time),
                    flops=conv_flops)
 
-        # ---- depthwise 3x3 forward (MobileNetV2-on-CIFAR-like layer) ----
-        N, C, H, W = 128, 144, 16, 16
-        shape = f"N{N} C{C} {H}x{W} 3x3 s1 p1 dw"
-        x0 = torch.randn(N, C, H, W)
-        w0 = torch.randn(C, 1, 3, 3) * 0.3
-        nbytes = 4 * (2 * N * C * H * W + C * 9)
-        flops = 2 * N * C * 9 * H * W
-        for layout in ("nchw", "channels_last"):
-            mf = torch.contiguous_format if layout == "nchw" else torch.channels_last
-            x = x0.contiguous(memory_format=mf)
-            w = w0.contiguous(memory_format=mf)
-            secs = timeit(lambda: F.conv2d(x, w, None, 1, 1, 1, C), args.min_time)
-            record("depthwise_fwd", layout, shape, secs, flops=flops, nbytes=nbytes)
+        # ---- bandwidth baseline: a plain copy of the 128x64x32x32 pooling input ----
+        x0 = torch.randn(128, 64, 32, 32)
+        out = torch.empty_like(x0)
+        secs = timeit(lambda: out.copy_(x0), args.min_time)
+        record("copy", "nchw", "N128 C64 32x32", secs, nbytes=8 * x0.numel())
 
-        # ---- max pool 2x2 stride 2 forward ----
-        N, C, H, W = 128, 64, 32, 32
-        shape = f"N{N} C{C} {H}x{W} k2 s2"
-        x0 = torch.randn(N, C, H, W)
-        nbytes = 4 * (N * C * H * W + N * C * (H // 2) * (W // 2))
+        # ---- depthwise 3x3 (MobileNetV2 layers, shadernet bench's CONV_SHAPES) ----
+        # bytes as shadernet bench counts them: each operand read once, the result
+        # written once (x + w + y for every pass).
+        for N, C, H, W, st in ((128, 144, 16, 16, 1), (128, 144, 16, 16, 2), (128, 96, 32, 32, 2)):
+            Ho, Wo = (H - 1) // st + 1, (W - 1) // st + 1
+            shape = f"N{N} C{C} {H}x{W} 3x3 s{st} p1 dw"
+            x0 = torch.randn(N, C, H, W)
+            w0 = torch.randn(C, 1, 3, 3) * 0.3
+            dy0 = torch.randn(N, C, Ho, Wo)
+            nbytes = 4 * (N * C * H * W + C * 9 + N * C * Ho * Wo)
+            flops = 2 * N * C * 9 * Ho * Wo
+            for layout in ("nchw", "channels_last"):
+                mf = torch.contiguous_format if layout == "nchw" else torch.channels_last
+                x = x0.contiguous(memory_format=mf)
+                w = w0.contiguous(memory_format=mf)
+                dy = dy0.contiguous(memory_format=mf)
+
+                def dw_bwd(mask, x=x, w=w, dy=dy, st=st, C=C):
+                    return lambda: torch.ops.aten.convolution_backward(
+                        dy, x, w, None, [st, st], [1, 1], [1, 1], False, [0, 0], C, mask)
+
+                secs = timeit(lambda: F.conv2d(x, w, None, st, 1, 1, C), args.min_time)
+                record("depthwise_fwd", layout, shape, secs, flops=flops, nbytes=nbytes)
+                secs = timeit(dw_bwd([True, False, False]), args.min_time)
+                record("depthwise_dx", layout, shape, secs, flops=flops, nbytes=nbytes)
+                secs = timeit(dw_bwd([False, True, False]), args.min_time)
+                record("depthwise_dw", layout, shape, secs, flops=flops, nbytes=nbytes)
+
+        # ---- max pool: 2x2 stride 2 (VGG) and the ResNet stem's 3x3 stride 2 pad 1 ----
+        # bytes: x + y + indices (4 bytes each, as shadernet counts its U32 indices)
+        for N, C, H, W, k, st, pd in ((128, 64, 32, 32, 2, 2, 0), (16, 64, 112, 112, 3, 2, 1)):
+            Ho, Wo = (H + 2 * pd - k) // st + 1, (W + 2 * pd - k) // st + 1
+            shape = f"N{N} C{C} {H}x{W} k{k} s{st} p{pd}"
+            x0 = torch.randn(N, C, H, W)
+            nbytes = 4 * (N * C * H * W + 2 * N * C * Ho * Wo)
+            for layout in ("nchw", "channels_last"):
+                mf = torch.contiguous_format if layout == "nchw" else torch.channels_last
+                x = x0.contiguous(memory_format=mf)
+                secs = timeit(lambda: F.max_pool2d(x, k, st, pd), args.min_time)
+                record("maxpool_fwd", layout, shape, secs, nbytes=nbytes)
+                y, idx = F.max_pool2d(x, k, st, pd, return_indices=True)
+                dy = torch.randn_like(y)
+                secs = timeit(lambda: torch.ops.aten.max_pool2d_with_indices_backward(
+                    dy, x, [k, k], [st, st], [pd, pd], [1, 1], False, idx), args.min_time)
+                record("maxpool_bwd", layout, shape, secs, nbytes=nbytes)
+
+        # ---- global average pool (ResNet-20's, before the classifier) ----
+        x0 = torch.randn(128, 64, 8, 8)
         for layout in ("nchw", "channels_last"):
             mf = torch.contiguous_format if layout == "nchw" else torch.channels_last
             x = x0.contiguous(memory_format=mf)
-            secs = timeit(lambda: F.max_pool2d(x, 2, 2), args.min_time)
-            record("maxpool_fwd", layout, shape, secs, nbytes=nbytes)
+            secs = timeit(lambda: F.adaptive_avg_pool2d(x, 1), args.min_time)
+            record("avgpool_fwd", layout, "N128 C64 8x8 global", secs,
+                   nbytes=4 * (x.numel() + 128 * 64))
 
     return results
 
