@@ -322,3 +322,139 @@ fn backward_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     }
     wpart[z * p.total + i] = acc.x + acc.y + acc.z + acc.w + tail;
 }
+
+// backward_weight3x3: dW of a grouped 3x3 convolution with padding 1 (top/left),
+// dilation 1, stride STRIDE (1 or 2) on both axes, w == ow * STRIDE and ow % 4 == 0 (the
+// launcher checks). One invocation per (split z, group, input channel ci, block of 4
+// output channels of the group): for each image of its split and each 4-column strip
+// it slides a window of three input rows down the output rows (each input row loaded
+// once per strip, as 3 vec4s: left neighbour, centre, right neighbour), loads the 4
+// channels' dy vec4s once per output row, and adds to tap (r, s) of channel j the dot
+// product of dy_j with the input columns tap s meets: acc[r*3+s][j]. 36 sums from 7
+// loads per strip and row (stride 1), where `backward_weight` loads 8 values per 4
+// products. part[z][co][ci][r][s] for the block's channels inside the group.
+override STRIDE: u32 = 1u;
+@group(0) @binding(1) var<storage, read> gdy4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> gx4: array<vec4<f32>>;
+
+// Input row ih of a plane as vec4 columns c4-1 .. c4+1, zeros outside the image.
+fn xrow3(plane: u32, ih: i32, c4: u32) -> array<vec4<f32>, 3> {
+    var v: array<vec4<f32>, 3>;
+    let wv = p.w / 4u;
+    let inside = ih >= 0 && ih < i32(p.h);
+    let base = (plane + u32(clamp(ih, 0, i32(p.h) - 1))) * wv;
+    v[0] = select(vec4<f32>(0.0), gx4[base + max(c4, 1u) - 1u], inside && c4 > 0u);
+    v[1] = select(vec4<f32>(0.0), gx4[base + c4], inside);
+    v[2] = select(vec4<f32>(0.0), gx4[base + min(c4 + 1u, wv - 1u)], inside && c4 + 1u < wv);
+    return v;
+}
+
+// The input values tap s (0, 1, 2) meets at the 4 outputs of a strip (as
+// conv2d_depthwise.wgsl's `cols`, without its WIDE case).
+fn tap_cols(v: array<vec4<f32>, 3>, s: u32) -> vec4<f32> {
+    if (STRIDE == 1u) {
+        if (s == 0u) {
+            return vec4<f32>(v[0].w, v[1].x, v[1].y, v[1].z);
+        }
+        if (s == 1u) {
+            return v[1];
+        }
+        return vec4<f32>(v[1].y, v[1].z, v[1].w, v[2].x);
+    }
+    if (s == 0u) {
+        return vec4<f32>(v[0].w, v[1].y, v[1].w, v[2].y);
+    }
+    if (s == 1u) {
+        return vec4<f32>(v[1].x, v[1].z, v[2].x, v[2].z);
+    }
+    return vec4<f32>(v[1].y, v[1].w, v[2].y, v[2].w);
+}
+
+// Channel j's share of one tap: dot(dy_j, the tap's input columns) for the 4 channels.
+fn tap4(d: array<vec4<f32>, 4>, v: vec4<f32>) -> vec4<f32> {
+    return vec4<f32>(dot(d[0], v), dot(d[1], v), dot(d[2], v), dot(d[3], v));
+}
+
+@compute @workgroup_size(WG)
+fn backward_weight3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.total) {
+        return;
+    }
+    let kblocks = (p.cog + 3u) / 4u;
+    let groups = p.k / p.cog;
+    let kbi = i % kblocks;
+    let ci = (i / kblocks) % p.cig;
+    let grp = (i / (kblocks * p.cig)) % groups;
+    let z = i / (kblocks * p.cig * groups);
+    let co0 = grp * p.cog + kbi * 4u;
+    let co_last = grp * p.cog + p.cog - 1u;
+    let c = grp * p.cig + ci;
+    let owv = p.ow / 4u;
+    let n1 = min(z * p.chunk + p.chunk, p.n);
+    var a0 = vec4<f32>(0.0);
+    var a1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0);
+    var a3 = vec4<f32>(0.0);
+    var a4 = vec4<f32>(0.0);
+    var a5 = vec4<f32>(0.0);
+    var a6 = vec4<f32>(0.0);
+    var a7 = vec4<f32>(0.0);
+    var a8 = vec4<f32>(0.0);
+    for (var n = z * p.chunk; n < n1; n++) {
+        let plane = (n * p.c + c) * p.h;
+        // dy planes of the block's 4 channels (clamped inside the group: the extra
+        // channels' sums are not stored).
+        let dyp0 = (n * p.k + co0) * p.oh;
+        let dyp1 = (n * p.k + min(co0 + 1u, co_last)) * p.oh;
+        let dyp2 = (n * p.k + min(co0 + 2u, co_last)) * p.oh;
+        let dyp3 = (n * p.k + min(co0 + 3u, co_last)) * p.oh;
+        for (var c4 = 0u; c4 < owv; c4++) {
+            let xc = c4 * STRIDE;
+            var x0 = xrow3(plane, -1, xc);
+            var x1 = xrow3(plane, 0, xc);
+            for (var oh = 0u; oh < p.oh; oh++) {
+                let top = i32(oh * STRIDE) - 1;
+                if (STRIDE == 2u) {
+                    x1 = xrow3(plane, top + 1, xc);
+                }
+                let x2 = xrow3(plane, top + 2, xc);
+                var d: array<vec4<f32>, 4>;
+                d[0] = gdy4[(dyp0 + oh) * owv + c4];
+                d[1] = gdy4[(dyp1 + oh) * owv + c4];
+                d[2] = gdy4[(dyp2 + oh) * owv + c4];
+                d[3] = gdy4[(dyp3 + oh) * owv + c4];
+                a0 += tap4(d, tap_cols(x0, 0u));
+                a1 += tap4(d, tap_cols(x0, 1u));
+                a2 += tap4(d, tap_cols(x0, 2u));
+                a3 += tap4(d, tap_cols(x1, 0u));
+                a4 += tap4(d, tap_cols(x1, 1u));
+                a5 += tap4(d, tap_cols(x1, 2u));
+                a6 += tap4(d, tap_cols(x2, 0u));
+                a7 += tap4(d, tap_cols(x2, 1u));
+                a8 += tap4(d, tap_cols(x2, 2u));
+                if (STRIDE == 1u) {
+                    x0 = x1;
+                    x1 = x2;
+                } else {
+                    x0 = x2;
+                }
+            }
+        }
+    }
+    for (var j = 0u; j < 4u; j++) {
+        let co = co0 + j;
+        if (co <= co_last) {
+            let b = z * p.k * p.cig * 9u + (co * p.cig + ci) * 9u;
+            wpart[b] = a0[j];
+            wpart[b + 1u] = a1[j];
+            wpart[b + 2u] = a2[j];
+            wpart[b + 3u] = a3[j];
+            wpart[b + 4u] = a4[j];
+            wpart[b + 5u] = a5[j];
+            wpart[b + 6u] = a6[j];
+            wpart[b + 7u] = a7[j];
+            wpart[b + 8u] = a8[j];
+        }
+    }
+}

@@ -78,6 +78,7 @@ const DEPTHWISE_3X3_DW: Kernel = crate::kernel!("conv2d_depthwise", "backward_we
 const GROUPED_FWD: Kernel = crate::kernel!("conv2d_grouped", "forward");
 const GROUPED_DX: Kernel = crate::kernel!("conv2d_grouped", "backward_input");
 const GROUPED_DW: Kernel = crate::kernel!("conv2d_grouped", "backward_weight");
+const GROUPED_DW_3X3: Kernel = crate::kernel!("conv2d_grouped", "backward_weight3x3");
 
 const OP: &str = "conv2d";
 
@@ -1841,6 +1842,9 @@ fn depthwise_3x3_backward_weight(g: &Geom, x: &Tensor, dy: &Tensor) -> Result<Te
 /// split over images, the splits summed by `reduce::sum`.
 fn grouped_backward_weight(g: &Geom, x: &Tensor, dy: &Tensor) -> Result<Tensor> {
     let dev = x.device();
+    if grouped_3x3_dw_applies(dev, g) {
+        return grouped_3x3_backward_weight(g, x, dy);
+    }
     let total = g.k * g.cig * g.kh * g.kw;
     let (splits, chunk) = dw_split(total, g.n, 16384);
     let part = Tensor::uninit(dev, &[splits, total], DType::F32)?;
@@ -1856,6 +1860,44 @@ fn grouped_backward_weight(g: &Geom, x: &Tensor, dy: &Tensor) -> Result<Tensor> 
         &params,
         &[dy.arg(), x.arg(), part.arg()],
         grid,
+    )?;
+    sum_splits(part, splits, g)
+}
+
+/// Whether `backward_weight3x3` (conv2d_grouped.wgsl) takes this grouped problem: 3×3,
+/// padding 1 at the top/left, dilation 1, stride 1 or 2 on both axes, each output
+/// column's strip of input columns exactly `stride` times its own (w == ow · stride),
+/// vec4 rows (ow a multiple of 4), x and dy in one storage binding each.
+fn grouped_3x3_dw_applies(dev: &Device, g: &Geom) -> bool {
+    let fits = |elems: usize| (elems * 4) as u64 <= dev.max_binding_bytes();
+    (g.kh, g.kw, g.dh, g.dw, g.pt, g.pl) == (3, 3, 1, 1, 1, 1)
+        && g.sh == g.sw
+        && (g.sh == 1 || g.sh == 2)
+        && g.w == g.ow * g.sw
+        && g.ow.is_multiple_of(4)
+        && fits(g.n * g.c * g.h * g.w)
+        && fits(g.n * g.k * g.oh * g.ow)
+}
+
+/// dW of a grouped 3×3 convolution by `backward_weight3x3`: one invocation per (split
+/// of the images, group, input channel, block of 4 output channels), the splits summed
+/// by `reduce::sum`.
+fn grouped_3x3_backward_weight(g: &Geom, x: &Tensor, dy: &Tensor) -> Result<Tensor> {
+    let dev = x.device();
+    let lanes = g.groups * g.cig * g.cog.div_ceil(4);
+    let (splits, chunk) = dw_split(lanes, g.n, 4096);
+    let total = splits * lanes;
+    let part = Tensor::uninit(dev, &[splits, g.k * g.cig * 9], DType::F32)?;
+    let params = GroupedParams {
+        chunk: chunk as u32,
+        ..GroupedParams::new(g, total, 0, 0)
+    };
+    dev.launch(
+        &GROUPED_DW_3X3,
+        &[("WG", f64::from(GROUPED_WG)), ("STRIDE", g.sh as f64)],
+        &params,
+        &[dy.arg(), x.arg(), part.arg()],
+        dev.grid_1d(total as u64, GROUPED_WG)?,
     )?;
     sum_splits(part, splits, g)
 }

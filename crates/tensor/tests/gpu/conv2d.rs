@@ -601,6 +601,60 @@ fn depthwise_3x3_subgroup_paths_match_reference() {
     }
 }
 
+/// The grouped 3×3 weight gradient (`backward_weight3x3` in conv2d_grouped.wgsl: a
+/// window of input rows slid down each 4-column strip, blocks of 4 output channels):
+/// groups 2, 3 and 32, 1 to 4 input and 1 to 6 output channels per group (blocks that
+/// are full and partial), strides 1 and 2, odd H, bottom/right padding 0, several
+/// images (and splits). Forward and dX run too; the test asserts the kernel ran.
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn grouped_3x3_weight_gradient_matches_reference() {
+    let mut rng = Rng::new(411);
+    let grouped = |s: usize, g: usize| Conv2dConfig::new(s, 1).with_groups(g);
+    let cases = [
+        case(3, 4, 7, 8, 6, 3, 3, grouped(1, 2), false),
+        case(2, 6, 9, 12, 15, 3, 3, grouped(1, 3), true),
+        case(1, 64, 5, 4, 64, 3, 3, grouped(1, 32), false),
+        case(2, 8, 13, 16, 12, 3, 3, grouped(2, 2), false),
+        case(
+            3,
+            6,
+            6,
+            8,
+            9,
+            3,
+            3,
+            grouped(2, 3).with_padding([1, 0, 1, 0]),
+            false,
+        ),
+        case(40, 4, 3, 4, 8, 3, 3, grouped(1, 2), false),
+    ];
+    for case in &cases {
+        let [fwd, dx, dw] = check(case, &mut rng, Some(Conv2dVariant::Grouped));
+        assert_eq!((fwd.len(), dx.len(), dw.len()), (1, 1, 1), "{case:?}");
+    }
+    let dev = own_device();
+    dev.start_profiling();
+    for case in &cases {
+        let p = case.params();
+        let x = Tensor::from_f32(&dev, &vec![0.5; p.x_len()], &case.x_shape()).unwrap();
+        let dy = Tensor::from_f32(
+            &dev,
+            &vec![0.5; p.y_len()],
+            &[p.n, p.c_out, p.h_out(), p.w_out()],
+        )
+        .unwrap();
+        conv::conv2d_backward_weight(&x, &dy, &case.cfg, case.w_shape()).unwrap();
+    }
+    let profile = dev.stop_profiling().unwrap();
+    let ran = profile
+        .dispatches
+        .iter()
+        .filter(|d| d.kernel == "conv2d_grouped" && d.entry == "backward_weight3x3")
+        .count();
+    assert_eq!(ran, cases.len(), "{:?}", profile.dispatches);
+}
+
 /// Runs `cases` with the implicit GEMM forced and checks that the forward and dX ran it.
 fn check_igemm(cases: &[Case], rng: &mut Rng) {
     for case in cases {
