@@ -247,13 +247,30 @@ fn taps(v: array<vec4<f32>, 4>, a: f32, b: f32, c: f32) -> vec4<f32> {
     return a * cols(v, 0u) + b * cols(v, 1u) + c * cols(v, 2u);
 }
 
-// The second 4 outputs of a WIDE strip (stride 1): the same taps shifted by one vec4.
-fn taps_hi(v: array<vec4<f32>, 4>, a: f32, b: f32, c: f32) -> vec4<f32> {
+// A WIDE row (stride 1) shifted by one vec4: the columns around its second 4 outputs.
+fn shifted(v: array<vec4<f32>, 4>) -> array<vec4<f32>, 4> {
     var u: array<vec4<f32>, 4>;
     u[0] = v[1];
     u[1] = v[2];
     u[2] = v[3];
-    return taps(u, a, b, c);
+    return u;
+}
+
+// The 3x3 kernel of output channel co from fw, rotated by 180 degrees with p.flags bit 4
+// (forward3x3 as dX of a stride-1 convolution).
+fn kernel9(co: u32) -> array<f32, 9> {
+    let flip = (p.flags & 16u) != 0u;
+    var w: array<f32, 9>;
+    for (var t = 0u; t < 9u; t++) {
+        w[t] = fw[co * 9u + select(t, 8u - t, flip)];
+    }
+    return w;
+}
+
+// The 4 outputs of a strip from its three input rows (row3's layout) and the kernel.
+fn conv3(r0: array<vec4<f32>, 4>, r1: array<vec4<f32>, 4>, r2: array<vec4<f32>, 4>,
+         w: array<f32, 9>) -> vec4<f32> {
+    return taps(r0, w[0], w[1], w[2]) + taps(r1, w[3], w[4], w[5]) + taps(r2, w[6], w[7], w[8]);
 }
 
 // Activation and residual of 4 outputs of forward3x3 (the bias is already in v).
@@ -287,17 +304,7 @@ fn forward3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     let co = (i / (strips * rblocks)) % p.k;
     let n = i / (strips * rblocks * p.k);
     let plane = (n * p.c + co / p.cog) * p.h;
-    let flip = (p.flags & 16u) != 0u;
-    let wb = co * 9u;
-    let w0 = fw[wb + select(0u, 8u, flip)];
-    let w1 = fw[wb + select(1u, 7u, flip)];
-    let w2 = fw[wb + select(2u, 6u, flip)];
-    let w3 = fw[wb + select(3u, 5u, flip)];
-    let w4 = fw[wb + 4u];
-    let w5 = fw[wb + select(5u, 3u, flip)];
-    let w6 = fw[wb + select(6u, 2u, flip)];
-    let w7 = fw[wb + select(7u, 1u, flip)];
-    let w8 = fw[wb + select(8u, 0u, flip)];
+    let w = kernel9(co);
     let c4 = strip * select(STRIDE, 2u, WIDE);
     let obase = (n * p.k + co) * p.oh;
     let act = (p.flags >> 2u) & 3u;
@@ -317,11 +324,11 @@ fn forward3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
             r1 = row3(plane, top + 1, c4);
         }
         let r2 = row3(plane, top + 2, c4);
-        let v = taps(r0, w0, w1, w2) + taps(r1, w3, w4, w5) + taps(r2, w6, w7, w8) + vec4<f32>(b);
+        let v = conv3(r0, r1, r2, w) + vec4<f32>(b);
         let yi = (obase + oh) * owv + select(strip, 2u * strip, WIDE);
         vy[yi] = finish(v, yi, act);
         if (WIDE) {
-            let v2 = taps_hi(r0, w0, w1, w2) + taps_hi(r1, w3, w4, w5) + taps_hi(r2, w6, w7, w8) + vec4<f32>(b);
+            let v2 = conv3(shifted(r0), shifted(r1), shifted(r2), w) + vec4<f32>(b);
             vy[yi + 1u] = finish(v2, yi + 1u, act);
         }
         if (STRIDE == 1u) {
@@ -536,17 +543,7 @@ fn forward3x3_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
     let co = (ic / (spr * rblocks)) % p.k;
     let n = ic / (spr * rblocks * p.k);
     let plane = (n * p.c + co / p.cog) * p.h;
-    let flip = (p.flags & 16u) != 0u;
-    let wb = co * 9u;
-    let w0 = fw[wb + select(0u, 8u, flip)];
-    let w1 = fw[wb + select(1u, 7u, flip)];
-    let w2 = fw[wb + select(2u, 6u, flip)];
-    let w3 = fw[wb + select(3u, 5u, flip)];
-    let w4 = fw[wb + 4u];
-    let w5 = fw[wb + select(5u, 3u, flip)];
-    let w6 = fw[wb + select(6u, 2u, flip)];
-    let w7 = fw[wb + select(7u, 1u, flip)];
-    let w8 = fw[wb + select(8u, 0u, flip)];
+    let w = kernel9(co);
     let obase = (n * p.k + co) * p.oh;
     let act = (p.flags >> 2u) & 3u;
     let b = select(0.0, fbias[co], (p.flags & 1u) != 0u);
@@ -560,12 +557,12 @@ fn forward3x3_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
             r1 = row_sg(plane, top + 1, strip, spr);
         }
         let r2 = row_sg(plane, top + 2, strip, spr);
-        let v = taps(r0, w0, w1, w2) + taps(r1, w3, w4, w5) + taps(r2, w6, w7, w8) + vec4<f32>(b);
+        let v = conv3(r0, r1, r2, w) + vec4<f32>(b);
         if (live && oh < p.oh) {
             let yi = (obase + oh) * (p.ow / 4u) + select(strip, 2u * strip, WIDE);
             vy[yi] = finish(v, yi, act);
             if (WIDE) {
-                let v2 = taps_hi(r0, w0, w1, w2) + taps_hi(r1, w3, w4, w5) + taps_hi(r2, w6, w7, w8) + vec4<f32>(b);
+                let v2 = conv3(shifted(r0), shifted(r1), shifted(r2), w) + vec4<f32>(b);
                 vy[yi + 1u] = finish(v2, yi + 1u, act);
             }
         }
