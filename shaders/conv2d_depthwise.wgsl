@@ -287,6 +287,17 @@ fn finish(v0: vec4<f32>, yi: u32, act: u32) -> vec4<f32> {
     return v;
 }
 
+// Stores a strip's 4 outputs (8 with WIDE) at vec4 yi: the three input rows (row3's
+// layout) through the kernel, plus bias b, then finish().
+fn store_strip(r0: array<vec4<f32>, 4>, r1: array<vec4<f32>, 4>, r2: array<vec4<f32>, 4>,
+               w: array<f32, 9>, b: f32, yi: u32, act: u32) {
+    vy[yi] = finish(conv3(r0, r1, r2, w) + vec4<f32>(b), yi, act);
+    if (WIDE) {
+        let v = conv3(shifted(r0), shifted(r1), shifted(r2), w) + vec4<f32>(b);
+        vy[yi + 1u] = finish(v, yi + 1u, act);
+    }
+}
+
 // Output rows per forward3x3 invocation.
 const ROWS: u32 = 8u;
 
@@ -324,13 +335,7 @@ fn forward3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
             r1 = row3(plane, top + 1, c4);
         }
         let r2 = row3(plane, top + 2, c4);
-        let v = conv3(r0, r1, r2, w) + vec4<f32>(b);
-        let yi = (obase + oh) * owv + select(strip, 2u * strip, WIDE);
-        vy[yi] = finish(v, yi, act);
-        if (WIDE) {
-            let v2 = conv3(shifted(r0), shifted(r1), shifted(r2), w) + vec4<f32>(b);
-            vy[yi + 1u] = finish(v2, yi + 1u, act);
-        }
+        store_strip(r0, r1, r2, w, b, (obase + oh) * owv + select(strip, 2u * strip, WIDE), act);
         if (STRIDE == 1u) {
             r0 = r1;
             r1 = r2;
@@ -557,14 +562,8 @@ fn forward3x3_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
             r1 = row_sg(plane, top + 1, strip, spr);
         }
         let r2 = row_sg(plane, top + 2, strip, spr);
-        let v = conv3(r0, r1, r2, w) + vec4<f32>(b);
         if (live && oh < p.oh) {
-            let yi = (obase + oh) * (p.ow / 4u) + select(strip, 2u * strip, WIDE);
-            vy[yi] = finish(v, yi, act);
-            if (WIDE) {
-                let v2 = conv3(shifted(r0), shifted(r1), shifted(r2), w) + vec4<f32>(b);
-                vy[yi + 1u] = finish(v2, yi + 1u, act);
-            }
+            store_strip(r0, r1, r2, w, b, (obase + oh) * (p.ow / 4u) + select(strip, 2u * strip, WIDE), act);
         }
         if (STRIDE == 1u) {
             r0 = r1;
