@@ -207,6 +207,36 @@ fn row_taps(win: array<vec4<f32>, 4>, t: u32, row_ok: bool, row: u32, w0: i32,
     }
 }
 
+// The running maxima of 4 outputs of a row and their indices.
+struct Best4 {
+    v: vec4<f32>,
+    i: vec4<u32>,
+}
+
+fn no_best4() -> Best4 {
+    return Best4(vec4<f32>(bitcast<f32>(0xff800000u)), vec4<u32>(NONE)); // -inf
+}
+
+// `best` updated with the taps of window row ih (its NV vec4s in win, clamped into the
+// image) of the 4 outputs whose windows start at column w0.
+fn row_taps4(win: array<vec4<f32>, 4>, ih: i32, w0: i32, best: Best4) -> Best4 {
+    let row_ok = ih >= 0 && ih < i32(p.h);
+    let row = u32(clamp(ih, 0, i32(p.h) - 1)) * p.w;
+    var b0 = best.v.x;
+    var b1 = best.v.y;
+    var b2 = best.v.z;
+    var b3 = best.v.w;
+    var i0 = best.i.x;
+    var i1 = best.i.y;
+    var i2 = best.i.z;
+    var i3 = best.i.w;
+    row_taps(win, 0u, row_ok, row, w0, &b0, &i0);
+    row_taps(win, 1u, row_ok, row, w0, &b1, &i1);
+    row_taps(win, 2u, row_ok, row, w0, &b2, &i2);
+    row_taps(win, 3u, row_ok, row, w0, &b3, &i3);
+    return Best4(vec4<f32>(b0, b1, b2, b3), vec4<u32>(i0, i1, i2, i3));
+}
+
 fn store_output(o: u32, ok: bool, best: f32, bi: u32) {
     if (ok) {
         y[p.y_base + o] = best;
@@ -230,37 +260,16 @@ fn main_row4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     let w0 = i32(ow0 * stride_w()) - i32(p.pw);
     // Texel of window element 0 (column w0 - SHIFT) within its row; exact division.
     let tq = (w0 - i32(SHIFT)) / 4;
-    let row_texels = i32(p.w / 4u);
     let plane_t = (p.x_base + plane * p.h * p.w) / 4u;
-    var b0 = bitcast<f32>(0xff800000u); // -inf
-    var b1 = b0;
-    var b2 = b0;
-    var b3 = b0;
-    var i0 = NONE;
-    var i1 = NONE;
-    var i2 = NONE;
-    var i3 = NONE;
+    var best = no_best4();
     for (var i = 0u; i < kernel_h(); i++) {
-        let ih = h0 + i32(i);
-        let row_ok = ih >= 0 && ih < i32(p.h);
-        let ihc = u32(clamp(ih, 0, i32(p.h) - 1));
-        var win: array<vec4<f32>, 4>;
-        for (var v = 0u; v < NV; v++) {
-            // Texels outside the row are clamped into it: their taps fail the column test.
-            let t = u32(clamp(tq + i32(v), 0, row_texels - 1));
-            win[v] = x_vec4(plane_t + ihc * u32(row_texels) + t);
-        }
-        let row = ihc * p.w;
-        row_taps(win, 0u, row_ok, row, w0, &b0, &i0);
-        row_taps(win, 1u, row_ok, row, w0, &b1, &i1);
-        row_taps(win, 2u, row_ok, row, w0, &b2, &i2);
-        row_taps(win, 3u, row_ok, row, w0, &b3, &i3);
+        best = row_taps4(window_row(plane_t, h0 + i32(i), tq), h0 + i32(i), w0, best);
     }
     let o = plane * p.ho * p.wo + oh * p.wo + ow0;
-    store_output(o, true, b0, i0);
-    store_output(o + 1u, ow0 + 1u < p.wo, b1, i1);
-    store_output(o + 2u, ow0 + 2u < p.wo, b2, i2);
-    store_output(o + 3u, ow0 + 3u < p.wo, b3, i3);
+    store_output(o, true, best.v.x, best.i.x);
+    store_output(o + 1u, ow0 + 1u < p.wo, best.v.y, best.i.y);
+    store_output(o + 2u, ow0 + 2u < p.wo, best.v.z, best.i.z);
+    store_output(o + 3u, ow0 + 3u < p.wo, best.v.w, best.i.w);
 }
 
 // main_cols4: main_row4's four outputs per invocation (where row4 applies, and KH <= RING,
@@ -302,26 +311,13 @@ fn main_cols4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     }
     for (var oh = 0u; oh < p.ho; oh++) {
         let h0 = i32(oh * sh) - i32(p.ph);
-        var b0 = bitcast<f32>(0xff800000u); // -inf
-        var b1 = b0;
-        var b2 = b0;
-        var b3 = b0;
-        var i0 = NONE;
-        var i1 = NONE;
-        var i2 = NONE;
-        var i3 = NONE;
+        var best = no_best4();
         for (var i = 0u; i < kernel_h(); i++) {
-            let ih = h0 + i32(i);
-            let row_ok = ih >= 0 && ih < i32(p.h);
-            let row = u32(clamp(ih, 0, i32(p.h) - 1)) * p.w;
-            row_taps(rows[i], 0u, row_ok, row, w0, &b0, &i0);
-            row_taps(rows[i], 1u, row_ok, row, w0, &b1, &i1);
-            row_taps(rows[i], 2u, row_ok, row, w0, &b2, &i2);
-            row_taps(rows[i], 3u, row_ok, row, w0, &b3, &i3);
+            best = row_taps4(rows[i], h0 + i32(i), w0, best);
         }
         let o = out + oh * p.wo;
-        y4[(p.y_base + o) / 4u] = vec4<f32>(b0, b1, b2, b3);
-        idx4[(p.i_base + o) / 4u] = vec4<u32>(i0, i1, i2, i3);
+        y4[(p.y_base + o) / 4u] = best.v;
+        idx4[(p.i_base + o) / 4u] = best.i;
         // The next output row's window: SH rows further down.
         for (var i = 0u; i < kernel_h(); i++) {
             if (i + sh < kernel_h()) {
