@@ -381,6 +381,25 @@ fn taps_s2t(q: vec3<f32>, a: f32, b: f32, c: f32) -> vec4<f32> {
     return vec4<f32>(q.x * b, q.y * a + q.x * c, q.y * b, q.z * a + q.y * c);
 }
 
+// The 3x3 kernel of channel ci from bw (dX of stride 2, multiplier 1).
+fn dx_kernel9(ci: u32) -> array<f32, 9> {
+    var w: array<f32, 9>;
+    for (var t = 0u; t < 9u; t++) {
+        w[t] = bw[ci * 9u + t];
+    }
+    return w;
+}
+
+// dX of stride 2 at an even row h: kernel row 1 of dy row h/2 (its values q).
+fn even_row_s2(q: vec3<f32>, w: array<f32, 9>) -> vec4<f32> {
+    return taps_s2t(q, w[3], w[4], w[5]);
+}
+
+// At odd row h+1: kernel row 2 of dy row h/2 (lo) and row 0 of dy row h/2+1 (hi).
+fn odd_row_s2(lo: vec3<f32>, hi: vec3<f32>, w: array<f32, 9>) -> vec4<f32> {
+    return taps_s2t(hi, w[0], w[1], w[2]) + taps_s2t(lo, w[6], w[7], w[8]);
+}
+
 @compute @workgroup_size(WG)
 fn backward_input3x3s2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * WG;
@@ -394,16 +413,7 @@ fn backward_input3x3s2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
     let ci = (i / (wv * rblocks)) % p.c;
     let n = i / (wv * rblocks * p.c);
     let plane = (n * p.k + ci) * p.oh;
-    let wb = ci * 9u;
-    let w0 = bw[wb];
-    let w1 = bw[wb + 1u];
-    let w2 = bw[wb + 2u];
-    let w3 = bw[wb + 3u];
-    let w4 = bw[wb + 4u];
-    let w5 = bw[wb + 5u];
-    let w6 = bw[wb + 6u];
-    let w7 = bw[wb + 7u];
-    let w8 = bw[wb + 8u];
+    let w = dx_kernel9(ci);
     let c0 = strip * 2u;
     let oh0 = h0 / 2u;
     var lo = dy3(plane, oh0, c0);
@@ -414,13 +424,13 @@ fn backward_input3x3s2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
             break;
         }
         // Even row h: kernel row 1 of dy row h/2.
-        vdx[(xbase + h) * wv + strip] = taps_s2t(lo, w3, w4, w5);
+        vdx[(xbase + h) * wv + strip] = even_row_s2(lo, w);
         if (h + 1u >= p.h) {
             break;
         }
         // Odd row h+1: kernel row 0 of dy row h/2+1, row 2 of dy row h/2.
         let hi = dy3(plane, oh0 + o + 1u, c0);
-        vdx[(xbase + h + 1u) * wv + strip] = taps_s2t(hi, w0, w1, w2) + taps_s2t(lo, w6, w7, w8);
+        vdx[(xbase + h + 1u) * wv + strip] = odd_row_s2(lo, hi, w);
         lo = hi;
     }
 }
@@ -604,16 +614,7 @@ fn backward_input3x3s2_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wo
     let ci = (unit / rblocks) % p.c;
     let n = unit / (rblocks * p.c);
     let plane = (n * p.k + ci) * p.oh;
-    let wb = ci * 9u;
-    let w0 = bw[wb];
-    let w1 = bw[wb + 1u];
-    let w2 = bw[wb + 2u];
-    let w3 = bw[wb + 3u];
-    let w4 = bw[wb + 4u];
-    let w5 = bw[wb + 5u];
-    let w6 = bw[wb + 6u];
-    let w7 = bw[wb + 7u];
-    let w8 = bw[wb + 8u];
+    let w = dx_kernel9(ci);
     let oh0 = h0 / 2u;
     let wv = p.w / 4u;
     let col = 2u * strip;
@@ -624,13 +625,13 @@ fn backward_input3x3s2_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wo
         let hi = dy_sg(plane, oh0 + o + 1u, strip, spr);
         if (live && h < p.h) {
             // Even row h: kernel row 1 of dy row h/2.
-            vdx[(xbase + h) * wv + col] = taps_s2t(lo[0], w3, w4, w5);
-            vdx[(xbase + h) * wv + col + 1u] = taps_s2t(lo[1], w3, w4, w5);
+            vdx[(xbase + h) * wv + col] = even_row_s2(lo[0], w);
+            vdx[(xbase + h) * wv + col + 1u] = even_row_s2(lo[1], w);
         }
         if (live && h + 1u < p.h) {
             // Odd row h+1: kernel row 0 of dy row h/2+1, row 2 of dy row h/2.
-            vdx[(xbase + h + 1u) * wv + col] = taps_s2t(hi[0], w0, w1, w2) + taps_s2t(lo[0], w6, w7, w8);
-            vdx[(xbase + h + 1u) * wv + col + 1u] = taps_s2t(hi[1], w0, w1, w2) + taps_s2t(lo[1], w6, w7, w8);
+            vdx[(xbase + h + 1u) * wv + col] = odd_row_s2(lo[0], hi[0], w);
+            vdx[(xbase + h + 1u) * wv + col + 1u] = odd_row_s2(lo[1], hi[1], w);
         }
         lo = hi;
     }
