@@ -510,10 +510,20 @@ override SG: u32 = 8u;
 // each vec4 is loaded once, and no texel copy in front).
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
 
-// The logical invocation index of the *_sg entries: the lanes of a subgroup are
-// consecutive indices.
-fn sg_index(wid: vec3<u32>, nwg: vec3<u32>, sgid: u32, lane: u32) -> u32 {
-    return (wid.x + wid.y * nwg.x) * WG + sgid * SG + lane;
+// An invocation of the *_sg entries: its logical index is built so that the lanes of a
+// subgroup are consecutive indices, split into (unit, strip) with p.strips (a power of
+// two dividing SG) strips per unit; past p.total (not live) it takes the last index.
+struct SgLane {
+    live: bool,
+    strip: u32,
+    unit: u32,
+}
+
+fn sg_lane(wid: vec3<u32>, nwg: vec3<u32>, sgid: u32, lane: u32) -> SgLane {
+    let i = (wid.x + wid.y * nwg.x) * WG + sgid * SG + lane;
+    let ic = min(i, p.total - 1u);
+    let live = i < p.total;
+    return SgLane(live, ic & (p.strips - 1u), ic >> countTrailingZeros(p.strips));
 }
 
 // Input row ih of a plane for the lane owning strip `strip` of `spr`, in row3's layout:
@@ -547,16 +557,15 @@ fn row_sg(plane: u32, ih: i32, strip: u32, spr: u32) -> array<vec4<f32>, 4> {
 @compute @workgroup_size(WG)
 fn forward3x3_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(subgroup_id) sgid: u32, @builtin(subgroup_invocation_id) lane: u32) {
-    let i = sg_index(wid, nwg, sgid, lane);
-    let live = i < p.total;
-    let ic = min(i, p.total - 1u);
+    let at = sg_lane(wid, nwg, sgid, lane);
+    let live = at.live;
+    let strip = at.strip;
     let spr = p.strips;
     let rows = p.chunk;
-    let strip = ic % spr;
     let rblocks = (p.oh + rows - 1u) / rows;
-    let oh0 = ((ic / spr) % rblocks) * rows;
-    let co = (ic / (spr * rblocks)) % p.k;
-    let n = ic / (spr * rblocks * p.k);
+    let oh0 = (at.unit % rblocks) * rows;
+    let co = (at.unit / rblocks) % p.k;
+    let n = at.unit / (rblocks * p.k);
     let plane = (n * p.c + co / p.cog) * p.h;
     let w = kernel9(co);
     let obase = (n * p.k + co) * p.oh;
@@ -602,13 +611,12 @@ fn dy_sg(plane: u32, oh: u32, strip: u32, spr: u32) -> array<vec3<f32>, 2> {
 @compute @workgroup_size(WG)
 fn backward_input3x3s2_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                           @builtin(subgroup_id) sgid: u32, @builtin(subgroup_invocation_id) lane: u32) {
-    let i = sg_index(wid, nwg, sgid, lane);
-    let live = i < p.total;
-    let ic = min(i, p.total - 1u);
+    let at = sg_lane(wid, nwg, sgid, lane);
+    let live = at.live;
+    let strip = at.strip;
+    let unit = at.unit;
     let spr = p.strips;
     let rows = p.chunk;
-    let strip = ic & (spr - 1u);
-    let unit = ic >> countTrailingZeros(spr);
     let rblocks = (p.h + rows - 1u) / rows;
     let h0 = (unit % rblocks) * rows;
     let ci = (unit / rblocks) % p.c;
@@ -658,12 +666,11 @@ fn row_sum(v: vec4<f32>, spr: u32) -> f32 {
 @compute @workgroup_size(WG)
 fn backward_weight3x3_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                          @builtin(subgroup_id) sgid: u32, @builtin(subgroup_invocation_id) lane: u32) {
-    let i = sg_index(wid, nwg, sgid, lane);
-    let live = i < p.total;
-    let ic = min(i, p.total - 1u);
+    let at = sg_lane(wid, nwg, sgid, lane);
+    let live = at.live;
+    let strip = at.strip;
+    let unit = at.unit;
     let spr = p.strips;
-    let strip = ic & (spr - 1u);
-    let unit = ic >> countTrailingZeros(spr);
     let co = unit % p.k;
     let z = unit / p.k;
     var a0 = vec4<f32>(0.0);
