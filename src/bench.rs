@@ -193,8 +193,11 @@ pub fn run(
     if CONV_OPS.iter().any(|op| wanted(op)) {
         conv2d_benches(device, budget_s, &wanted, &mut |r| push(r, &mut out))?;
     }
-    // Pooling, batch norm and the copy kernel they are measured against.
-    if POOL_BN_OPS.iter().any(|op| wanted(op)) {
+    // Pooling, batch norm and the copy kernel they (and depthwise) are measured against.
+    let depthwise = CONV_OPS
+        .iter()
+        .any(|op| op.starts_with("depthwise") && wanted(op));
+    if depthwise || POOL_BN_OPS.iter().any(|op| wanted(op)) {
         for r in pool_and_batch_norm(device, budget_s, &wanted)? {
             push(r, &mut out);
         }

@@ -718,6 +718,43 @@ fn infer_on_png_and_jpeg() {
     assert_eq!(y.get("logits").map(|t| t.shape.clone()), Some(vec![2, 10]));
 }
 
+// ---------------------------------------------------------------- bench
+
+/// `bench --filter avgpool --json`: the last line is a JSON array with the
+/// global and 2x2 average-pool rows and the copy rows they are measured
+/// against, each with its shape, `ms`, `gflops` and `gbs`.
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn bench_json_has_the_filtered_rows_and_the_copy() {
+    let out = ok(&[
+        "bench",
+        "--filter",
+        "avgpool",
+        "--seconds",
+        "0.01",
+        "--json",
+    ]);
+    let rows = last_json(&out);
+    let rows = rows.as_array().expect("a JSON array");
+    let ops: Vec<&str> = rows.iter().map(|r| r["op"].as_str().unwrap()).collect();
+    assert!(
+        ops.iter().all(|&op| op == "avgpool_fwd" || op == "copy"),
+        "{ops:?}"
+    );
+    assert!(ops.contains(&"copy"), "{ops:?}");
+    assert!(
+        rows.iter().any(|r| r["variant"] == "global"),
+        "no global pool row: {rows:?}"
+    );
+    for r in rows {
+        for field in ["n", "c", "h", "w", "ms", "gflops", "gbs"] {
+            assert!(r[field].is_number(), "{field} missing in {r}");
+        }
+        assert!(r["ms"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["gbs"].as_f64().unwrap() > 0.0, "{r}");
+    }
+}
+
 // ---------------------------------------------------------------- bad input
 
 /// Runs a command that must fail with exit code 2 and one `error:` line
