@@ -618,9 +618,13 @@ fn avg_launch(
     // strided subsample (POINT); each kernel reads only its own.
     let global = rule == ADAPTIVE_RULE && ho == 1 && wo == 1;
     let point = rule != ADAPTIVE_RULE && rule.kernel == [1, 1] && rule.padding == [0, 0];
-    // The vec4 kernel passed in: `global4` for global pooling, else a 2x2 kernel.
-    let tile = tile_kernel.is_some()
-        && (global || (is_2x2(&cfg, h, w, ho, wo) && (!backward || (h == 2 * ho && w == 2 * wo))));
+    // The vec4 kernel passed in: `global4` (its caller checked that it applies), else a
+    // 2x2 kernel, which takes exact 2x2 windows.
+    let global4 = tile_kernel.is_some_and(|k| k.entry == GLOBAL4.entry);
+    let tile = global4
+        || (tile_kernel.is_some()
+            && is_2x2(&cfg, h, w, ho, wo)
+            && (!backward || (h == 2 * ho && w == 2 * wo)));
     let base = AvgParams {
         planes: 0,
         h: h as u32,
@@ -666,7 +670,7 @@ fn avg_launch(
             ..base
         };
         let (kernel, params, per_plane) = match tile_kernel {
-            Some(k) if use_tile && global => (k, params, 1),
+            Some(k) if use_tile && global4 => (k, params, 1),
             Some(k) if use_tile => (
                 k,
                 AvgParams {

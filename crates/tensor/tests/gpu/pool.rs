@@ -251,8 +251,10 @@ fn max_pool2d_ties_nan_and_padding_follow_pytorch() {
 fn avg_pool2d_sweep_matches_reference() {
     let mut rng = Rng::new(13);
     let mut checked = 0usize;
-    // Plus 1x1 windows with a stride: strided subsamples (the backward's POINT path).
-    let point = [[2, 2], [3, 2], [1, 2]]
+    // Plus 1x1 windows with a stride: strided subsamples (the backward's POINT path);
+    // stride 1 on a 1x1 input is the adaptive kernels' rule with a 1x1 output, which
+    // must not take the global-pooling kernel's launch.
+    let point = [[2, 2], [3, 2], [1, 2], [1, 1]]
         .map(|st| Pool2dConfig::square(1).with_stride(st))
         .into_iter()
         .chain([Pool2dConfig::square(1)
