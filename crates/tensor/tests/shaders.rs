@@ -31,6 +31,7 @@ fn override_values(name: &str) -> Option<Vec<f64>> {
         // max_pool2d.wgsl: the window's kernel and stride (0: from the params), dilation 1.
         "KH" | "KW" => vec![0.0, 3.0],
         "SH" | "SW" => vec![0.0, 2.0],
+        "PW" => vec![0.0, 1.0],
         "DIL1" => vec![0.0, 1.0],
         // max_pool2d.wgsl main_row4: the window's first component and vec4s per row.
         "SHIFT" => vec![0.0, 3.0],

@@ -522,6 +522,8 @@ pub fn max_pool2d_backward(
                 && w.is_multiple_of(4)
                 && x_base.is_multiple_of(4)
             {
+                let mut constants = constants;
+                constants.push(("PW", cfg.padding[1] as f64));
                 (&MAX_BWD_COLS8, w.div_ceil(8), constants)
             } else {
                 (&MAX_BWD, h * w, constants)
