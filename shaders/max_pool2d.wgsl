@@ -291,13 +291,11 @@ fn window_row(plane_t: u32, ih: i32, tq: i32) -> array<vec4<f32>, 4> {
     return win;
 }
 
-@compute @workgroup_size(WG)
-fn main_cols4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let g = gid.x + gid.y * nwg.x * WG;
+// The body of main_cols4 / main_cols4_sg for group g0 (clamped to the last one; stores
+// only when live). `lane`: the invocation's subgroup lane (window_row_at).
+fn cols4(g0: u32, live: bool, lane: u32) {
     let wq = p.wo / 4u;
-    if (g >= p.planes * wq) {
-        return;
-    }
+    let g = min(g0, p.planes * wq - 1u);
     let plane = div_index(g, wq);
     let ow0 = (g - plane * wq) * 4u;
     let w0 = i32(ow0 * stride_w()) - i32(p.pw);
@@ -305,9 +303,11 @@ fn main_cols4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     let plane_t = (p.x_base + plane * p.h * p.w) / 4u;
     let sh = stride_h();
     let out = plane * p.ho * p.wo + ow0;
+    // Lanes whose left neighbour holds another row's (or subgroup's) group load all.
+    let first = lane == 0u || ow0 == 0u;
     var rows: array<array<vec4<f32>, 4>, RING>;
     for (var i = 0u; i < kernel_h(); i++) {
-        rows[i] = window_row(plane_t, i32(i) - i32(p.ph), tq);
+        rows[i] = window_row_at(plane_t, i32(i) - i32(p.ph), tq, first);
     }
     for (var oh = 0u; oh < p.ho; oh++) {
         let h0 = i32(oh * sh) - i32(p.ph);
@@ -316,18 +316,71 @@ fn main_cols4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
             best = row_taps4(rows[i], h0 + i32(i), w0, best);
         }
         let o = out + oh * p.wo;
-        y4[(p.y_base + o) / 4u] = best.v;
-        idx4[(p.i_base + o) / 4u] = best.i;
+        if (live) {
+            y4[(p.y_base + o) / 4u] = best.v;
+            idx4[(p.i_base + o) / 4u] = best.i;
+        }
         // The next output row's window: SH rows further down.
         for (var i = 0u; i < kernel_h(); i++) {
             if (i + sh < kernel_h()) {
                 rows[i] = rows[i + sh];
             } else {
-                rows[i] = window_row(plane_t, h0 + i32(sh + i), tq);
+                rows[i] = window_row_at(plane_t, h0 + i32(sh + i), tq, first);
             }
         }
     }
 }
+
+@compute @workgroup_size(WG)
+fn main_cols4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let g = gid.x + gid.y * nwg.x * WG;
+    cols4(g, g < p.planes * (p.wo / 4u), 0u);
+}
+
+// #if SUBGROUPS
+// main_cols4_sg: main_cols4 with consecutive groups of a row in adjacent lanes of a
+// subgroup (the index built from subgroup_id and subgroup_invocation_id): the groups'
+// windows are SW texels apart, so a window row's first NV - SW texels are the left
+// lane's last ones, taken by subgroupShuffleUp instead of loaded (2 loads instead of 3
+// per window row on the ResNet stem's pool). Every lane runs the same loops (clamped
+// index past the end, no stores).
+override SG: u32 = 8u;
+
+@compute @workgroup_size(WG)
+fn main_cols4_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(subgroup_id) sgid: u32, @builtin(subgroup_invocation_id) lane: u32) {
+    let g = (wid.x + wid.y * nwg.x) * WG + sgid * SG + lane;
+    cols4(g, g < p.planes * (p.wo / 4u), lane);
+}
+
+// window_row with the texels shared with the left lane's window shuffled in (from the
+// last texel down, so that a shared texel the left lane itself shuffled is in place);
+// `first` lanes load them.
+fn window_row_at(plane_t: u32, ih: i32, tq: i32, first: bool) -> array<vec4<f32>, 4> {
+    let row_texels = i32(p.w / 4u);
+    let base = plane_t + u32(clamp(ih, 0, i32(p.h) - 1)) * u32(row_texels);
+    var win: array<vec4<f32>, 4>;
+    for (var k = 0u; k < NV; k++) {
+        let v = NV - 1u - k;
+        let t = base + u32(clamp(tq + i32(v), 0, row_texels - 1));
+        if (v + stride_w() >= NV) {
+            win[v] = x_vec4(t);
+        } else {
+            let left = subgroupShuffleUp(win[min(v + stride_w(), 3u)], 1u);
+            if (first) {
+                win[v] = x_vec4(t);
+            } else {
+                win[v] = left;
+            }
+        }
+    }
+    return win;
+}
+// #else
+fn window_row_at(plane_t: u32, ih: i32, tq: i32, first: bool) -> array<vec4<f32>, 4> {
+    return window_row(plane_t, ih, tq);
+}
+// #endif
 
 // Output windows along one axis that may cover padded position `a` (= input + pad):
 // with dilation 1 the range [x, x + y); otherwise y = k taps to test one by one.

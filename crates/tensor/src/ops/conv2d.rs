@@ -656,7 +656,7 @@ const LANE_ACC: usize = 512;
 const DW_KB: usize = 64;
 
 /// The one subgroup size of the adapter, or why the subgroup kernels cannot run.
-fn subgroup_size(dev: &Device) -> Result<usize, String> {
+pub(crate) fn subgroup_size(dev: &Device) -> Result<usize, String> {
     if !dev.has_subgroups() {
         return Err("the adapter has no subgroup operations".into());
     }

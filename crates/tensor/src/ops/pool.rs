@@ -20,6 +20,8 @@ const MAX_BWD: Kernel = crate::kernel!("max_pool2d", "backward");
 const MAX_BWD_COLS8: Kernel = crate::kernel!("max_pool2d", "backward_cols8");
 const MAX_FWD_ROW4: Kernel = crate::kernel!("max_pool2d", "main_row4");
 const MAX_FWD_COLS4: Kernel = crate::kernel!("max_pool2d", "main_cols4");
+const MAX_FWD_COLS4_SG: Kernel =
+    crate::kernel!("max_pool2d", "main_cols4_sg").with_defines(&["SUBGROUPS"]);
 const MAX_FWD_2X2: Kernel = crate::kernel!("max_pool2d", "main2x2");
 const MAX_BWD_2X2: Kernel = crate::kernel!("max_pool2d", "backward2x2");
 const AVG_FWD: Kernel = crate::kernel!("avg_pool2d");
@@ -425,7 +427,15 @@ pub fn max_pool2d(x: &Tensor, cfg: &Pool2dConfig) -> Result<(Tensor, Tensor)> {
                     if cols4 && y_base.is_multiple_of(4) && i_base.is_multiple_of(4) =>
                 {
                     constants.extend([("SHIFT", shift as f64), ("NV", nv as f64)]);
-                    (MAX_FWD_COLS4, wo / 4, constants)
+                    // Neighbouring groups' shared texels by subgroup shuffles where the
+                    // adapter has one subgroup size that divides the workgroup.
+                    match super::conv2d::subgroup_size(dev) {
+                        Ok(sg) if (wg as usize).is_multiple_of(sg) => {
+                            constants.push(("SG", sg as f64));
+                            (MAX_FWD_COLS4_SG, wo / 4, constants)
+                        }
+                        _ => (MAX_FWD_COLS4, wo / 4, constants),
+                    }
                 }
                 Some((shift, nv)) => {
                     constants.extend([("SHIFT", shift as f64), ("NV", nv as f64)]);

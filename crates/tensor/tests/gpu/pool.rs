@@ -16,7 +16,7 @@ use shadernet_reference::{
     tol::{assert_close, Tol},
 };
 use shadernet_tensor::ops::pool::{self as ops, Pool2dConfig};
-use shadernet_tensor::{without_texel_operands, DType, Error, Tensor};
+use shadernet_tensor::{without_subgroups, without_texel_operands, DType, Error, Tensor};
 
 use crate::common::{device, download, round32, upload, Fixture};
 
@@ -165,7 +165,10 @@ fn max_pool2d_sweep_matches_reference() {
 }
 
 /// The generic forward reads x as a texel operand where it fits (the sweep above);
-/// here the storage-buffer reads, on the same windows for a few shapes.
+/// here the storage-buffer reads, on the same windows for a few shapes; and the
+/// four-output column walk without subgroups (`main_cols4`; the sweep runs
+/// `main_cols4_sg` where the adapter has subgroups) on every shape whose output
+/// rows are whole vec4s.
 #[test]
 #[cfg_attr(skip_gpu_tests, ignore)]
 fn max_pool2d_storage_path_matches_reference() {
@@ -183,6 +186,19 @@ fn max_pool2d_storage_path_matches_reference() {
         }
     }
     assert!(checked > 20, "{checked} checked");
+    let mut walked = 0;
+    for &s in SHAPES {
+        for cfg in windows(&[1]) {
+            let p = params(s, &cfg);
+            if p.validate().is_err() || s[3] % 4 != 0 || p.w_out() % 4 != 0 {
+                continue;
+            }
+            let x = round32(&rng.vec_distinct(p.x_len(), 0.01));
+            without_subgroups(|| check_max(s, &cfg, &x, &mut rng));
+            walked += 1;
+        }
+    }
+    assert!(walked > 5, "{walked} column walks checked");
 }
 
 #[test]
