@@ -190,7 +190,7 @@ fn max_pool2d_storage_path_matches_reference() {
     for &s in SHAPES {
         for cfg in windows(&[1]) {
             let p = params(s, &cfg);
-            if p.validate().is_err() || s[3] % 4 != 0 || p.w_out() % 4 != 0 {
+            if p.validate().is_err() || !s[3].is_multiple_of(4) || !p.w_out().is_multiple_of(4) {
                 continue;
             }
             let x = round32(&rng.vec_distinct(p.x_len(), 0.01));
