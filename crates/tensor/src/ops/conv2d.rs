@@ -1553,9 +1553,7 @@ fn depthwise_3x3_applies(dev: &Device, g: &Geom) -> bool {
     // Its input is a texel operand.
     (g.n * g.c * g.h * g.w / 4) as u64 <= dev.max_texel_vec4s()
         && g.cig == 1
-        && (g.kh, g.kw, g.dh, g.dw, g.pt, g.pl) == (3, 3, 1, 1, 1, 1)
-        && g.sh == g.sw
-        && (g.sh == 1 || g.sh == 2)
+        && is_3x3_pad1_stride12(g)
         && g.w.is_multiple_of(4)
         && g.ow.is_multiple_of(4)
 }
@@ -1567,14 +1565,27 @@ fn depthwise_3x3_applies(dev: &Device, g: &Geom) -> bool {
 /// storage binding each (these entries read x from storage).
 fn depthwise_3x3_subgroup(dev: &Device, g: &Geom, strips: usize) -> Option<usize> {
     let sg = subgroup_size(dev).ok()?;
-    let fits = |elems: usize| (elems * 4) as u64 <= dev.max_binding_bytes();
     (strips > 0
         && sg.is_multiple_of(strips)
         && (GROUPED_WG as usize).is_multiple_of(sg)
         && g.w == g.ow * g.sw
-        && fits(g.n * g.c * g.h * g.w)
-        && fits(g.n * g.k * g.oh * g.ow))
+        && storage_operands_fit(dev, g))
     .then_some(sg)
+}
+
+/// Whether x and y (or dx and dy) each fit one storage binding.
+fn storage_operands_fit(dev: &Device, g: &Geom) -> bool {
+    let fits = |elems: usize| (elems * 4) as u64 <= dev.max_binding_bytes();
+    fits(g.n * g.c * g.h * g.w) && fits(g.n * g.k * g.oh * g.ow)
+}
+
+/// 3×3, dilation 1, padding 1 at the top/left, the same stride (1 or 2) on both axes:
+/// the layers the sliding 3×3 kernels of conv2d_depthwise.wgsl and conv2d_grouped.wgsl
+/// take (bottom/right padding 0 or 1).
+fn is_3x3_pad1_stride12(g: &Geom) -> bool {
+    (g.kh, g.kw, g.dh, g.dw, g.pt, g.pl) == (3, 3, 1, 1, 1, 1)
+        && g.sh == g.sw
+        && (g.sh == 1 || g.sh == 2)
 }
 
 /// Rows per invocation of the `*_sg` entries: at most `max`, spread evenly over the
@@ -1614,8 +1625,9 @@ fn depthwise_3x3(
     let b_arg = bias.map_or(w.arg(), Tensor::arg);
     let r_arg = residual.map_or(w.arg(), Tensor::arg);
     // 8 output columns per lane at stride 1 where the row holds whole 8-column strips.
-    let wide_sg = g.sw == 1 && g.ow.is_multiple_of(8);
-    let strips = g.ow / if wide_sg { 8 } else { 4 };
+    let wide = g.sw == 1 && g.ow.is_multiple_of(8);
+    let cols = if wide { 8 } else { 4 };
+    let strips = g.ow / cols;
     if let Some(sg) = depthwise_3x3_subgroup(dev, g, strips) {
         let rows = rows_per_block(g.oh, 32);
         let total = g.n * g.k * g.oh.div_ceil(rows) * strips;
@@ -1626,15 +1638,13 @@ fn depthwise_3x3(
         };
         return dev.launch(
             &DEPTHWISE_3X3_SG,
-            &depthwise_sg_constants(dev, g, sg, wide_sg),
+            &depthwise_sg_constants(dev, g, sg, wide),
             &params,
             &[x.arg(), w.arg(), b_arg, r_arg, y.arg()],
             dev.grid_1d(total as u64, GROUPED_WG)?,
         );
     }
     let x_tex = dev.texels(x, x.numel() / 4)?;
-    let wide = g.sw == 1 && g.ow.is_multiple_of(8);
-    let cols = if wide { 8 } else { 4 };
     let total = g.n * g.k * g.oh.div_ceil(8) * (g.ow / cols);
     let params = GroupedParams {
         flags,
@@ -1869,14 +1879,10 @@ fn grouped_backward_weight(g: &Geom, x: &Tensor, dy: &Tensor) -> Result<Tensor> 
 /// column's strip of input columns exactly `stride` times its own (w == ow · stride),
 /// vec4 rows (ow a multiple of 4), x and dy in one storage binding each.
 fn grouped_3x3_dw_applies(dev: &Device, g: &Geom) -> bool {
-    let fits = |elems: usize| (elems * 4) as u64 <= dev.max_binding_bytes();
-    (g.kh, g.kw, g.dh, g.dw, g.pt, g.pl) == (3, 3, 1, 1, 1, 1)
-        && g.sh == g.sw
-        && (g.sh == 1 || g.sh == 2)
+    is_3x3_pad1_stride12(g)
         && g.w == g.ow * g.sw
         && g.ow.is_multiple_of(4)
-        && fits(g.n * g.c * g.h * g.w)
-        && fits(g.n * g.k * g.oh * g.ow)
+        && storage_operands_fit(dev, g)
 }
 
 /// dW of a grouped 3×3 convolution by `backward_weight3x3`: one invocation per (split

@@ -603,6 +603,18 @@ const ADAPTIVE_RULE: AvgRule = AvgRule {
     divisor: 0,
 };
 
+/// The vec4 kernel an average-pool launch takes instead of its generic one where it
+/// applies (and the bound windows are aligned).
+#[derive(Clone, Copy)]
+enum AvgVec4 {
+    /// None.
+    No,
+    /// A 2x2 stride-2 kernel (`main2x2` / `backward2x2`), where the windows tile 2x2.
+    Tile2x2(&'static Kernel),
+    /// `global4`: global pooling of planes of whole vec4s (the caller checked).
+    Global4,
+}
+
 /// One average-pool family launch over all planes: forward when `backward`
 /// is false (`src` = x, `dst` = y), else backward (`src` = dy, `dst` = dx).
 #[allow(clippy::too_many_arguments)]
@@ -615,7 +627,7 @@ fn avg_launch(
     [ho, wo]: [usize; 2],
     rule: AvgRule,
     backward: bool,
-    tile_kernel: Option<&Kernel>,
+    vec4: AvgVec4,
 ) -> Result<()> {
     let dev = src.device();
     let wg = dev.elementwise_workgroup();
@@ -630,13 +642,13 @@ fn avg_launch(
     // strided subsample (POINT); each kernel reads only its own.
     let global = rule == ADAPTIVE_RULE && ho == 1 && wo == 1;
     let point = rule != ADAPTIVE_RULE && rule.kernel == [1, 1] && rule.padding == [0, 0];
-    // The vec4 kernel passed in: `global4` (its caller checked that it applies), else a
-    // 2x2 kernel, which takes exact 2x2 windows.
-    let global4 = tile_kernel.is_some_and(|k| k.entry == GLOBAL4.entry);
-    let tile = global4
-        || (tile_kernel.is_some()
-            && is_2x2(&cfg, h, w, ho, wo)
-            && (!backward || (h == 2 * ho && w == 2 * wo)));
+    let tile = match vec4 {
+        AvgVec4::No => false,
+        AvgVec4::Tile2x2(_) => {
+            is_2x2(&cfg, h, w, ho, wo) && (!backward || (h == 2 * ho && w == 2 * wo))
+        }
+        AvgVec4::Global4 => true,
+    };
     let base = AvgParams {
         planes: 0,
         h: h as u32,
@@ -681,9 +693,9 @@ fn avg_launch(
             y_base,
             ..base
         };
-        let (kernel, params, per_plane) = match tile_kernel {
-            Some(k) if use_tile && global4 => (k, params, 1),
-            Some(k) if use_tile => (
+        let (kernel, params, per_plane) = match vec4 {
+            AvgVec4::Global4 if use_tile => (&GLOBAL4, params, 1),
+            AvgVec4::Tile2x2(k) if use_tile => (
                 k,
                 AvgParams {
                     inv_wo: inv(wo / 2),
@@ -768,7 +780,7 @@ pub fn avg_pool2d(
         [ho, wo],
         rule,
         false,
-        Some(&AVG_FWD_2X2),
+        AvgVec4::Tile2x2(&AVG_FWD_2X2),
     )?;
     Ok(y)
 }
@@ -798,7 +810,7 @@ pub fn avg_pool2d_backward(
         [ho, wo],
         rule,
         true,
-        Some(&AVG_BWD_2X2),
+        AvgVec4::Tile2x2(&AVG_BWD_2X2),
     )?;
     Ok(dx)
 }
@@ -817,8 +829,11 @@ pub fn adaptive_avg_pool2d(x: &Tensor, out_h: usize, out_w: usize) -> Result<Ten
     }
     let y = Tensor::uninit(x.device(), &[dims[0], dims[1], out_h, out_w], DType::F32)?;
     // Global pooling of planes of whole vec4s: `global4` (its launcher falls back).
-    let plane = dims[2] * dims[3];
-    let global4 = (out_h, out_w) == (1, 1) && plane.is_multiple_of(4);
+    let vec4 = if (out_h, out_w) == (1, 1) && (dims[2] * dims[3]).is_multiple_of(4) {
+        AvgVec4::Global4
+    } else {
+        AvgVec4::No
+    };
     avg_launch(
         op,
         &ADAPTIVE_FWD,
@@ -828,7 +843,7 @@ pub fn adaptive_avg_pool2d(x: &Tensor, out_h: usize, out_w: usize) -> Result<Ten
         [out_h, out_w],
         ADAPTIVE_RULE,
         false,
-        global4.then_some(&GLOBAL4),
+        vec4,
     )?;
     Ok(y)
 }
@@ -850,7 +865,7 @@ pub fn adaptive_avg_pool2d_backward(dy: &Tensor, x_shape: &[usize]) -> Result<Te
         [oh, ow],
         ADAPTIVE_RULE,
         true,
-        None,
+        AvgVec4::No,
     )?;
     Ok(dx)
 }

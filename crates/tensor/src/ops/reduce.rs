@@ -132,23 +132,19 @@ fn reduce(
         scale,
         _pad: 0,
     };
-    if red_numel <= SERIAL_MAX {
-        dev.launch(
-            &REDUCE_SERIAL,
-            &[("WG", f64::from(REDUCE_WG))],
-            &params,
-            &[x.arg(), out.arg()],
-            dev.grid_1d(out_numel as u64, REDUCE_WG)?,
-        )?;
+    // `serial`: one invocation per output; `main`: one workgroup per output.
+    let (kernel, outputs_per_group) = if red_numel <= SERIAL_MAX {
+        (&REDUCE_SERIAL, REDUCE_WG)
     } else {
-        dev.launch(
-            &REDUCE,
-            &[("WG", f64::from(REDUCE_WG))],
-            &params,
-            &[x.arg(), out.arg()],
-            dev.grid_1d(out_numel as u64, 1)?,
-        )?;
-    }
+        (&REDUCE, 1)
+    };
+    dev.launch(
+        kernel,
+        &[("WG", f64::from(REDUCE_WG))],
+        &params,
+        &[x.arg(), out.arg()],
+        dev.grid_1d(out_numel as u64, outputs_per_group)?,
+    )?;
     Ok(out)
 }
 
