@@ -6,8 +6,9 @@
 //     ups = stride it also inserts stride-1 zeros between rows/columns (dX of a strided
 //     convolution). to_padded_nhwc_texel: the same, reading src as a texel operand;
 //     to_padded_nhwc_texels: also writing dst as one (crates/tensor/src/texels.rs);
-//     to_padded_nhwc_texels4: that, four dst columns per invocation, for ups_w = 1 and
-//     w % 4 == 0, or ups_w = 2 (UPS_W2).
+//     to_padded_nhwc4: to_padded_nhwc with four dst columns and ROWS dst rows per
+//     invocation (vec4 storage loads and stores), for ups_w = 1 and w % 4 == 0, or
+//     ups_w = 2 (UPS_W2); its launcher copies the result into a texel operand.
 //   weight_to_krsc: OIHW src [k][c][kh][kw] -> dst [kp][kh][kw][cv] of vec4; with FLIP the
 //     roles of k and c swap and the kernel is rotated by 180 degrees:
 //     dst[c][r][s][k] = src[k][c][kh-1-r][kw-1-s] (the weights of dX as a convolution).
@@ -22,8 +23,8 @@
 //     a = 0 and 2, 0 for a = 1 (likewise sb); interleave_phases writes the rows of phase
 //     a of dx from the two phase outputs (a, 0) and (a, 1) (plus an accumulated gradient
 //     with ACC). Derivation: docs/ops/conv2d.md.
-// Thread mapping: one invocation per dst vec4 (transforms; four along W for
-// to_padded_nhwc_texels4) or per part vec4 (finish);
+// Thread mapping: one invocation per dst vec4 (transforms; four along W and ROWS down
+// the plane for to_padded_nhwc4) or per part vec4 (finish);
 // 1-D grids folded into 2-D (index gid.x + gid.y * nwg.x * WG).
 // Launcher: crates/tensor/src/ops/conv2d.rs   Reference: crates/reference/src/conv2d.rs
 struct PadParams {
@@ -39,10 +40,10 @@ struct PadParams {
     ups_h: u32,
     ups_w: u32,
     total: u32,
-    wq: u32, // to_padded_nhwc_texels4: groups of 4 dst columns per row, ceil(wp / 4)
-    shift: u32, // to_padded_nhwc_texels4: (-off_w) mod 4, where the source row starts in its texel
-    last_texel: u32, // to_padded_nhwc_texels4: index of the source's last texel
-    _pad0: u32,
+    wq: u32, // to_padded_nhwc4: groups of 4 dst columns per row, ceil(wp / 4)
+    shift: u32, // to_padded_nhwc4: (-off_w) mod 4, where the source row starts in its vec4
+    last_vec4: u32, // to_padded_nhwc4: index of the source's last vec4
+    hb: u32, // to_padded_nhwc4: blocks of ROWS dst rows per plane, ceil(hp / ROWS)
 }
 
 struct WeightParams {
@@ -236,20 +237,23 @@ fn to_padded_nhwc_texels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
     textureStore(pout, vec2<u32>(slot.dst & ((1u << TEX_SHIFT) - 1u), slot.dst >> TEX_SHIFT), v);
 }
 
-// to_padded_nhwc_texels for ups_w = 1 and w % 4 == 0, four dst columns j0..j0+3 (j0 % 4 == 0)
+// The source as vec4s (to_padded_nhwc4).
+@group(0) @binding(1) var<storage, read> psrc4: array<vec4<f32>>;
+
+// to_padded_nhwc for ups_w = 1 and w % 4 == 0, four dst columns j0..j0+3 (j0 % 4 == 0)
 // per invocation: they come from source columns j0 - off_w .. + 3 of one row, which lie in
-// at most two source texels per channel, starting at component `shift` of the first (the same
-// for every row since w % 4 == 0). Per invocation 4 or 8 fetches and one index computation
-// for 4 dst texels, instead of 16 fetches and 4 index computations.
+// at most two source vec4s per channel, starting at component `shift` of the first (the same
+// for every row since w % 4 == 0). Each invocation walks ROWS dst rows down its column
+// group, so its index arithmetic is paid once per ROWS rows; per row 4 or 8 vec4 loads and
+// 4 vec4 stores. Stores go to a storage buffer (vec4 stores are several times cheaper than
+// texture stores on lavapipe); the launcher copies it into the texel operand.
 fn row_window(t: i32, shift: u32) -> vec4<f32> {
     // t < 0 only for the very first row, whose components before element 0 are masked.
-    let t0 = u32(max(t, 0));
-    let a = textureLoad(ptex, vec2<u32>(t0 & ((1u << TEX_SHIFT) - 1u), t0 >> TEX_SHIFT), 0);
+    let a = psrc4[u32(max(t, 0))];
     if (shift == 0u) {
         return a;
     }
-    let t1 = min(u32(t + 1), pp.last_texel);
-    let b = textureLoad(ptex, vec2<u32>(t1 & ((1u << TEX_SHIFT) - 1u), t1 >> TEX_SHIFT), 0);
+    let b = psrc4[min(u32(t + 1), pp.last_vec4)];
     switch shift {
         case 1u: {
             return vec4<f32>(a.y, a.z, a.w, b.x);
@@ -263,50 +267,57 @@ fn row_window(t: i32, shift: u32) -> vec4<f32> {
     }
 }
 
+override ROWS: u32 = 8u;
+
 @compute @workgroup_size(WG)
-fn to_padded_nhwc_texels4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn to_padded_nhwc4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let idx = gid.x + gid.y * nwg.x * WG;
     if (idx >= pp.total) {
         return;
     }
-    // idx = ((n * hp + i) * cv + cvi) * wq + jq: column groups fastest.
+    // idx = ((n * hb + ib) * cv + cvi) * wq + jq: column groups fastest.
     let q1 = div(idx, pp.wq);
     let jq = idx - q1 * pp.wq;
     let q2 = div(q1, pp.cv);
     let cvi = q1 - q2 * pp.cv;
-    let n = div(q2, pp.hp);
-    let i = q2 - n * pp.hp;
+    let n = div(q2, pp.hb);
+    let ib = q2 - n * pp.hb;
     let j0 = jq * 4u;
-    let sr = src_coord_fast(i, pp.off_h, pp.ups_h, pp.h);
-    // Written without loops or dynamic indices (lavapipe keeps such arrays in memory and
-    // runs both sides of every `if`): channel q's window is valid where its row is in
-    // range, the channel exists and the source column of dst column j0 + t is in range.
+    // Written without dynamic indices (lavapipe keeps such arrays in memory and runs both
+    // sides of every `if`): channel q's window is valid where its row is in range, the
+    // channel exists and the source column of dst column j0 + t is in range.
     let sc0 = i32(j0) - bitcast<i32>(pp.off_w);
     let plane = pp.h * pp.w;
-    // Element of (n, channel cvi * 4, sr, column 0).
-    let e0 = i32(n * pp.c * plane + u32(max(sr, 0)) * pp.w + cvi * 4u * plane);
-    var w0: vec4<f32>;
-    var w1: vec4<f32>;
-    var w2: vec4<f32>;
-    var w3: vec4<f32>;
-    if (UPS_W2) {
-        w0 = upsampled_window(e0, 0u, cvi, sc0, sr >= 0, plane);
-        w1 = upsampled_window(e0, 1u, cvi, sc0, sr >= 0, plane);
-        w2 = upsampled_window(e0, 2u, cvi, sc0, sr >= 0, plane);
-        w3 = upsampled_window(e0, 3u, cvi, sc0, sr >= 0, plane);
-    } else {
-        let cols = vec4<i32>(sc0) + vec4<i32>(0, 1, 2, 3);
-        let in_cols = (cols >= vec4<i32>(0)) & (cols < vec4<i32>(i32(pp.w))) & vec4<bool>(sr >= 0);
-        w0 = channel_window(e0 + sc0, 0u, cvi, in_cols, plane);
-        w1 = channel_window(e0 + sc0, 1u, cvi, in_cols, plane);
-        w2 = channel_window(e0 + sc0, 2u, cvi, in_cols, plane);
-        w3 = channel_window(e0 + sc0, 3u, cvi, in_cols, plane);
+    let cols = vec4<i32>(sc0) + vec4<i32>(0, 1, 2, 3);
+    let in_w = (cols >= vec4<i32>(0)) & (cols < vec4<i32>(i32(pp.w)));
+    // Element of (n, channel cvi * 4, row 0, column 0).
+    let e_n = i32(n * pp.c * plane + cvi * 4u * plane);
+    let i_end = min(ib * ROWS + ROWS, pp.hp);
+    for (var i = ib * ROWS; i < i_end; i++) {
+        let sr = src_coord_fast(i, pp.off_h, pp.ups_h, pp.h);
+        let e0 = e_n + i32(u32(max(sr, 0)) * pp.w);
+        var w0: vec4<f32>;
+        var w1: vec4<f32>;
+        var w2: vec4<f32>;
+        var w3: vec4<f32>;
+        if (UPS_W2) {
+            w0 = upsampled_window(e0, 0u, cvi, sc0, sr >= 0, plane);
+            w1 = upsampled_window(e0, 1u, cvi, sc0, sr >= 0, plane);
+            w2 = upsampled_window(e0, 2u, cvi, sc0, sr >= 0, plane);
+            w3 = upsampled_window(e0, 3u, cvi, sc0, sr >= 0, plane);
+        } else {
+            let in_cols = in_w & vec4<bool>(sr >= 0);
+            w0 = channel_window(e0 + sc0, 0u, cvi, in_cols, plane);
+            w1 = channel_window(e0 + sc0, 1u, cvi, in_cols, plane);
+            w2 = channel_window(e0 + sc0, 2u, cvi, in_cols, plane);
+            w3 = channel_window(e0 + sc0, 3u, cvi, in_cols, plane);
+        }
+        let row = (n * pp.hp + i) * pp.wp;
+        store_column(row, j0, cvi, vec4<f32>(w0.x, w1.x, w2.x, w3.x));
+        store_column(row, j0 + 1u, cvi, vec4<f32>(w0.y, w1.y, w2.y, w3.y));
+        store_column(row, j0 + 2u, cvi, vec4<f32>(w0.z, w1.z, w2.z, w3.z));
+        store_column(row, j0 + 3u, cvi, vec4<f32>(w0.w, w1.w, w2.w, w3.w));
     }
-    let row = (n * pp.hp + i) * pp.wp;
-    store_column(row, j0, cvi, vec4<f32>(w0.x, w1.x, w2.x, w3.x));
-    store_column(row, j0 + 1u, cvi, vec4<f32>(w0.y, w1.y, w2.y, w3.y));
-    store_column(row, j0 + 2u, cvi, vec4<f32>(w0.z, w1.z, w2.z, w3.z));
-    store_column(row, j0 + 3u, cvi, vec4<f32>(w0.w, w1.w, w2.w, w3.w));
 }
 
 // Channel cvi * 4 + q at the four dst columns (zero where masked or past the channels).
@@ -328,10 +339,8 @@ fn upsampled_window(e0: i32, q: u32, cvi: u32, sc0: i32, row_ok: bool, plane: u3
     let e = e0 + i32(q * plane) + sa;
     let t = e >> 2u;
     let k = u32(e & 3);
-    let t0 = u32(max(t, 0));
-    let t1 = min(u32(max(t + 1, 0)), pp.last_texel);
-    let a = textureLoad(ptex, vec2<u32>(t0 & ((1u << TEX_SHIFT) - 1u), t0 >> TEX_SHIFT), 0);
-    let b = textureLoad(ptex, vec2<u32>(t1 & ((1u << TEX_SHIFT) - 1u), t1 >> TEX_SHIFT), 0);
+    let a = psrc4[u32(max(t, 0))];
+    let b = psrc4[min(u32(max(t + 1, 0)), pp.last_vec4)];
     let ok = row_ok && cvi * 4u + q < pp.c;
     let va = select(0.0, pick5(a, b, k), ok && sa >= 0 && sa < i32(pp.w));
     let vb = select(0.0, pick5(a, b, k + 1u), ok && sa + 1 >= 0 && sa + 1 < i32(pp.w));
@@ -346,8 +355,7 @@ fn pick5(a: vec4<f32>, b: vec4<f32>, k: u32) -> f32 {
 
 fn store_column(row: u32, j: u32, cvi: u32, v: vec4<f32>) {
     if (j < pp.wp) {
-        let d = (row + j) * pp.cv + cvi;
-        textureStore(pout, vec2<u32>(d & ((1u << TEX_SHIFT) - 1u), d >> TEX_SHIFT), v);
+        pdst[(row + j) * pp.cv + cvi] = v;
     }
 }
 

@@ -40,7 +40,7 @@ const DIRECT_DW: Kernel = crate::kernel!("conv2d_direct", "backward_weight");
 const TO_NHWC: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc");
 const TO_NHWC_TEXEL: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc_texel");
 const TO_NHWC_TEXELS: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc_texels");
-const TO_NHWC_TEXELS4: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc_texels4");
+const TO_NHWC4: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc4");
 const TO_KRSC: Kernel = crate::kernel!("conv2d_layout", "weight_to_krsc");
 const DW_FINISH: Kernel = crate::kernel!("conv2d_layout", "dw_finish");
 const PHASE_WEIGHTS: Kernel = crate::kernel!("conv2d_layout", "phase_weights");
@@ -602,8 +602,8 @@ struct PadParams {
     total: u32,
     wq: u32,
     shift: u32,
-    last_texel: u32,
-    _pad0: u32,
+    last_vec4: u32,
+    hb: u32,
 }
 
 /// Mirrors `struct WeightParams` in shaders/conv2d_layout.wgsl.
@@ -649,6 +649,8 @@ struct PhaseParams {
 }
 
 const LAYOUT_WG: u32 = 64;
+/// Dst rows per invocation of `to_padded_nhwc4`.
+const LAYOUT_ROWS: usize = 8;
 /// Accumulators per lane of the portable forward entry points (KB × PB) and of the
 /// weight-gradient blocks.
 const LANE_ACC: usize = 512;
@@ -786,8 +788,8 @@ fn to_padded_nhwc(
         total: total as u32,
         wq: wp.div_ceil(4) as u32,
         shift: (-off[1]).rem_euclid(4) as u32,
-        last_texel: vec4s.saturating_sub(1) as u32,
-        _pad0: 0,
+        last_vec4: vec4s.saturating_sub(1) as u32,
+        hb: hp.div_ceil(LAYOUT_ROWS) as u32,
     };
     // The kernels' index divisions run in f32 below 2^23 invocations (SMALL_INDEX).
     let constants = |invocations: usize| {
@@ -796,28 +798,40 @@ fn to_padded_nhwc(
             ("TEX_SHIFT", f64::from(dev.texel_shift())),
             ("SMALL_INDEX", f64::from(u8::from(invocations < 1 << 23))),
             ("UPS_W2", f64::from(u8::from(ups[1] == 2))),
+            ("ROWS", LAYOUT_ROWS as f64),
         ]
     };
     // The source as a texel operand where it fits (a faster read on lavapipe).
     let src_texels =
         (vec4s as u64) <= dev.max_texel_vec4s() && vec4s as u64 * 16 <= src.buffer().size();
     if texels {
+        // Four dst columns and LAYOUT_ROWS rows per invocation where every source row
+        // starts at the same component of its vec4, or where every other dst column is an
+        // inserted zero: written to a storage buffer and copied into the texel operand
+        // (on lavapipe the vec4 stores and the copy take 60 % of the time of texture
+        // stores; docs/PERFORMANCE.md).
+        if (ups[1] == 1 && w % 4 == 0) || ups[1] == 2 {
+            let invocations = n * params.hb as usize * cv * wp.div_ceil(4);
+            params.total = invocations as u32;
+            let (src_arg, _) = crate::ops::pool::window_vec4(src, 0, src.numel())?;
+            let dst = Tensor::uninit(dev, &[total * 4], DType::F32)?;
+            dev.launch(
+                &TO_NHWC4,
+                &constants(invocations),
+                &params,
+                &[src_arg, dst.arg()],
+                dev.grid_1d(invocations as u64, LAYOUT_WG)?,
+            )?;
+            return Ok(Staged::Texels(dev.texels(&dst, total)?));
+        }
         let dst = dev.texel_target(total)?;
         let src_tex = dev.texels(src, vec4s)?;
-        // Four dst columns per invocation where every source row starts at the same
-        // component of its texel, or where every other dst column is an inserted zero.
-        let (kernel, invocations) = if (ups[1] == 1 && w % 4 == 0) || ups[1] == 2 {
-            (&TO_NHWC_TEXELS4, n * hp * cv * wp.div_ceil(4))
-        } else {
-            (&TO_NHWC_TEXELS, total)
-        };
-        params.total = invocations as u32;
         dev.launch(
-            kernel,
-            &constants(invocations),
+            &TO_NHWC_TEXELS,
+            &constants(total),
             &params,
             &[Arg::texels(&src_tex), Arg::texels(&dst)],
-            dev.grid_1d(invocations as u64, LAYOUT_WG)?,
+            dev.grid_1d(total as u64, LAYOUT_WG)?,
         )?;
         return Ok(Staged::Texels(dst));
     }

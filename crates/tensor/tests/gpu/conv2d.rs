@@ -697,10 +697,11 @@ fn forward_tiles_match_reference() {
     check_igemm(&cases, &mut rng);
 }
 
-/// The four-column layout pass (`to_padded_nhwc_texels4`, source width % 4 == 0): every
-/// start component of a source row in its texel (padding 0..3 forward, kernel - 1 - padding
-/// for dX, negative where dX crops), rows upsampled for the dX of a stride along H, partial
-/// channel blocks and several images; its UPS_W2 form for the dX of a stride of 2 along W
+/// The four-column layout pass (`to_padded_nhwc4`, source width % 4 == 0): every start
+/// component of a source row in its vec4 (padding 0..3 forward, kernel - 1 - padding for
+/// dX, negative where dX crops), rows upsampled for the dX of a stride along H, partial
+/// channel blocks, several images, planes of several row blocks with a short last one
+/// (H 19 and 21 against 8 rows per invocation); its UPS_W2 form for the dX of a stride of 2 along W
 /// (stride 3 beside it takes the per-texel entry).
 #[test]
 #[cfg_attr(skip_gpu_tests, ignore)]
@@ -715,6 +716,8 @@ fn four_column_layout_path_matches_reference() {
         case(2, 3, 5, 8, 4, 5, 5, c(1, 0), false),
         case(1, 3, 5, 8, 5, 3, 3, c(1, 3), true),
         case(2, 6, 7, 8, 5, 3, 3, c(1, 1).with_stride([2, 1]), false),
+        case(2, 5, 19, 8, 6, 3, 3, c(1, 1), true),
+        case(1, 3, 21, 12, 5, 3, 3, c(1, 2).with_stride([2, 1]), false),
         // dX of a stride along W (columns upsampled, any source width): the first source
         // column at an even and an odd dst column, cropped (padding beyond the kernel's
         // reach), the source width not a multiple of 4, a 1x1 layer.
