@@ -4,11 +4,11 @@
 //     exact, in-range division, else zero (off_h is a signed i32 stored as u32 bits); the
 //     same along the width. With ups = 1 this is zero padding (or cropping); with
 //     ups = stride it also inserts stride-1 zeros between rows/columns (dX of a strided
-//     convolution). to_padded_nhwc_texel: the same, reading src as a texel operand;
-//     to_padded_nhwc_texels: also writing dst as one (crates/tensor/src/texels.rs);
-//     to_padded_nhwc4: to_padded_nhwc with four dst columns and ROWS dst rows per
-//     invocation (vec4 storage loads and stores), for ups_w = 1 and w % 4 == 0, or
-//     ups_w = 2 (UPS_W2); its launcher copies the result into a texel operand.
+//     convolution). to_padded_nhwc_texel: the same, reading src as a texel operand
+//     (crates/tensor/src/texels.rs); to_padded_nhwc4: the same with four dst columns
+//     and ROWS dst rows per invocation (vec4 loads and stores), for ups_w = 1 and
+//     w % 4 == 0, or ups_w = 2 (UPS_W2). The launcher copies dst into a texel operand
+//     where the implicit GEMM reads one.
 //   weight_to_krsc: OIHW src [k][c][kh][kw] -> dst [kp][kh][kw][cv] of vec4; with FLIP the
 //     roles of k and c swap and the kernel is rotated by 180 degrees:
 //     dst[c][r][s][k] = src[k][c][kh-1-r][kw-1-s] (the weights of dX as a convolution).
@@ -221,20 +221,6 @@ fn to_padded_nhwc_texel(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
     let slot = pad_slot(idx);
     let v = slot_texels(slot);
     pdst[slot.dst] = v;
-}
-
-// to_padded_nhwc_texel writing dst as a texel operand too (the implicit GEMM's input).
-@group(0) @binding(2) var pout: texture_storage_2d<rgba32float, write>;
-
-@compute @workgroup_size(WG)
-fn to_padded_nhwc_texels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let idx = gid.x + gid.y * nwg.x * WG;
-    if (idx >= pp.total) {
-        return;
-    }
-    let slot = pad_slot(idx);
-    let v = slot_texels(slot);
-    textureStore(pout, vec2<u32>(slot.dst & ((1u << TEX_SHIFT) - 1u), slot.dst >> TEX_SHIFT), v);
 }
 
 // The source as vec4s (to_padded_nhwc4).

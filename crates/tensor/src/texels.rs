@@ -104,12 +104,6 @@ impl Device {
         w * u64::from(self.inner.limits.max_texture_dimension_2d)
     }
 
-    /// A pooled texture for `vec4s` vec4s that a kernel writes through a
-    /// `texture_storage_2d<rgba32float, write>` binding (nothing is copied in).
-    pub fn texel_target(&self, vec4s: usize) -> Result<Texels> {
-        self.take_texels(vec4s)
-    }
-
     fn take_texels(&self, vec4s: usize) -> Result<Texels> {
         if vec4s as u64 > self.max_texel_vec4s() {
             return Err(Error::Limit {
@@ -143,9 +137,7 @@ impl Device {
                     sample_count: 1,
                     dimension: wgpu::TextureDimension::D2,
                     format: wgpu::TextureFormat::Rgba32Float,
-                    usage: wgpu::TextureUsages::TEXTURE_BINDING
-                        | wgpu::TextureUsages::STORAGE_BINDING
-                        | wgpu::TextureUsages::COPY_DST,
+                    usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
                     view_formats: &[],
                 });
                 let view = tex.create_view(&wgpu::TextureViewDescriptor::default());

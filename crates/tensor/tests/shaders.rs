@@ -26,6 +26,8 @@ fn override_values(name: &str) -> Option<Vec<f64>> {
         // conv2d_layout.wgsl: index divisions in f32 below 2^23 invocations; dX of
         // stride 2 along W in the four-column entry.
         "SMALL_INDEX" | "UPS_W2" => vec![0.0, 1.0],
+        // conv2d_layout.wgsl to_padded_nhwc4: dst rows per invocation.
+        "ROWS" => vec![1.0, 8.0],
         // conv2d_layout.wgsl interleave_phases: an accumulated gradient added in the store.
         "ACC" => vec![0.0, 1.0],
         // max_pool2d.wgsl: the window's kernel and stride (0: from the params), dilation 1.

@@ -39,7 +39,6 @@ const DIRECT_DX: Kernel = crate::kernel!("conv2d_direct", "backward_input");
 const DIRECT_DW: Kernel = crate::kernel!("conv2d_direct", "backward_weight");
 const TO_NHWC: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc");
 const TO_NHWC_TEXEL: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc_texel");
-const TO_NHWC_TEXELS: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc_texels");
 const TO_NHWC4: Kernel = crate::kernel!("conv2d_layout", "to_padded_nhwc4");
 const TO_KRSC: Kernel = crate::kernel!("conv2d_layout", "weight_to_krsc");
 const DW_FINISH: Kernel = crate::kernel!("conv2d_layout", "dw_finish");
@@ -792,68 +791,59 @@ fn to_padded_nhwc(
         hb: hp.div_ceil(LAYOUT_ROWS) as u32,
     };
     // The kernels' index divisions run in f32 below 2^23 invocations (SMALL_INDEX).
-    let constants = |invocations: usize| {
-        [
+    let constants = |invocations: usize, extra: &[(&'static str, f64)]| {
+        let mut c = vec![
             ("WG", f64::from(LAYOUT_WG)),
-            ("TEX_SHIFT", f64::from(dev.texel_shift())),
             ("SMALL_INDEX", f64::from(u8::from(invocations < 1 << 23))),
-            ("UPS_W2", f64::from(u8::from(ups[1] == 2))),
-            ("ROWS", LAYOUT_ROWS as f64),
-        ]
+        ];
+        c.extend_from_slice(extra);
+        c
     };
-    // The source as a texel operand where it fits (a faster read on lavapipe).
-    let src_texels =
-        (vec4s as u64) <= dev.max_texel_vec4s() && vec4s as u64 * 16 <= src.buffer().size();
-    if texels {
+    let dst = Tensor::uninit(dev, &[n, hp, wp, cv * 4], DType::F32)?;
+    if (ups[1] == 1 && w % 4 == 0) || ups[1] == 2 {
         // Four dst columns and LAYOUT_ROWS rows per invocation where every source row
         // starts at the same component of its vec4, or where every other dst column is an
-        // inserted zero: written to a storage buffer and copied into the texel operand
-        // (on lavapipe the vec4 stores and the copy take 60 % of the time of texture
-        // stores; docs/PERFORMANCE.md).
-        if (ups[1] == 1 && w % 4 == 0) || ups[1] == 2 {
-            let invocations = n * params.hb as usize * cv * wp.div_ceil(4);
-            params.total = invocations as u32;
-            let (src_arg, _) = crate::ops::pool::window_vec4(src, 0, src.numel())?;
-            let dst = Tensor::uninit(dev, &[total * 4], DType::F32)?;
-            dev.launch(
-                &TO_NHWC4,
-                &constants(invocations),
-                &params,
-                &[src_arg, dst.arg()],
-                dev.grid_1d(invocations as u64, LAYOUT_WG)?,
-            )?;
-            return Ok(Staged::Texels(dev.texels(&dst, total)?));
-        }
-        let dst = dev.texel_target(total)?;
-        let src_tex = dev.texels(src, vec4s)?;
+        // inserted zero.
+        let invocations = n * params.hb as usize * cv * wp.div_ceil(4);
+        params.total = invocations as u32;
+        let (src_arg, _) = crate::ops::pool::window_vec4(src, 0, src.numel())?;
         dev.launch(
-            &TO_NHWC_TEXELS,
-            &constants(total),
+            &TO_NHWC4,
+            &constants(
+                invocations,
+                &[
+                    ("UPS_W2", f64::from(u8::from(ups[1] == 2))),
+                    ("ROWS", LAYOUT_ROWS as f64),
+                ],
+            ),
             &params,
-            &[Arg::texels(&src_tex), Arg::texels(&dst)],
-            dev.grid_1d(total as u64, LAYOUT_WG)?,
+            &[src_arg, dst.arg()],
+            dev.grid_1d(invocations as u64, LAYOUT_WG)?,
         )?;
-        return Ok(Staged::Texels(dst));
-    }
-    let grid = dev.grid_1d(total as u64, LAYOUT_WG)?;
-    let dst = Tensor::uninit(dev, &[n, hp, wp, cv * 4], DType::F32)?;
-    if src_texels {
+    } else if (vec4s as u64) <= dev.max_texel_vec4s() && vec4s as u64 * 16 <= src.buffer().size() {
+        // The source as a texel operand where it fits (a faster read on lavapipe).
         let src_tex = dev.texels(src, vec4s)?;
         dev.launch(
             &TO_NHWC_TEXEL,
-            &constants(total),
+            &constants(total, &[("TEX_SHIFT", f64::from(dev.texel_shift()))]),
             &params,
             &[Arg::texels(&src_tex), dst.arg()],
-            grid,
+            dev.grid_1d(total as u64, LAYOUT_WG)?,
         )?;
     } else {
         dev.launch(
             &TO_NHWC,
-            &constants(total)[..],
+            &constants(total, &[]),
             &params,
             &[src.arg(), dst.arg()],
-            grid,
+            dev.grid_1d(total as u64, LAYOUT_WG)?,
         )?;
+    }
+    // The implicit GEMM's texel operand is a copy of the storage layout: on lavapipe vec4
+    // storage stores and the buffer-to-texture copy (a memcpy) take less than half the
+    // time of texture stores, which are per-lane scalar loops (docs/PERFORMANCE.md).
+    if texels {
+        return Ok(Staged::Texels(dev.texels(&dst, total)?));
     }
     Ok(Staged::Buffer(dst))
 }
