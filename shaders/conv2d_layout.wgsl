@@ -40,8 +40,8 @@ struct PadParams {
     ups_h: u32,
     ups_w: u32,
     total: u32,
-    wq: u32, // to_padded_nhwc4: groups of 4 dst columns per row, ceil(wp / 4)
-    shift: u32, // to_padded_nhwc4: (-off_w) mod 4, where the source row starts in its vec4
+    wq: u32, // to_padded_nhwc4: column groups per row
+    k0: u32, // to_padded_nhwc4 (ups_w = 1): first source vec4 column, floor(-off_w / 4) (i32 bits)
     last_vec4: u32, // to_padded_nhwc4: index of the source's last vec4
     hb: u32, // to_padded_nhwc4: blocks of ROWS dst rows per plane, ceil(hp / ROWS)
 }
@@ -226,35 +226,16 @@ fn to_padded_nhwc_texel(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
 // The source as vec4s (to_padded_nhwc4).
 @group(0) @binding(1) var<storage, read> psrc4: array<vec4<f32>>;
 
-// to_padded_nhwc for ups_w = 1 and w % 4 == 0, four dst columns j0..j0+3 (j0 % 4 == 0)
-// per invocation: they come from source columns j0 - off_w .. + 3 of one row, which lie in
-// at most two source vec4s per channel, starting at component `shift` of the first (the same
-// for every row since w % 4 == 0). Each invocation walks ROWS dst rows down its column
-// group, so its index arithmetic is paid once per ROWS rows; per row 4 or 8 vec4 loads and
-// 4 vec4 stores. Stores go to a storage buffer (vec4 stores are several times cheaper than
-// texture stores on lavapipe); the launcher copies it into the texel operand.
-fn row_window(t: i32, shift: u32) -> vec4<f32> {
-    // t < 0 only for the very first row, whose components before element 0 are masked.
-    let a = psrc4[u32(max(t, 0))];
-    if (shift == 0u) {
-        return a;
-    }
-    let b = psrc4[min(u32(t + 1), pp.last_vec4)];
-    switch shift {
-        case 1u: {
-            return vec4<f32>(a.y, a.z, a.w, b.x);
-        }
-        case 2u: {
-            return vec4<f32>(a.z, a.w, b.x, b.y);
-        }
-        default: {
-            return vec4<f32>(a.w, b.x, b.y, b.z);
-        }
-    }
-}
-
 override ROWS: u32 = 8u;
 
+// to_padded_nhwc4: four columns and ROWS dst rows per invocation, in two forms.
+// - ups_w = 1 and w % 4 == 0: the invocation takes source vec4 column k = jq + k0 (source
+//   columns 4k .. 4k + 3, one aligned vec4 per channel and row, zero outside the source)
+//   to dst columns 4k + off_w .. + 3 (those inside 0 .. wp); k runs from k0 =
+//   floor(-off_w / 4) so that every dst column, padding included, is written once.
+// - UPS_W2: dst columns 4 jq .. + 3 (upsampled_window below).
+// Each invocation walks ROWS dst rows down its column group, so its index arithmetic is
+// paid once per ROWS rows; per row 4 vec4 loads (8 for UPS_W2) and 4 vec4 stores.
 @compute @workgroup_size(WG)
 fn to_padded_nhwc4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let idx = gid.x + gid.y * nwg.x * WG;
@@ -268,14 +249,14 @@ fn to_padded_nhwc4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     let cvi = q1 - q2 * pp.cv;
     let n = div(q2, pp.hb);
     let ib = q2 - n * pp.hb;
-    let j0 = jq * 4u;
-    // Written without dynamic indices (lavapipe keeps such arrays in memory and runs both
-    // sides of every `if`): channel q's window is valid where its row is in range, the
-    // channel exists and the source column of dst column j0 + t is in range.
-    let sc0 = i32(j0) - bitcast<i32>(pp.off_w);
+    let off_w = bitcast<i32>(pp.off_w);
+    let k = i32(jq) + bitcast<i32>(pp.k0); // source vec4 column (ups_w = 1)
+    var j0 = 4 * k + off_w;
+    if (UPS_W2) {
+        j0 = i32(jq) * 4;
+    }
+    let k_in = k >= 0 && k < i32(pp.w / 4u);
     let plane = pp.h * pp.w;
-    let cols = vec4<i32>(sc0) + vec4<i32>(0, 1, 2, 3);
-    let in_w = (cols >= vec4<i32>(0)) & (cols < vec4<i32>(i32(pp.w)));
     // Element of (n, channel cvi * 4, row 0, column 0).
     let e_n = i32(n * pp.c * plane + cvi * 4u * plane);
     let i_end = min(ib * ROWS + ROWS, pp.hp);
@@ -287,30 +268,33 @@ fn to_padded_nhwc4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
         var w2: vec4<f32>;
         var w3: vec4<f32>;
         if (UPS_W2) {
+            let sc0 = j0 - off_w;
             w0 = upsampled_window(e0, 0u, cvi, sc0, sr >= 0, plane);
             w1 = upsampled_window(e0, 1u, cvi, sc0, sr >= 0, plane);
             w2 = upsampled_window(e0, 2u, cvi, sc0, sr >= 0, plane);
             w3 = upsampled_window(e0, 3u, cvi, sc0, sr >= 0, plane);
         } else {
-            let in_cols = in_w & vec4<bool>(sr >= 0);
-            w0 = channel_window(e0 + sc0, 0u, cvi, in_cols, plane);
-            w1 = channel_window(e0 + sc0, 1u, cvi, in_cols, plane);
-            w2 = channel_window(e0 + sc0, 2u, cvi, in_cols, plane);
-            w3 = channel_window(e0 + sc0, 3u, cvi, in_cols, plane);
+            let t = u32(e0 / 4 + max(k, 0));
+            let ok = k_in && sr >= 0;
+            w0 = aligned_vec4(t, 0u, cvi, ok, plane);
+            w1 = aligned_vec4(t, 1u, cvi, ok, plane);
+            w2 = aligned_vec4(t, 2u, cvi, ok, plane);
+            w3 = aligned_vec4(t, 3u, cvi, ok, plane);
         }
         let row = (n * pp.hp + i) * pp.wp;
         store_column(row, j0, cvi, vec4<f32>(w0.x, w1.x, w2.x, w3.x));
-        store_column(row, j0 + 1u, cvi, vec4<f32>(w0.y, w1.y, w2.y, w3.y));
-        store_column(row, j0 + 2u, cvi, vec4<f32>(w0.z, w1.z, w2.z, w3.z));
-        store_column(row, j0 + 3u, cvi, vec4<f32>(w0.w, w1.w, w2.w, w3.w));
+        store_column(row, j0 + 1, cvi, vec4<f32>(w0.y, w1.y, w2.y, w3.y));
+        store_column(row, j0 + 2, cvi, vec4<f32>(w0.z, w1.z, w2.z, w3.z));
+        store_column(row, j0 + 3, cvi, vec4<f32>(w0.w, w1.w, w2.w, w3.w));
     }
 }
 
-// Channel cvi * 4 + q at the four dst columns (zero where masked or past the channels).
-fn channel_window(e0: i32, q: u32, cvi: u32, in_cols: vec4<bool>, plane: u32) -> vec4<f32> {
-    let e = e0 + i32(q * plane);
-    let v = row_window((e - i32(pp.shift)) >> 2u, pp.shift);
-    return select(vec4<f32>(0.0), v, in_cols & vec4<bool>(cvi * 4u + q < pp.c));
+// Channel cvi * 4 + q's source vec4 t (of channel cvi * 4; zero where not ok or past the
+// channels). Written without loops or dynamic indices: lavapipe keeps such arrays in
+// memory and runs both sides of every `if`.
+fn aligned_vec4(t: u32, q: u32, cvi: u32, ok: bool, plane: u32) -> vec4<f32> {
+    let v = psrc4[min(t + q * (plane / 4u), pp.last_vec4)];
+    return select(vec4<f32>(0.0), v, ok && cvi * 4u + q < pp.c);
 }
 
 // UPS_W2 (ups_w = 2, any w): of the four dst columns j0 + t, the two with t - off_w even
@@ -339,9 +323,9 @@ fn pick5(a: vec4<f32>, b: vec4<f32>, k: u32) -> f32 {
     return select(lo, b.x, k == 4u);
 }
 
-fn store_column(row: u32, j: u32, cvi: u32, v: vec4<f32>) {
-    if (j < pp.wp) {
-        pdst[(row + j) * pp.cv + cvi] = v;
+fn store_column(row: u32, j: i32, cvi: u32, v: vec4<f32>) {
+    if (j >= 0 && j < i32(pp.wp)) {
+        pdst[(row + u32(j)) * pp.cv + cvi] = v;
     }
 }
 

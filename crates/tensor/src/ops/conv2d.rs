@@ -600,7 +600,7 @@ struct PadParams {
     ups_w: u32,
     total: u32,
     wq: u32,
-    shift: u32,
+    k0: u32,
     last_vec4: u32,
     hb: u32,
 }
@@ -785,8 +785,8 @@ fn to_padded_nhwc(
         ups_h: ups[0] as u32,
         ups_w: ups[1] as u32,
         total: total as u32,
-        wq: wp.div_ceil(4) as u32,
-        shift: (-off[1]).rem_euclid(4) as u32,
+        wq: 0,
+        k0: (-off[1]).div_euclid(4) as i32 as u32,
         last_vec4: vec4s.saturating_sub(1) as u32,
         hb: hp.div_ceil(LAYOUT_ROWS) as u32,
     };
@@ -804,7 +804,15 @@ fn to_padded_nhwc(
         // Four dst columns and LAYOUT_ROWS rows per invocation where every source row
         // starts at the same component of its vec4, or where every other dst column is an
         // inserted zero.
-        let invocations = n * params.hb as usize * cv * wp.div_ceil(4);
+        // Column groups: dst columns 4 jq .. + 3 (UPS_W2), or source vec4 columns
+        // k0 ..= floor((wp - 1 - off_w) / 4), which reach every dst column.
+        let wq = if ups[1] == 2 {
+            wp.div_ceil(4)
+        } else {
+            ((wp as i64 - 1 - off[1]).div_euclid(4) - (-off[1]).div_euclid(4) + 1) as usize
+        };
+        params.wq = wq as u32;
+        let invocations = n * params.hb as usize * cv * wq;
         params.total = invocations as u32;
         let (src_arg, _) = crate::ops::pool::window_vec4(src, 0, src.numel())?;
         dev.launch(

@@ -697,9 +697,9 @@ fn forward_tiles_match_reference() {
     check_igemm(&cases, &mut rng);
 }
 
-/// The four-column layout pass (`to_padded_nhwc4`, source width % 4 == 0): every start
-/// component of a source row in its vec4 (padding 0..3 forward, kernel - 1 - padding for
-/// dX, negative where dX crops), rows upsampled for the dX of a stride along H, partial
+/// The four-column layout pass (`to_padded_nhwc4`, source width % 4 == 0): every offset
+/// of the source's aligned vec4 columns against the dst columns (padding 0..3 forward,
+/// kernel - 1 - padding for dX, negative where dX crops), rows upsampled for the dX of a stride along H, partial
 /// channel blocks, several images, planes of several row blocks with a short last one
 /// (H 19 and 21 against 8 rows per invocation); its UPS_W2 form for the dX of a stride of 2 along W
 /// (stride 3 beside it takes the per-texel entry).
