@@ -286,11 +286,13 @@ fn global4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     dst[p.y_base + o] = ((s.x + s.y) + (s.z + s.w)) / f32(p.h * p.w);
 }
 
+// main2x2 / backward2x2 serve 2x2 windows of stride 2 and, with POINT, the stride-2
+// subsample (the 1x1 window: the top-left element of each 2x2 block, divisor 1).
 fn divisor2x2() -> f32 {
     if (p.divisor != 0u) {
         return f32(p.divisor);
     }
-    return 4.0;
+    return select(4.0, 1.0, POINT);
 }
 
 @compute @workgroup_size(WG)
@@ -307,9 +309,13 @@ fn main2x2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     let j = q - oh * pairs;
     let v = (p.x_base + plane * p.h * p.w + 2u * oh * p.w + 4u * j) / 4u;
     let a = src4[v];
-    let b = src4[v + p.w / 4u];
     let div = divisor2x2();
     let o = p.y_base + plane * p.ho * p.wo + oh * p.wo + 2u * j;
+    if (POINT) {
+        dst2[o / 2u] = vec2<f32>(a.x, a.z) / div;
+        return;
+    }
+    let b = src4[v + p.w / 4u];
     dst2[o / 2u] = vec2<f32>((((a.x + a.y) + b.x) + b.y) / div, (((a.z + a.w) + b.z) + b.w) / div);
 }
 
@@ -331,6 +337,11 @@ fn backward2x2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     let g0 = g.x / div;
     let g1 = g.y / div;
     let v = (p.x_base + plane * p.h * p.w + 2u * oh * p.w + 4u * j) / 4u;
+    if (POINT) {
+        dst4[v] = vec4<f32>(g0, 0.0, g1, 0.0);
+        dst4[v + p.w / 4u] = vec4<f32>(0.0);
+        return;
+    }
     let row = vec4<f32>(g0, g0, g1, g1);
     dst4[v] = row;
     dst4[v + p.w / 4u] = row;

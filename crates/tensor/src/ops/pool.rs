@@ -644,8 +644,15 @@ fn avg_launch(
     let point = rule != ADAPTIVE_RULE && rule.kernel == [1, 1] && rule.padding == [0, 0];
     let tile = match vec4 {
         AvgVec4::No => false,
+        // 2x2 windows of stride 2, or (POINT) the stride-2 subsample.
         AvgVec4::Tile2x2(_) => {
-            is_2x2(&cfg, h, w, ho, wo) && (!backward || (h == 2 * ho && w == 2 * wo))
+            let tile_cfg = Pool2dConfig {
+                kernel: [2, 2],
+                ..cfg
+            };
+            (cfg.kernel == [2, 2] || point)
+                && is_2x2(&tile_cfg, h, w, ho, wo)
+                && (!backward || (h == 2 * ho && w == 2 * wo))
         }
         AvgVec4::Global4 => true,
     };
