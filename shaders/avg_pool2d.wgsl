@@ -286,6 +286,19 @@ fn global4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     dst[p.y_base + o] = ((s.x + s.y) + (s.z + s.w)) / f32(p.h * p.w);
 }
 
+// global4_backward: the backward of global4 (same conditions): one invocation per dx
+// vec4, the plane's dy / (h * w) in all four.
+@compute @workgroup_size(WG)
+fn global4_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    let n4 = p.h * p.w / 4u;
+    if (i >= p.planes * n4) {
+        return;
+    }
+    let plane = udiv(i, n4, 4.0 * p.inv_plane_in);
+    dst4[p.x_base / 4u + i] = vec4<f32>(src[p.y_base + plane] / f32(p.h * p.w));
+}
+
 // main2x2 / backward2x2 serve 2x2 windows of stride 2 and, with POINT, the stride-2
 // subsample (the 1x1 window: the top-left element of each 2x2 block, divisor 1).
 fn divisor2x2() -> f32 {

@@ -30,6 +30,7 @@ const AVG_FWD_2X2: Kernel = crate::kernel!("avg_pool2d", "main2x2");
 const AVG_BWD_2X2: Kernel = crate::kernel!("avg_pool2d", "backward2x2");
 const ADAPTIVE_FWD: Kernel = crate::kernel!("avg_pool2d", "adaptive");
 const GLOBAL4: Kernel = crate::kernel!("avg_pool2d", "global4");
+const GLOBAL4_BWD: Kernel = crate::kernel!("avg_pool2d", "global4_backward");
 const ADAPTIVE_BWD: Kernel = crate::kernel!("avg_pool2d", "adaptive_backward");
 
 // ---------------------------------------------------------------------------
@@ -609,10 +610,12 @@ const ADAPTIVE_RULE: AvgRule = AvgRule {
 enum AvgVec4 {
     /// None.
     No,
-    /// A 2x2 stride-2 kernel (`main2x2` / `backward2x2`), where the windows tile 2x2.
+    /// A 2x2 stride-2 kernel (`main2x2` / `backward2x2`), where the windows tile 2x2
+    /// (also the stride-2 subsample, with POINT).
     Tile2x2(&'static Kernel),
-    /// `global4`: global pooling of planes of whole vec4s (the caller checked).
-    Global4,
+    /// `global4` / `global4_backward`: global pooling of planes of whole vec4s (the
+    /// caller checked).
+    Global4(&'static Kernel),
 }
 
 /// One average-pool family launch over all planes: forward when `backward`
@@ -654,7 +657,7 @@ fn avg_launch(
                 && is_2x2(&tile_cfg, h, w, ho, wo)
                 && (!backward || (h == 2 * ho && w == 2 * wo))
         }
-        AvgVec4::Global4 => true,
+        AvgVec4::Global4(_) => true,
     };
     let base = AvgParams {
         planes: 0,
@@ -701,7 +704,8 @@ fn avg_launch(
             ..base
         };
         let (kernel, params, per_plane) = match vec4 {
-            AvgVec4::Global4 if use_tile => (&GLOBAL4, params, 1),
+            // One invocation per plane forward, per dx vec4 backward.
+            AvgVec4::Global4(k) if use_tile => (k, params, if backward { h * w / 4 } else { 1 }),
             AvgVec4::Tile2x2(k) if use_tile => (
                 k,
                 AvgParams {
@@ -835,12 +839,7 @@ pub fn adaptive_avg_pool2d(x: &Tensor, out_h: usize, out_w: usize) -> Result<Ten
         );
     }
     let y = Tensor::uninit(x.device(), &[dims[0], dims[1], out_h, out_w], DType::F32)?;
-    // Global pooling of planes of whole vec4s: `global4` (its launcher falls back).
-    let vec4 = if (out_h, out_w) == (1, 1) && (dims[2] * dims[3]).is_multiple_of(4) {
-        AvgVec4::Global4
-    } else {
-        AvgVec4::No
-    };
+    let vec4 = global4(dims, [out_h, out_w], &GLOBAL4);
     avg_launch(
         op,
         &ADAPTIVE_FWD,
@@ -853,6 +852,16 @@ pub fn adaptive_avg_pool2d(x: &Tensor, out_h: usize, out_w: usize) -> Result<Ten
         vec4,
     )?;
     Ok(y)
+}
+
+/// Global pooling of planes of whole vec4s takes `kernel` (`global4` or its backward;
+/// the launcher falls back where a bound window is not vec4-aligned).
+fn global4(dims: [usize; 4], out: [usize; 2], kernel: &'static Kernel) -> AvgVec4 {
+    if out == [1, 1] && (dims[2] * dims[3]).is_multiple_of(4) {
+        AvgVec4::Global4(kernel)
+    } else {
+        AvgVec4::No
+    }
 }
 
 /// Backward of [`adaptive_avg_pool2d`]; the output size is `dy`'s.
@@ -872,7 +881,7 @@ pub fn adaptive_avg_pool2d_backward(dy: &Tensor, x_shape: &[usize]) -> Result<Te
         [oh, ow],
         ADAPTIVE_RULE,
         true,
-        AvgVec4::No,
+        global4(dims, [oh, ow], &GLOBAL4_BWD),
     )?;
     Ok(dx)
 }
