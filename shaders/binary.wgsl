@@ -1,7 +1,7 @@
 // binary: out[i] = a[i] (op) b[j] with b broadcast: j = ((base + i) / inner) % b_numel.
 // Same-shape operands use inner = 1, b_numel = numel; a per-channel NCHW bias uses
 // inner = H*W, b_numel = C; a scalar tensor uses b_numel = 1.
-// Thread mapping: one invocation per element of `a` (texel_main: per vec4), 1-D grid
+// Thread mapping: one invocation per element of `a` (main4: per vec4), 1-D grid
 // folded into 2-D.
 // Launcher: crates/tensor/src/ops/elementwise.rs   Reference: crates/reference/src/elementwise.rs
 struct Params {
@@ -56,22 +56,47 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     out[i] = apply(a[i], b[j]);
 }
 
-// texel_main: same-shape operands over vec4s, both read as texel operands
-// (crates/tensor/src/texels.rs). p.numel counts vec4s; the last vec4 may run past the
-// tensors' end inside their buffers.
+// main4: same-shape operands over vec4s (p.numel counts vec4s; the last vec4 may run
+// past the tensors' end inside their buffers), read as texel operands with TEXELS
+// (crates/tensor/src/texels.rs), else from storage, as the device's measured choice for
+// streaming reads says (Device::stream_reads).
+@group(0) @binding(3) var<storage, read_write> out4: array<vec4<f32>>;
+// #if TEXELS
 override TEX_SHIFT: u32 = 12u;
 @group(0) @binding(1) var at: texture_2d<f32>;
 @group(0) @binding(2) var bt: texture_2d<f32>;
-@group(0) @binding(3) var<storage, read_write> out4: array<vec4<f32>>;
+
+fn texel_coord(i: u32) -> vec2<u32> {
+    return vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT);
+}
+
+fn a_vec4(i: u32) -> vec4<f32> {
+    return textureLoad(at, texel_coord(i), 0);
+}
+
+fn b_vec4(i: u32) -> vec4<f32> {
+    return textureLoad(bt, texel_coord(i), 0);
+}
+// #else
+@group(0) @binding(1) var<storage, read> a4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> b4: array<vec4<f32>>;
+
+fn a_vec4(i: u32) -> vec4<f32> {
+    return a4[i];
+}
+
+fn b_vec4(i: u32) -> vec4<f32> {
+    return b4[i];
+}
+// #endif
 
 @compute @workgroup_size(WG)
-fn texel_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn main4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * WG;
     if (i >= p.numel) {
         return;
     }
-    let c = vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT);
-    let x = textureLoad(at, c, 0);
-    let y = textureLoad(bt, c, 0);
+    let x = a_vec4(i);
+    let y = b_vec4(i);
     out4[i] = vec4<f32>(apply(x.x, y.x), apply(x.y, y.y), apply(x.z, y.z), apply(x.w, y.w));
 }

@@ -1,5 +1,5 @@
 // unary: y[i] = f(alpha * x[i] + beta) for one elementwise function f chosen by OP.
-// Thread mapping: one invocation per element (texel_main: per vec4), 1-D grid folded
+// Thread mapping: one invocation per element (main4: per vec4), 1-D grid folded
 // into 2-D past 65535 groups.
 // Launcher: crates/tensor/src/ops/elementwise.rs   Reference: crates/reference/src/elementwise.rs
 struct Params {
@@ -41,19 +41,32 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     y[i] = apply(x[i]);
 }
 
-// texel_main: the same over vec4s, x read as a texel operand (crates/tensor/src/texels.rs;
-// on lavapipe a texel fetch costs a fraction of a storage load). p.numel counts vec4s;
-// the last vec4 may run past the tensor's end inside its buffer.
+// main4: the same over vec4s (numel a multiple of 4 or the buffer holding whole vec4s:
+// p.numel counts vec4s, the last may run past the tensor's end inside its buffer); x read
+// as a texel operand with TEXELS (crates/tensor/src/texels.rs), else from storage, as the
+// device's measured choice for streaming reads says (Device::stream_reads).
+@group(0) @binding(2) var<storage, read_write> y4: array<vec4<f32>>;
+// #if TEXELS
 override TEX_SHIFT: u32 = 12u;
 @group(0) @binding(1) var xt: texture_2d<f32>;
-@group(0) @binding(2) var<storage, read_write> y4: array<vec4<f32>>;
+
+fn x_vec4(i: u32) -> vec4<f32> {
+    return textureLoad(xt, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT), 0);
+}
+// #else
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+
+fn x_vec4(i: u32) -> vec4<f32> {
+    return x4[i];
+}
+// #endif
 
 @compute @workgroup_size(WG)
-fn texel_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn main4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * WG;
     if (i >= p.numel) {
         return;
     }
-    let v = textureLoad(xt, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT), 0);
+    let v = x_vec4(i);
     y4[i] = vec4<f32>(apply(v.x), apply(v.y), apply(v.z), apply(v.w));
 }

@@ -91,5 +91,11 @@ pub fn run(selector: Option<&str>, json: bool) -> anyhow::Result<()> {
         "  f16 in shaders                {}",
         yes(chosen.features.contains(Features::SHADER_F16))
     );
+    // Measured here on CPU adapters (a few milliseconds); see StreamReads.
+    let reads = match device.stream_reads() {
+        shadernet_tensor::StreamReads::Storage => "storage buffers",
+        shadernet_tensor::StreamReads::Texels => "texel copies",
+    };
+    println!("  streaming kernels read        {reads}");
     Ok(())
 }

@@ -220,6 +220,8 @@ pub(crate) struct Inner {
     error: Arc<Mutex<Option<String>>>,
     pub profiler: Profiler,
     pub textures: Mutex<crate::texels::TexturePool>,
+    /// How streaming kernels read their inputs, measured once (`Device::stream_reads`).
+    pub stream_reads: std::sync::OnceLock<crate::texels::StreamReads>,
 }
 
 /// A GPU device: cheap to clone, shared by every tensor created on it.
@@ -371,6 +373,7 @@ impl Device {
                 error,
                 profiler: Profiler::new(),
                 textures: Mutex::new(Default::default()),
+                stream_reads: std::sync::OnceLock::new(),
             }),
         })
     }

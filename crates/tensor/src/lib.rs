@@ -22,5 +22,5 @@ pub use error::{Error, Result};
 pub use kernel::{source_defines, specialize_source, Kernel};
 pub use profile::{Profile, ProfileOptions, Timing};
 pub use tensor::{DType, Tensor};
-pub use texels::{without_texel_operands, Texels};
+pub use texels::{with_stream_reads, without_texel_operands, StreamReads, Texels};
 pub use wgpu;

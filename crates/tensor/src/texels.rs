@@ -24,6 +24,41 @@ use crate::tensor::Tensor;
 
 thread_local! {
     static NO_TEXELS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static STREAM_READS: std::cell::Cell<Option<StreamReads>> = const { std::cell::Cell::new(None) };
+}
+
+/// How the streaming kernels (each input element read about once: batch norm,
+/// max pooling's generic forward, the elementwise vec4 entries) read their
+/// inputs: from storage buffers, or from texel copies made in front of them.
+///
+/// Which is faster depends on the machine: on a 2-core AVX2 lavapipe a storage
+/// load at a per-lane address was a scalar loop over the lanes and texel reads
+/// won ~3x copy included; on AVX-512 lavapipe machines a storage load is a
+/// vector gather and the texel copy is one more pass (batch norm's gradient
+/// reduction 5.3-6.2 -> 4.4-4.8 ms, a binary op 3.9-5.9 -> 2.8-4.6 ms with
+/// storage reads). [`Device::stream_reads`] measures it once per device on CPU
+/// adapters; GPUs read storage (coalesced, cached; a copy would only add a pass).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamReads {
+    /// Storage-buffer loads.
+    Storage,
+    /// Texel fetches from a copy made in front of the kernel.
+    Texels,
+}
+
+/// Runs `f` with the streaming kernels reading `mode` regardless of the
+/// device's measured choice (where texel operands exist at all), so that tests
+/// cover both paths on any machine.
+pub fn with_stream_reads<R>(mode: StreamReads, f: impl FnOnce() -> R) -> R {
+    let before = STREAM_READS.with(|c| c.replace(Some(mode)));
+    struct Restore(Option<StreamReads>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            STREAM_READS.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(before);
+    f()
 }
 
 /// Runs `f` as if the adapter could hold no texel operand, so that ops take
@@ -93,6 +128,31 @@ impl Device {
     pub fn texel_shift(&self) -> u32 {
         let max = self.inner.limits.max_texture_dimension_2d.clamp(1, 4096);
         31 - max.leading_zeros()
+    }
+
+    /// How the streaming kernels read their inputs on this device ([`StreamReads`]):
+    /// storage on GPUs; on CPU adapters the faster of the two, measured at the first
+    /// call (an identity `main4` of 16 MiB each way, best of three alternating runs,
+    /// the texel copy included; a few milliseconds, one sync).
+    pub fn stream_reads(&self) -> StreamReads {
+        if self.max_texel_vec4s() == 0 {
+            return StreamReads::Storage;
+        }
+        if let Some(mode) = STREAM_READS.with(|c| c.get()) {
+            return mode;
+        }
+        *self.inner.stream_reads.get_or_init(|| {
+            if !self.is_cpu() {
+                return StreamReads::Storage;
+            }
+            match crate::ops::elementwise::time_stream_reads(self) {
+                Ok((storage, texels)) if texels < storage => StreamReads::Texels,
+                Ok(_) => StreamReads::Storage,
+                // Nothing measured (an allocation or launch failed): keep the texel
+                // copies every kernel was written for first.
+                Err(_) => StreamReads::Texels,
+            }
+        })
     }
 
     /// How many `vec4<f32>` one texel operand can hold on this adapter.
@@ -213,9 +273,13 @@ const TEXELS: &[&str] = &["TEXELS"];
 
 impl Device {
     /// Texel copies of `ts` (the inputs of one op, made once and read by all
-    /// its launches) when every one fits a texel operand; `None` otherwise,
-    /// and the kernels read storage windows.
+    /// its launches) when the device reads streams from texels and every one
+    /// fits a texel operand; `None` otherwise, and the kernels read storage
+    /// windows.
     pub(crate) fn texel_copies(&self, ts: &[&Tensor]) -> Result<Option<Vec<Texels>>> {
+        if self.stream_reads() == StreamReads::Storage {
+            return Ok(None);
+        }
         let fits = |t: &Tensor| {
             let vec4s = t.numel().div_ceil(4) as u64;
             vec4s <= self.max_texel_vec4s() && vec4s * 16 <= t.buffer().size()

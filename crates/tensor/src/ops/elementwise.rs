@@ -8,11 +8,12 @@ use crate::device::Arg;
 use crate::error::{shape_err, Result};
 use crate::kernel::Kernel;
 use crate::tensor::{DType, Tensor};
+use crate::texels::{texel_kernel, StreamReads, Texels};
 
 const UNARY: Kernel = crate::kernel!("unary");
-const UNARY_TEXEL: Kernel = crate::kernel!("unary", "texel_main");
+const UNARY4: Kernel = crate::kernel!("unary", "main4");
 const BINARY: Kernel = crate::kernel!("binary");
-const BINARY_TEXEL: Kernel = crate::kernel!("binary", "texel_main");
+const BINARY4: Kernel = crate::kernel!("binary", "main4");
 
 /// Mirrors `struct Params` in shaders/unary.wgsl.
 #[repr(C)]
@@ -81,17 +82,94 @@ fn window_arg(t: &Tensor, start: usize, end: usize) -> Arg<'_> {
     )
 }
 
-/// Whether these tensors can run a `texel_main` entry: each fits one storage
-/// binding and one texel operand, and every buffer holds whole vec4s.
-fn texel_path(ts: &[&Tensor]) -> bool {
+/// Whether these tensors can run a `main4` entry: each fits one storage binding
+/// and every buffer holds whole vec4s (and, where the device reads streams from
+/// texel operands, each fits one).
+fn vec4_path(ts: &[&Tensor]) -> bool {
     ts.iter().all(|t| {
         let dev = t.device();
         let vec4s = t.numel().div_ceil(4) as u64;
         t.numel() > 0
             && vec4s * 16 <= t.buffer().size()
             && vec4s * 16 <= dev.max_binding_bytes()
-            && vec4s <= dev.max_texel_vec4s()
+            && (dev.stream_reads() == StreamReads::Storage || vec4s <= dev.max_texel_vec4s())
     })
+}
+
+/// A `main4` input: its texel copy (kept in `keep`) or its vec4 storage window.
+fn vec4_input<'a>(t: &'a Tensor, keep: &'a Option<Texels>) -> Arg<'a> {
+    match keep {
+        Some(tx) => Arg::texels(tx),
+        None => Arg::window(t.buffer(), 0, t.numel().div_ceil(4) as u64 * 16),
+    }
+}
+
+/// A `main4` kernel specialized for the device's streaming reads, its override
+/// constants, and the texel copies of its inputs (`None` each for storage reads).
+type Vec4Launch = (Kernel, Vec<(&'static str, f64)>, Vec<Option<Texels>>);
+
+/// `main4` specialized for the device's streaming reads over the inputs `ts`.
+fn vec4_kernel(
+    kernel: Kernel,
+    constants: &[(&'static str, f64)],
+    ts: &[&Tensor],
+) -> Result<Vec4Launch> {
+    let dev = ts[0].device();
+    let texels = dev.stream_reads() == StreamReads::Texels;
+    let copies = ts
+        .iter()
+        .map(|t| {
+            texels
+                .then(|| dev.texels(t, t.numel().div_ceil(4)))
+                .transpose()
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let (kernel, constants) = texel_kernel(dev, kernel, texels, constants);
+    Ok((kernel, constants, copies))
+}
+
+/// Times an identity `main4` over 16 MiB reading storage and reading a texel copy
+/// (the copy included), best of three alternating runs each: `(storage_s, texels_s)`.
+/// Device::stream_reads' measurement.
+pub(crate) fn time_stream_reads(dev: &crate::Device) -> Result<(f64, f64)> {
+    let vec4s = 1usize << 20;
+    let x = Tensor::zeros(dev, &[vec4s * 4], DType::F32)?;
+    let y = Tensor::uninit(dev, &[vec4s * 4], DType::F32)?;
+    let wg = dev.elementwise_workgroup();
+    let params = UnaryParams {
+        numel: vec4s as u32,
+        alpha: 1.0,
+        beta: 0.0,
+        _pad: 0,
+    };
+    let constants = [
+        ("OP", UnaryOp::Identity as u32 as f64),
+        ("WG", f64::from(wg)),
+    ];
+    let run = |texels: bool| -> Result<f64> {
+        dev.sync()?;
+        let t0 = std::time::Instant::now();
+        let copy = texels.then(|| dev.texels(&x, vec4s)).transpose()?;
+        let (kernel, constants) = texel_kernel(dev, UNARY4, texels, &constants);
+        dev.launch(
+            &kernel,
+            &constants,
+            &params,
+            &[vec4_input(&x, &copy), y.arg()],
+            dev.grid_1d(vec4s as u64, wg)?,
+        )?;
+        dev.sync()?;
+        Ok(t0.elapsed().as_secs_f64())
+    };
+    // The first run of each compiles its pipeline (and JIT-compiles on lavapipe).
+    run(false)?;
+    run(true)?;
+    let (mut storage, mut texels) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..3 {
+        storage = storage.min(run(false)?);
+        texels = texels.min(run(true)?);
+    }
+    Ok((storage, texels))
 }
 
 fn unary(x: &Tensor, op: UnaryOp, alpha: f32, beta: f32, name: &'static str) -> Result<Tensor> {
@@ -99,25 +177,22 @@ fn unary(x: &Tensor, op: UnaryOp, alpha: f32, beta: f32, name: &'static str) -> 
     let dev = x.device();
     let y = Tensor::uninit(dev, x.shape(), DType::F32)?;
     let wg = dev.elementwise_workgroup();
-    if texel_path(&[x, &y]) {
+    if vec4_path(&[x, &y]) {
         let vec4s = x.numel().div_ceil(4);
-        let xt = dev.texels(x, vec4s)?;
         let params = UnaryParams {
             numel: vec4s as u32,
             alpha,
             beta,
             _pad: 0,
         };
+        let constants = [("OP", op as u32 as f64), ("WG", f64::from(wg))];
+        let (kernel, constants, copies) = vec4_kernel(UNARY4, &constants, &[x])?;
         dev.launch(
-            &UNARY_TEXEL,
-            &[
-                ("OP", op as u32 as f64),
-                ("WG", f64::from(wg)),
-                ("TEX_SHIFT", f64::from(dev.texel_shift())),
-            ],
+            &kernel,
+            &constants,
             &params,
             &[
-                Arg::texels(&xt),
+                vec4_input(x, &copies[0]),
                 Arg::window(y.buffer(), 0, vec4s as u64 * 16),
             ],
             dev.grid_1d(vec4s as u64, wg)?,
@@ -230,27 +305,23 @@ fn binary(a: &Tensor, b: &Tensor, op: BinaryOp, name: &'static str) -> Result<Te
     let wg = dev.elementwise_workgroup();
     let b_windows = windows(b);
     let same = a.shape() == b.shape();
-    if same && texel_path(&[a, b, &out]) {
+    if same && vec4_path(&[a, b, &out]) {
         let vec4s = a.numel().div_ceil(4);
-        let at = dev.texels(a, vec4s)?;
-        let bt = dev.texels(b, vec4s)?;
         let params = BinaryParams {
             numel: vec4s as u32,
             inner: 1,
             b_numel: 1,
             base: 0,
         };
+        let constants = [("OP", op as u32 as f64), ("WG", f64::from(wg))];
+        let (kernel, constants, copies) = vec4_kernel(BINARY4, &constants, &[a, b])?;
         dev.launch(
-            &BINARY_TEXEL,
-            &[
-                ("OP", op as u32 as f64),
-                ("WG", f64::from(wg)),
-                ("TEX_SHIFT", f64::from(dev.texel_shift())),
-            ],
+            &kernel,
+            &constants,
             &params,
             &[
-                Arg::texels(&at),
-                Arg::texels(&bt),
+                vec4_input(a, &copies[0]),
+                vec4_input(b, &copies[1]),
                 Arg::window(out.buffer(), 0, vec4s as u64 * 16),
             ],
             dev.grid_1d(vec4s as u64, wg)?,

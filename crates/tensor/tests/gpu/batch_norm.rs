@@ -18,7 +18,9 @@ use shadernet_reference::{
 };
 use shadernet_tensor::ops::batch_norm::{self as ops, BatchNormSaved};
 use shadernet_tensor::ops::pool::with_binding_limit;
-use shadernet_tensor::{without_texel_operands, DType, Device, Error, Tensor};
+use shadernet_tensor::{
+    with_stream_reads, without_texel_operands, DType, Device, Error, StreamReads, Tensor,
+};
 
 use crate::common::{device, download, round32, upload, Fixture};
 
@@ -245,8 +247,11 @@ fn batch_norm_matches_reference_on_odd_shapes() {
         (2, 3, 12, 12),
     ] {
         let k = Case::new(&mut rng, n, c, h, w, 0.5, 1.0);
-        check(&k, &format!("[{n}, {c}, {h}, {w}]"));
-        // The kernels' other operand path: storage buffers instead of texel operands.
+        // Both operand paths (the device's measured choice is one of them): texel
+        // operands, and storage buffers.
+        with_stream_reads(StreamReads::Texels, || {
+            check(&k, &format!("[{n}, {c}, {h}, {w}] texels"))
+        });
         without_texel_operands(|| check(&k, &format!("[{n}, {c}, {h}, {w}] storage")));
     }
 }
