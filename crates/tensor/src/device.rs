@@ -29,10 +29,24 @@ thread_local! {
 /// portable paths (for tests of those paths).
 #[doc(hidden)]
 pub fn without_subgroups<R>(f: impl FnOnce() -> R) -> R {
-    let old = NO_SUBGROUPS.with(|c| c.replace(true));
-    let r = f();
-    NO_SUBGROUPS.with(|c| c.set(old));
-    r
+    with_thread_local(&NO_SUBGROUPS, true, f)
+}
+
+/// Runs `f` with the thread-local `key` set to `value`, restoring it afterwards
+/// (also when `f` panics): the test overrides of the ops' path choices.
+pub(crate) fn with_thread_local<T: Copy + 'static, R>(
+    key: &'static std::thread::LocalKey<std::cell::Cell<T>>,
+    value: T,
+    f: impl FnOnce() -> R,
+) -> R {
+    struct Restore<T: Copy + 'static>(&'static std::thread::LocalKey<std::cell::Cell<T>>, T);
+    impl<T: Copy + 'static> Drop for Restore<T> {
+        fn drop(&mut self) {
+            self.0.with(|c| c.set(self.1));
+        }
+    }
+    let _restore = Restore(key, key.with(|c| c.replace(value)));
+    f()
 }
 
 /// One adapter as `shadernet info` lists it.

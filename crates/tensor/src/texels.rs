@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
-use crate::device::{lock, Arg, Device};
+use crate::device::{lock, with_thread_local, Arg, Device};
 use crate::error::{Error, Result};
 use crate::kernel::Kernel;
 use crate::tensor::Tensor;
@@ -34,9 +34,9 @@ thread_local! {
 /// Which is faster depends on the machine: on a 2-core AVX2 lavapipe a storage
 /// load at a per-lane address was a scalar loop over the lanes and texel reads
 /// won ~3x copy included; on AVX-512 lavapipe machines a storage load is a
-/// vector gather and the texel copy is one more pass (batch norm's gradient
-/// reduction 5.3-6.2 -> 4.4-4.8 ms, a binary op 3.9-5.9 -> 2.8-4.6 ms with
-/// storage reads). [`Device::stream_reads`] measures it once per device on CPU
+/// vector gather and the texel copy is one more pass (on a ResNet-20 training
+/// step there, batch norm and the binary ops together 340 -> 326 ms with storage
+/// reads). [`Device::stream_reads`] measures it once per device on CPU
 /// adapters; GPUs read storage (coalesced, cached; a copy would only add a pass).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StreamReads {
@@ -50,25 +50,14 @@ pub enum StreamReads {
 /// device's measured choice (where texel operands exist at all), so that tests
 /// cover both paths on any machine.
 pub fn with_stream_reads<R>(mode: StreamReads, f: impl FnOnce() -> R) -> R {
-    let before = STREAM_READS.with(|c| c.replace(Some(mode)));
-    struct Restore(Option<StreamReads>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            STREAM_READS.with(|c| c.set(self.0));
-        }
-    }
-    let _restore = Restore(before);
-    f()
+    with_thread_local(&STREAM_READS, Some(mode), f)
 }
 
 /// Runs `f` as if the adapter could hold no texel operand, so that ops take
 /// their storage-buffer paths (for tests of those paths).
 #[doc(hidden)]
 pub fn without_texel_operands<R>(f: impl FnOnce() -> R) -> R {
-    let old = NO_TEXELS.with(|c| c.replace(true));
-    let r = f();
-    NO_TEXELS.with(|c| c.set(old));
-    r
+    with_thread_local(&NO_TEXELS, true, f)
 }
 
 /// Textures of the pool, by row count.

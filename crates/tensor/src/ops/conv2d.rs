@@ -801,11 +801,10 @@ fn to_padded_nhwc(
     };
     let dst = Tensor::uninit(dev, &[n, hp, wp, cv * 4], DType::F32)?;
     if (ups[1] == 1 && w % 4 == 0) || ups[1] == 2 {
-        // Four dst columns and LAYOUT_ROWS rows per invocation where every source row
-        // starts at the same component of its vec4, or where every other dst column is an
-        // inserted zero.
-        // Column groups: dst columns 4 jq .. + 3 (UPS_W2), or source vec4 columns
-        // k0 ..= floor((wp - 1 - off_w) / 4), which reach every dst column.
+        // Four columns and LAYOUT_ROWS rows per invocation where every source row is whole
+        // vec4s, or where every other dst column is an inserted zero. Column groups: source
+        // vec4 columns k0 ..= floor((wp - 1 - off_w) / 4), which reach every dst column,
+        // or dst columns 4 jq .. + 3 (UPS_W2).
         let wq = if ups[1] == 2 {
             wp.div_ceil(4)
         } else {
