@@ -432,6 +432,15 @@ fn candidate(a: u32, j: u32, lo: u32, k: u32, s: u32, inv_s: f32, d: u32, out: u
 // invocation measured faster than four; a nested array of rings for a column count
 // chosen by constant ran slower than the two named rings.)
 const RING: u32 = 16u;
+// #if DY4
+// backward_cols8 specialized with DY4 (SW 1 or 2, wo, y_base and i_base multiples of
+// 4): the dy and indices of an output row's windows are read as the DY4_MAX or fewer
+// aligned vec4s that cover them instead of one scalar each (2 + 2 loads instead of 5 + 5
+// on the ResNet stem's 3x3 stride-2 pool).
+const DY4_MAX: u32 = 4u;
+@group(0) @binding(1) var<storage, read> dy4_in: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> idx4_in: array<vec4<u32>>;
+// #endif
 // backward_cols8: the left padding (set by the launcher; with SW it fixes which columns
 // of a group each window can reach).
 override PW: u32 = 0u;
@@ -456,17 +465,45 @@ fn backward_cols8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     let hi = iw0 + 4u < p.w;
     var ring: array<vec4<f32>, RING>;
     var ring_hi: array<vec4<f32>, RING>;
+// #if DY4
+    // SW divides 8 (1 or 2): the first window, last_w - (nw - 1), is iw0 / SW + f0; the
+    // vec4s from first_al (a multiple of 4 when wo is) hold it at position `shift`.
+    let f0 = i32((7u + PW) / sw) - i32(nw - 1u);
+    let first_al = i32(iw0 / sw) + (f0 & -4);
+    let shift = u32(f0 - (f0 & -4));
+    let nq = (shift + nw + 3u) / 4u;
+// #endif
     for (var oh = 0u; oh < p.ho; oh++) {
         let top = i32(oh * sh) - i32(p.ph);
         let row = out_base + oh * p.wo;
         // In-plane index of element (top, iw0).
         let corner = top * i32(p.w) + i32(iw0);
+// #if DY4
+        // The windows' dy and indices as the aligned vec4s covering them.
+        var gq: array<vec4<f32>, DY4_MAX>;
+        var iq: array<vec4<u32>, DY4_MAX>;
+        for (var q = 0u; q < nq; q++) {
+            let ow = first_al + i32(4u * q);
+            let e = row + u32(clamp(ow, 0, i32(p.wo) - 4));
+            let ok = ow >= 0 && ow < i32(p.wo);
+            gq[q] = select(vec4<f32>(0.0), dy4_in[(p.y_base + e) / 4u], ok);
+            iq[q] = idx4_in[(p.i_base + e) / 4u];
+        }
+// #endif
         for (var b = 0u; b < nw; b++) {
+// #if DY4
+            let s = shift + b;
+            let g = gq[s / 4u][s % 4u];
+            let ix = iq[s / 4u][s % 4u];
+// #else
             let ow = last_w - i32(nw - 1u - b);
             let o = row + u32(clamp(ow, 0, i32(p.wo) - 1));
             let g = select(0.0, dy[p.y_base + o], ow >= 0 && ow < i32(p.wo));
-            // NONE (no in-image tap) and indices outside the columns match no d.
-            let rel = i32(idx_in[p.i_base + o]) - corner;
+            let ix = idx_in[p.i_base + o];
+// #endif
+            // NONE (no in-image tap) and indices outside the columns match no d; a
+            // window outside the output has g = 0.
+            let rel = i32(ix) - corner;
             // Where SW divides 8, window b starts at the same column relative to iw0 in
             // every group (rs, fixed once unrolled): a ring its KW columns miss is
             // skipped.

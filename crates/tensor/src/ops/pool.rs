@@ -18,6 +18,8 @@ use crate::texels::texel_kernel;
 const MAX_FWD: Kernel = crate::kernel!("max_pool2d");
 const MAX_BWD: Kernel = crate::kernel!("max_pool2d", "backward");
 const MAX_BWD_COLS8: Kernel = crate::kernel!("max_pool2d", "backward_cols8");
+const MAX_BWD_COLS8_DY4: Kernel =
+    crate::kernel!("max_pool2d", "backward_cols8").with_defines(&["DY4"]);
 const MAX_FWD_ROW4: Kernel = crate::kernel!("max_pool2d", "main_row4");
 const MAX_FWD_COLS4: Kernel = crate::kernel!("max_pool2d", "main_cols4");
 const MAX_FWD_COLS4_SG: Kernel =
@@ -483,6 +485,23 @@ fn max_window_constants(cfg: &Pool2dConfig, wg: u32, elements: usize) -> Vec<(&'
     ]
 }
 
+/// Whether `backward_cols8` may read an output row's windows as aligned vec4s
+/// (`DY4`; the bound windows' starts are checked by the caller): a stride that
+/// divides 8 keeps each group's first window at a fixed offset from a multiple of
+/// 4, `wo % 4 == 0` keeps rows aligned, and the vec4s covering the windows must fit
+/// the kernel's `DY4_MAX` (4).
+fn cols8_dy_vec4(cfg: &Pool2dConfig, wo: usize) -> bool {
+    let (kw, sw, pw) = (cfg.kernel[1], cfg.stride[1], cfg.padding[1]);
+    if !(sw == 1 || sw == 2) || !wo.is_multiple_of(4) {
+        return false;
+    }
+    // As the kernel computes them: nw windows per group, the first at iw0 / sw + f0.
+    let nw = (kw + 6) / sw + 1;
+    let f0 = ((7 + pw) / sw) as i64 - (nw as i64 - 1);
+    let shift = f0.rem_euclid(4) as usize;
+    (shift + nw).div_ceil(4) <= 4
+}
+
 /// Backward of [`max_pool2d`]: `dx` of shape `x_shape`, where each input
 /// element receives the sum of `dy` over the output windows whose index
 /// points at it.
@@ -535,7 +554,14 @@ pub fn max_pool2d_backward(
             {
                 let mut constants = constants;
                 constants.push(("PW", cfg.padding[1] as f64));
-                (&MAX_BWD_COLS8, w.div_ceil(8), constants)
+                let dy_vec4 =
+                    cols8_dy_vec4(cfg, wo) && y_base.is_multiple_of(4) && i_base.is_multiple_of(4);
+                let kernel = if dy_vec4 {
+                    &MAX_BWD_COLS8_DY4
+                } else {
+                    &MAX_BWD_COLS8
+                };
+                (kernel, w.div_ceil(8), constants)
             } else {
                 (&MAX_BWD, h * w, constants)
             }

@@ -35,6 +35,10 @@ const SHAPES: &[[usize; 4]] = &[
     // Rows of a multiple of 4: the vectorized 2x2 kernels (exact tiling, odd height).
     [3, 5, 8, 12],
     [1, 3, 7, 16],
+    // Five 8-column groups with output rows of whole vec4s (backward_cols8 with DY4):
+    // stride 2 puts the last group's fifth window past the output (wo 20), stride 1
+    // with k 3 reads four vec4s per output row from a shifted start.
+    [2, 3, 9, 40],
 ];
 
 fn params(s: [usize; 4], cfg: &Pool2dConfig) -> Pool2dParams {
