@@ -466,8 +466,8 @@ fn backward_cols8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     var ring: array<vec4<f32>, RING>;
     var ring_hi: array<vec4<f32>, RING>;
 // #if DY4
-    // SW divides 8 (1 or 2): the first window, last_w - (nw - 1), is iw0 / SW + f0; the
-    // vec4s from first_al (a multiple of 4 when wo is) hold it at position `shift`.
+    // SW is 1 or 2, so iw0 / SW is a multiple of 4: the first window, last_w - (nw - 1),
+    // is iw0 / SW + f0, at position `shift` of the aligned vec4s from first_al.
     let f0 = i32((7u + PW) / sw) - i32(nw - 1u);
     let first_al = i32(iw0 / sw) + (f0 & -4);
     let shift = u32(f0 - (f0 & -4));

@@ -486,10 +486,10 @@ fn max_window_constants(cfg: &Pool2dConfig, wg: u32, elements: usize) -> Vec<(&'
 }
 
 /// Whether `backward_cols8` may read an output row's windows as aligned vec4s
-/// (`DY4`; the bound windows' starts are checked by the caller): a stride that
-/// divides 8 keeps each group's first window at a fixed offset from a multiple of
-/// 4, `wo % 4 == 0` keeps rows aligned, and the vec4s covering the windows must fit
-/// the kernel's `DY4_MAX` (4).
+/// (`DY4`; the bound windows' starts are checked by the caller): a stride of 1 or
+/// 2 keeps `iw0 / sw` (iw0 a multiple of 8) a multiple of 4, so each group's first
+/// window sits at a fixed offset from an aligned vec4; `wo % 4 == 0` keeps rows
+/// aligned, and the vec4s covering the windows must fit the kernel's `DY4_MAX` (4).
 fn cols8_dy_vec4(cfg: &Pool2dConfig, wo: usize) -> bool {
     let (kw, sw, pw) = (cfg.kernel[1], cfg.stride[1], cfg.padding[1]);
     if !(sw == 1 || sw == 2) || !wo.is_multiple_of(4) {
