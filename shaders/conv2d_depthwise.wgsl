@@ -25,6 +25,10 @@
 //                    columns (one dy texel, three input rows as in forward3x3) per step;
 //                    the launcher sums the splits.
 //   (other depthwise weight gradients: conv2d_grouped.wgsl's backward_weight)
+//   grouped3x3:      forward3x3's window for grouped convolutions (cog and cig multiples of
+//                    4): 4 output channels x 4 rows x 4 columns per invocation, each input
+//                    row of each input channel of the group loaded once; with GROUPED_DX
+//                    the same kernel is dX of a stride-1 grouped convolution.
 // Thread mapping: one invocation per 4-wide strip (8x4 block for forward3x3), 1-D grid
 // folded into 2-D.
 // Launcher: crates/tensor/src/ops/conv2d.rs   Reference: crates/reference/src/conv2d.rs
@@ -343,6 +347,141 @@ fn forward3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
             r0 = r2;
         }
     }
+}
+
+// ---- grouped3x3: forward3x3's sliding window for grouped convolutions ----
+// Grouped weights as vec4s over 4 output channels (weight_to_krsc's layouts), tap order
+// rotated by 180 degrees: gw4[((cbase + ci) * 9 + 8 - t) * p.strips2 + blk], t = r * 3 + s.
+@group(0) @binding(2) var<storage, read> gw4: array<vec4<f32>>;
+
+// GROUPED_DX: the launch is dX of a stride-1 grouped convolution, as the forward of dy
+// (p.c = the original k) through the group-transposed, rotated weights: input channel ci
+// of group g is the original output channel g * p.cig + ci (layout [k][r][s][cig / 4]);
+// else the forward (layout [cig][r][s][k / 4], rotated).
+override GROUPED_DX: bool = false;
+
+// One input row x (row3's layout) through one kernel row (wa, wb, wc: taps s = 0, 1, 2,
+// each a vec4 over the 4 output channels): column j holds channel j's 4 outputs.
+fn row_block(x: array<vec4<f32>, 4>, wa: vec4<f32>, wb: vec4<f32>, wc: vec4<f32>) -> mat4x4<f32> {
+    let a = cols(x, 0u);
+    let b = cols(x, 1u);
+    let c = cols(x, 2u);
+    return mat4x4<f32>(a * wa.x + b * wb.x + c * wc.x, a * wa.y + b * wb.y + c * wc.y,
+                       a * wa.z + b * wb.z + c * wc.z, a * wa.w + b * wb.w + c * wc.w);
+}
+
+// Kernel row r of the 9 weight vec4s w through input row x.
+fn kernel_row(x: array<vec4<f32>, 4>, w: array<vec4<f32>, 9>, r: u32) -> mat4x4<f32> {
+    return row_block(x, w[3u * r], w[3u * r + 1u], w[3u * r + 2u]);
+}
+
+// Output rows per grouped3x3 invocation (the unrolled row schedule below assumes 4).
+const GROWS: u32 = 4u;
+
+// Stores output row oh of the 4 channels k0.. (a's columns) at column strip `strip`.
+fn store_rows(a: mat4x4<f32>, n: u32, k0: u32, oh: u32, strip: u32, act: u32) {
+    if (oh >= p.oh) {
+        return;
+    }
+    let owv = p.ow / 4u;
+    for (var j = 0u; j < 4u; j++) {
+        let k = k0 + j;
+        let b = select(0.0, fbias[k], (p.flags & 1u) != 0u);
+        let yi = ((n * p.k + k) * p.oh + oh) * owv + strip;
+        vy[yi] = finish(a[j] + vec4<f32>(b), yi, act);
+    }
+}
+
+// grouped3x3: 3x3, padding 1 (top/left), dilation 1, stride STRIDE (1 or 2), w and ow
+// multiples of 4, cog a multiple of 4. One invocation per (image, 4 output channels of one
+// group, GROWS output rows, 4-column strip); for each input channel of the group it loads
+// the 9 weight vec4s and each of the GROWS * STRIDE + 3 - STRIDE input rows once (3 texels)
+// and adds every row into the (up to 3) output rows it feeds.
+@compute @workgroup_size(WG)
+fn grouped3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.total) {
+        return;
+    }
+    let strips = p.ow / 4u;
+    let strip = i % strips;
+    let rblocks = (p.oh + GROWS - 1u) / GROWS;
+    let oh0 = ((i / strips) % rblocks) * GROWS;
+    let kvs = p.k / 4u;
+    let kv = (i / (strips * rblocks)) % kvs; // block of 4 output channels, all groups
+    let n = i / (strips * rblocks * kvs);
+    let g = (kv * 4u) / p.cog;
+    // Weight addressing (see gw4): rows of S vec4s, block blk of the row.
+    var cbase = 0u;
+    var blk = kv;
+    var s_row = kvs;
+    if (GROUPED_DX) {
+        cbase = g * p.cig;
+        blk = kv - g * (p.cog / 4u);
+        s_row = p.cog / 4u;
+    }
+    let c4 = strip * STRIDE;
+    let ih0 = i32(oh0 * STRIDE) - 1;
+    var a0 = mat4x4<f32>();
+    var a1 = mat4x4<f32>();
+    var a2 = mat4x4<f32>();
+    var a3 = mat4x4<f32>();
+    for (var ci = 0u; ci < p.cig; ci++) {
+        let plane = (n * p.c + g * p.cig + ci) * p.h;
+        let wrow = (cbase + ci) * 9u;
+        var w: array<vec4<f32>, 9>;
+        for (var t = 0u; t < 9u; t++) {
+            w[t] = gw4[(wrow + 8u - t) * s_row + blk];
+        }
+        // Input row ih0 + t feeds output row o at kernel row t - STRIDE * o (0 .. 2).
+        if (STRIDE == 1u) {
+            var x = row3(plane, ih0, c4);
+            a0 += kernel_row(x, w, 0u);
+            x = row3(plane, ih0 + 1, c4);
+            a0 += kernel_row(x, w, 1u);
+            a1 += kernel_row(x, w, 0u);
+            x = row3(plane, ih0 + 2, c4);
+            a0 += kernel_row(x, w, 2u);
+            a1 += kernel_row(x, w, 1u);
+            a2 += kernel_row(x, w, 0u);
+            x = row3(plane, ih0 + 3, c4);
+            a1 += kernel_row(x, w, 2u);
+            a2 += kernel_row(x, w, 1u);
+            a3 += kernel_row(x, w, 0u);
+            x = row3(plane, ih0 + 4, c4);
+            a2 += kernel_row(x, w, 2u);
+            a3 += kernel_row(x, w, 1u);
+            x = row3(plane, ih0 + 5, c4);
+            a3 += kernel_row(x, w, 2u);
+        } else {
+            var x = row3(plane, ih0, c4);
+            a0 += kernel_row(x, w, 0u);
+            x = row3(plane, ih0 + 1, c4);
+            a0 += kernel_row(x, w, 1u);
+            x = row3(plane, ih0 + 2, c4);
+            a0 += kernel_row(x, w, 2u);
+            a1 += kernel_row(x, w, 0u);
+            x = row3(plane, ih0 + 3, c4);
+            a1 += kernel_row(x, w, 1u);
+            x = row3(plane, ih0 + 4, c4);
+            a1 += kernel_row(x, w, 2u);
+            a2 += kernel_row(x, w, 0u);
+            x = row3(plane, ih0 + 5, c4);
+            a2 += kernel_row(x, w, 1u);
+            x = row3(plane, ih0 + 6, c4);
+            a2 += kernel_row(x, w, 2u);
+            a3 += kernel_row(x, w, 0u);
+            x = row3(plane, ih0 + 7, c4);
+            a3 += kernel_row(x, w, 1u);
+            x = row3(plane, ih0 + 8, c4);
+            a3 += kernel_row(x, w, 2u);
+        }
+    }
+    let act = (p.flags >> 2u) & 3u;
+    store_rows(a0, n, kv * 4u, oh0, strip, act);
+    store_rows(a1, n, kv * 4u, oh0 + 1u, strip, act);
+    store_rows(a2, n, kv * 4u, oh0 + 2u, strip, act);
+    store_rows(a3, n, kv * 4u, oh0 + 3u, strip, act);
 }
 
 // dy[row, c0 .. c0+2] of dy row `oh` of plane `plane` (zeros past the last row / column).

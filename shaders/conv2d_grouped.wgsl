@@ -13,6 +13,8 @@
 // tap loops, rows outside the image masked instead of skipped) and f32 index divisions
 // (SMALL_INDEX); backward_weight: one invocation per weight element, splits over images
 // on gid.z.
+// The common 3x3 case (padding 1, stride 1 or 2, widths and per-group channels multiples
+// of 4) runs conv2d_depthwise.wgsl's grouped3x3 instead of forward and backward_input.
 // Launcher: crates/tensor/src/ops/conv2d.rs   Reference: crates/reference/src/conv2d.rs
 struct Params {
     n: u32,

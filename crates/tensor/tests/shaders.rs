@@ -20,7 +20,7 @@ fn override_values(name: &str) -> Option<Vec<f64>> {
         "SG" => vec![8.0, 16.0, 32.0],
         // conv2d_depthwise.wgsl forward3x3: stride 1 or 2.
         "STRIDE" => vec![1.0, 2.0],
-        "WIDE" => vec![0.0, 1.0],
+        "WIDE" | "GROUPED_DX" => vec![0.0, 1.0],
         // conv2d_igemm*.wgsl: the store's specialization.
         "EPILOGUE" | "VEC4_ROWS" | "SMALL_M" | "FLAT" => vec![0.0, 1.0],
         // conv2d_layout.wgsl: index divisions in f32 below 2^23 invocations; dX of

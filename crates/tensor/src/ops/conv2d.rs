@@ -74,6 +74,7 @@ const DEPTHWISE_3X3_DW_SG: Kernel =
     crate::kernel!("conv2d_depthwise", "backward_weight3x3_sg").with_defines(&["SUBGROUPS"]);
 const DEPTHWISE_3X3_S2_DX: Kernel = crate::kernel!("conv2d_depthwise", "backward_input3x3s2");
 const DEPTHWISE_3X3_DW: Kernel = crate::kernel!("conv2d_depthwise", "backward_weight3x3");
+const GROUPED_3X3: Kernel = crate::kernel!("conv2d_depthwise", "grouped3x3");
 const GROUPED_FWD: Kernel = crate::kernel!("conv2d_grouped", "forward");
 const GROUPED_DX: Kernel = crate::kernel!("conv2d_grouped", "backward_input");
 const GROUPED_DW: Kernel = crate::kernel!("conv2d_grouped", "backward_weight");
@@ -1766,6 +1767,20 @@ fn grouped_forward(
     opts: &Conv2dOptions<'_>,
     y: &Tensor,
 ) -> Result<()> {
+    if grouped_3x3_applies(x.device(), g) {
+        // The weights as [cig][r][s][k / 4] vec4s over output channels, rotated.
+        let wt = weight_to_krsc(w, g, g.cig, g.k / 4, true)?;
+        return grouped_3x3(
+            g,
+            x,
+            &wt,
+            epilogue_flags(bias, opts),
+            bias,
+            opts.residual,
+            y,
+            false,
+        );
+    }
     let strips = g.ow.div_ceil(4);
     let cblocks = g.groups * g.cog.div_ceil(4);
     let params = GroupedParams {
@@ -1785,6 +1800,24 @@ fn grouped_forward(
 }
 
 fn grouped_backward_input(g: &Geom, w: &Tensor, dy: &Tensor, dx: &Tensor) -> Result<()> {
+    // Stride 1 with padding 1 on every side: dX is the forward of dy through the
+    // group-transposed, rotated weights (`grouped3x3` with GROUPED_DX).
+    let t = Geom {
+        c: g.k,
+        h: g.oh,
+        w: g.ow,
+        k: g.c,
+        oh: g.h,
+        ow: g.w,
+        cig: g.cog,
+        cog: g.cig,
+        ..*g
+    };
+    if g.sh == 1 && (g.oh, g.ow) == (g.h, g.w) && grouped_3x3_applies(w.device(), &t) {
+        // The weights as [k][r][s][cig / 4] vec4s over input channels (unrotated).
+        let wt = weight_to_krsc(w, g, g.k, g.cig / 4, false)?;
+        return grouped_3x3(&t, dy, &wt, 0, None, None, dx, true);
+    }
     let strips = g.w.div_ceil(4);
     let cblocks = g.groups * g.cig.div_ceil(4);
     let params = GroupedParams::new(g, g.n * cblocks * g.h * strips, strips, cblocks);
@@ -1795,6 +1828,61 @@ fn grouped_backward_input(g: &Geom, w: &Tensor, dy: &Tensor, dx: &Tensor) -> Res
         &params,
         &[dy.arg(), w.arg(), dx.arg()],
         dev.grid_1d(u64::from(params.total), GROUPED_WG)?,
+    )
+}
+
+/// Whether `grouped3x3` (4 output channels x 4 rows x 4 columns per invocation, a
+/// sliding window of input rows) takes this grouped problem: 3×3, dilation 1, top/left
+/// padding 1, stride 1 or 2, widths multiples of 4, output channels per group a multiple
+/// of 4 (vec4 weights over a block of 4), input channels per group too (the dX layout).
+fn grouped_3x3_applies(dev: &Device, g: &Geom) -> bool {
+    (g.n * g.c * g.h * g.w / 4) as u64 <= dev.max_texel_vec4s()
+        && g.groups > 1
+        && g.cig > 1
+        && is_3x3_pad1_stride12(g)
+        && g.w.is_multiple_of(4)
+        && g.ow.is_multiple_of(4)
+        && g.cog.is_multiple_of(4)
+        && g.cig.is_multiple_of(4)
+}
+
+/// Runs `grouped3x3` on `x` (`[n, c, h, w]` as `g` describes it) with weights `wt` in the
+/// layout `dx` selects (see the shader), writing `y`.
+#[allow(clippy::too_many_arguments)]
+fn grouped_3x3(
+    g: &Geom,
+    x: &Tensor,
+    wt: &Tensor,
+    flags: u32,
+    bias: Option<&Tensor>,
+    residual: Option<&Tensor>,
+    y: &Tensor,
+    dx: bool,
+) -> Result<()> {
+    let dev = x.device();
+    let x_tex = dev.texels(x, x.numel() / 4)?;
+    let total = g.n * (g.k / 4) * g.oh.div_ceil(4) * (g.ow / 4);
+    let params = GroupedParams {
+        flags,
+        ..GroupedParams::new(g, total, g.ow / 4, 0)
+    };
+    dev.launch(
+        &GROUPED_3X3,
+        &[
+            ("WG", f64::from(GROUPED_WG)),
+            ("STRIDE", g.sh as f64),
+            ("TEX_SHIFT", f64::from(dev.texel_shift())),
+            ("GROUPED_DX", f64::from(u8::from(dx))),
+        ],
+        &params,
+        &[
+            Arg::texels(&x_tex),
+            wt.arg(),
+            bias.map_or(wt.arg(), Tensor::arg),
+            residual.map_or(wt.arg(), Tensor::arg),
+            y.arg(),
+        ],
+        dev.grid_1d(total as u64, GROUPED_WG)?,
     )
 }
 

@@ -655,6 +655,64 @@ fn grouped_3x3_weight_gradient_matches_reference() {
     assert_eq!(ran, cases.len(), "{:?}", profile.dispatches);
 }
 
+/// The grouped 3×3 sliding window (`grouped3x3` in conv2d_depthwise.wgsl: 4 output
+/// channels × 4 rows × 4 columns per invocation, x a texel operand, vec4 weights): forward
+/// at strides 1 and 2 and, as the same kernel over the group-transposed weights, dX at
+/// stride 1. Groups 2, 4 and 32, 4 to 16 channels per group, heights that leave a partial
+/// block of rows (7, 9, 6 → 3 rows at stride 2), bottom/right padding 0, bias. Checked
+/// against the f64 reference; the test asserts which launches ran the kernel.
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn grouped_3x3_window_matches_reference() {
+    let mut rng = Rng::new(977);
+    let grouped = |s: usize, g: usize| Conv2dConfig::new(s, 1).with_groups(g);
+    // (case, whether its dX runs the window: stride 1 with output size = input size)
+    let cases = [
+        (case(2, 16, 7, 8, 16, 3, 3, grouped(1, 2), true), true),
+        (case(3, 32, 9, 12, 64, 3, 3, grouped(1, 4), false), true),
+        (case(2, 128, 5, 4, 128, 3, 3, grouped(1, 32), true), true),
+        (case(2, 16, 9, 16, 32, 3, 3, grouped(2, 4), true), false),
+        (
+            case(
+                1,
+                8,
+                6,
+                8,
+                8,
+                3,
+                3,
+                grouped(2, 2).with_padding([1, 0, 1, 0]),
+                false,
+            ),
+            false,
+        ),
+    ];
+    for (case, _) in &cases {
+        let [fwd, dx, dw] = check(case, &mut rng, Some(Conv2dVariant::Grouped));
+        assert_eq!((fwd.len(), dx.len(), dw.len()), (1, 1, 1), "{case:?}");
+    }
+    let dev = own_device();
+    if dev.max_texel_vec4s() == 0 {
+        return;
+    }
+    for (case, dx_window) in &cases {
+        let p = case.params();
+        let x = Tensor::from_f32(&dev, &vec![0.5; p.x_len()], &case.x_shape()).unwrap();
+        let w = Tensor::from_f32(&dev, &vec![0.5; p.w_len()], &case.w_shape()).unwrap();
+        dev.start_profiling();
+        let y = conv::conv2d(&x, &w, None, &case.cfg).unwrap();
+        let fwd_ran = dev.stop_profiling().unwrap().dispatches;
+        dev.start_profiling();
+        conv::conv2d_backward_input(&w, &y, &case.cfg, case.x_shape()).unwrap();
+        let dx_ran = dev.stop_profiling().unwrap().dispatches;
+        let ran = |d: &[shadernet_tensor::profile::DispatchRecord]| {
+            d.iter().any(|d| d.entry == "grouped3x3")
+        };
+        assert!(ran(&fwd_ran), "{case:?}: {fwd_ran:?}");
+        assert_eq!(ran(&dx_ran), *dx_window, "{case:?}: {dx_ran:?}");
+    }
+}
+
 /// Runs `cases` with the implicit GEMM forced and checks that the forward and dX ran it.
 fn check_igemm(cases: &[Case], rng: &mut Rng) {
     for case in cases {
