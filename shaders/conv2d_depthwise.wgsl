@@ -378,22 +378,57 @@ fn kernel_row(x: array<vec4<f32>, 4>, w: array<vec4<f32>, 9>, r: u32) -> mat4x4<
 // Output rows per grouped3x3 invocation (the unrolled row schedule below assumes 4).
 const GROWS: u32 = 4u;
 
-// Stores output row oh of the 4 channels k0.. (a's columns) at column strip `strip`.
+// grouped3x3's input row ih of a plane in row3's layout around output strip `strip`:
+// texel rows (widths multiples of 4) or, with GROUPED_ANY_WIDTH, scalar storage loads,
+// zeros outside the image.
+fn grouped_row(plane: u32, ih: i32, strip: u32) -> array<vec4<f32>, 4> {
+// #if GROUPED_ANY_WIDTH
+    var v: array<vec4<f32>, 4>;
+    if (ih < 0 || ih >= i32(p.h)) {
+        return v;
+    }
+    let row = (plane + u32(ih)) * p.w;
+    let c0 = i32(strip * 4u * STRIDE); // input column of the strip's first output, tap 1
+    v[0] = vec4<f32>(0.0, 0.0, 0.0, xat(row, c0 - 1));
+    v[1] = vec4<f32>(xat(row, c0), xat(row, c0 + 1), xat(row, c0 + 2), xat(row, c0 + 3));
+    if (STRIDE == 1u) {
+        v[2] = vec4<f32>(xat(row, c0 + 4), 0.0, 0.0, 0.0);
+    } else {
+        v[2] = vec4<f32>(xat(row, c0 + 4), xat(row, c0 + 5), xat(row, c0 + 6), xat(row, c0 + 7));
+    }
+    return v;
+// #else
+    return row3(plane, ih, strip * STRIDE);
+// #endif
+}
+
+// Stores output row oh of the 4 channels k0.. (a's columns) at column strip `strip`
+// (with GROUPED_ANY_WIDTH, the columns inside the row).
 fn store_rows(a: mat4x4<f32>, n: u32, k0: u32, oh: u32, strip: u32, act: u32) {
     if (oh >= p.oh) {
         return;
     }
-    let owv = p.ow / 4u;
     for (var j = 0u; j < 4u; j++) {
         let k = k0 + j;
+// #if GROUPED_ANY_WIDTH
+        let ow0 = strip * 4u;
+        let yb = ((n * p.k + k) * p.oh + oh) * p.ow + ow0;
+        for (var q = 0u; q < 4u; q++) {
+            if (ow0 + q < p.ow) {
+                fy[yb + q] = epilogue(a[j][q], k, yb + q);
+            }
+        }
+// #else
         let b = select(0.0, fbias[k], (p.flags & 1u) != 0u);
-        let yi = ((n * p.k + k) * p.oh + oh) * owv + strip;
+        let yi = ((n * p.k + k) * p.oh + oh) * (p.ow / 4u) + strip;
         vy[yi] = finish(a[j] + vec4<f32>(b), yi, act);
+// #endif
     }
 }
 
-// grouped3x3: 3x3, padding 1 (top/left), dilation 1, stride STRIDE (1 or 2), w and ow
-// multiples of 4, cog a multiple of 4. One invocation per (image, 4 output channels of one
+// grouped3x3: 3x3, padding 1 (top/left), dilation 1, stride STRIDE (1 or 2), cig and cog
+// multiples of 4; w and ow multiples of 4 (x a texel operand) or, with GROUPED_ANY_WIDTH,
+// any widths (x and y storage buffers). One invocation per (image, 4 output channels of one
 // group, GROWS output rows, 4-column strip); for each input channel of the group it loads
 // the 9 weight vec4s and each of the GROWS * STRIDE + 3 - STRIDE input rows once (3 texels)
 // and adds every row into the (up to 3) output rows it feeds.
@@ -403,7 +438,7 @@ fn grouped3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     if (i >= p.total) {
         return;
     }
-    let strips = p.ow / 4u;
+    let strips = p.strips;
     let strip = i % strips;
     let rblocks = (p.oh + GROWS - 1u) / GROWS;
     let oh0 = ((i / strips) % rblocks) * GROWS;
@@ -420,7 +455,6 @@ fn grouped3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
         blk = kv - g * (p.cog / 4u);
         s_row = p.cog / 4u;
     }
-    let c4 = strip * STRIDE;
     let ih0 = i32(oh0 * STRIDE) - 1;
     var a0 = mat4x4<f32>();
     var a1 = mat4x4<f32>();
@@ -435,45 +469,45 @@ fn grouped3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
         }
         // Input row ih0 + t feeds output row o at kernel row t - STRIDE * o (0 .. 2).
         if (STRIDE == 1u) {
-            var x = row3(plane, ih0, c4);
+            var x = grouped_row(plane, ih0, strip);
             a0 += kernel_row(x, w, 0u);
-            x = row3(plane, ih0 + 1, c4);
+            x = grouped_row(plane, ih0 + 1, strip);
             a0 += kernel_row(x, w, 1u);
             a1 += kernel_row(x, w, 0u);
-            x = row3(plane, ih0 + 2, c4);
+            x = grouped_row(plane, ih0 + 2, strip);
             a0 += kernel_row(x, w, 2u);
             a1 += kernel_row(x, w, 1u);
             a2 += kernel_row(x, w, 0u);
-            x = row3(plane, ih0 + 3, c4);
+            x = grouped_row(plane, ih0 + 3, strip);
             a1 += kernel_row(x, w, 2u);
             a2 += kernel_row(x, w, 1u);
             a3 += kernel_row(x, w, 0u);
-            x = row3(plane, ih0 + 4, c4);
+            x = grouped_row(plane, ih0 + 4, strip);
             a2 += kernel_row(x, w, 2u);
             a3 += kernel_row(x, w, 1u);
-            x = row3(plane, ih0 + 5, c4);
+            x = grouped_row(plane, ih0 + 5, strip);
             a3 += kernel_row(x, w, 2u);
         } else {
-            var x = row3(plane, ih0, c4);
+            var x = grouped_row(plane, ih0, strip);
             a0 += kernel_row(x, w, 0u);
-            x = row3(plane, ih0 + 1, c4);
+            x = grouped_row(plane, ih0 + 1, strip);
             a0 += kernel_row(x, w, 1u);
-            x = row3(plane, ih0 + 2, c4);
+            x = grouped_row(plane, ih0 + 2, strip);
             a0 += kernel_row(x, w, 2u);
             a1 += kernel_row(x, w, 0u);
-            x = row3(plane, ih0 + 3, c4);
+            x = grouped_row(plane, ih0 + 3, strip);
             a1 += kernel_row(x, w, 1u);
-            x = row3(plane, ih0 + 4, c4);
+            x = grouped_row(plane, ih0 + 4, strip);
             a1 += kernel_row(x, w, 2u);
             a2 += kernel_row(x, w, 0u);
-            x = row3(plane, ih0 + 5, c4);
+            x = grouped_row(plane, ih0 + 5, strip);
             a2 += kernel_row(x, w, 1u);
-            x = row3(plane, ih0 + 6, c4);
+            x = grouped_row(plane, ih0 + 6, strip);
             a2 += kernel_row(x, w, 2u);
             a3 += kernel_row(x, w, 0u);
-            x = row3(plane, ih0 + 7, c4);
+            x = grouped_row(plane, ih0 + 7, strip);
             a3 += kernel_row(x, w, 1u);
-            x = row3(plane, ih0 + 8, c4);
+            x = grouped_row(plane, ih0 + 8, strip);
             a3 += kernel_row(x, w, 2u);
         }
     }

@@ -75,6 +75,7 @@ const DEPTHWISE_3X3_DW_SG: Kernel =
 const DEPTHWISE_3X3_S2_DX: Kernel = crate::kernel!("conv2d_depthwise", "backward_input3x3s2");
 const DEPTHWISE_3X3_DW: Kernel = crate::kernel!("conv2d_depthwise", "backward_weight3x3");
 const GROUPED_3X3: Kernel = crate::kernel!("conv2d_depthwise", "grouped3x3");
+const GROUPED_3X3_ANY_WIDTH: Kernel = GROUPED_3X3.with_defines(&["GROUPED_ANY_WIDTH"]);
 const GROUPED_FWD: Kernel = crate::kernel!("conv2d_grouped", "forward");
 const GROUPED_DX: Kernel = crate::kernel!("conv2d_grouped", "backward_input");
 const GROUPED_DW: Kernel = crate::kernel!("conv2d_grouped", "backward_weight");
@@ -1831,19 +1832,26 @@ fn grouped_backward_input(g: &Geom, w: &Tensor, dy: &Tensor, dx: &Tensor) -> Res
     )
 }
 
-/// Whether `grouped3x3` (4 output channels x 4 rows x 4 columns per invocation, a
+/// Whether `grouped3x3` (4 output channels × 4 rows × 4 columns per invocation, a
 /// sliding window of input rows) takes this grouped problem: 3×3, dilation 1, top/left
-/// padding 1, stride 1 or 2, widths multiples of 4, output channels per group a multiple
-/// of 4 (vec4 weights over a block of 4), input channels per group too (the dX layout).
+/// padding 1, stride 1 or 2, output channels per group a multiple of 4 (vec4 weights
+/// over a block of 4), input channels per group too (the dX layout); x and y each in one
+/// storage binding, or x a texel operand where both widths are multiples of 4.
 fn grouped_3x3_applies(dev: &Device, g: &Geom) -> bool {
-    (g.n * g.c * g.h * g.w / 4) as u64 <= dev.max_texel_vec4s()
-        && g.groups > 1
+    g.groups > 1
         && g.cig > 1
         && is_3x3_pad1_stride12(g)
-        && g.w.is_multiple_of(4)
-        && g.ow.is_multiple_of(4)
         && g.cog.is_multiple_of(4)
         && g.cig.is_multiple_of(4)
+        && (grouped_3x3_texels(dev, g) || storage_operands_fit(dev, g))
+}
+
+/// Whether `grouped3x3` reads x as texel rows (vec4-aligned rows, stores as vec4s);
+/// otherwise its GROUPED_ANY_WIDTH form reads and writes storage buffers.
+fn grouped_3x3_texels(dev: &Device, g: &Geom) -> bool {
+    (g.n * g.c * g.h * g.w / 4) as u64 <= dev.max_texel_vec4s()
+        && g.w.is_multiple_of(4)
+        && g.ow.is_multiple_of(4)
 }
 
 /// Runs `grouped3x3` on `x` (`[n, c, h, w]` as `g` describes it) with weights `wt` in the
@@ -1860,14 +1868,24 @@ fn grouped_3x3(
     dx: bool,
 ) -> Result<()> {
     let dev = x.device();
-    let x_tex = dev.texels(x, x.numel() / 4)?;
-    let total = g.n * (g.k / 4) * g.oh.div_ceil(4) * (g.ow / 4);
+    let strips = g.ow.div_ceil(4);
+    let total = g.n * (g.k / 4) * g.oh.div_ceil(4) * strips;
     let params = GroupedParams {
         flags,
-        ..GroupedParams::new(g, total, g.ow / 4, 0)
+        ..GroupedParams::new(g, total, strips, 0)
+    };
+    let texels = grouped_3x3_texels(dev, g);
+    let x_tex = if texels {
+        Some(dev.texels(x, x.numel() / 4)?)
+    } else {
+        None
     };
     dev.launch(
-        &GROUPED_3X3,
+        if texels {
+            &GROUPED_3X3
+        } else {
+            &GROUPED_3X3_ANY_WIDTH
+        },
         &[
             ("WG", f64::from(GROUPED_WG)),
             ("STRIDE", g.sh as f64),
@@ -1876,7 +1894,7 @@ fn grouped_3x3(
         ],
         &params,
         &[
-            Arg::texels(&x_tex),
+            x_tex.as_ref().map_or(x.arg(), Arg::texels),
             wt.arg(),
             bias.map_or(wt.arg(), Tensor::arg),
             residual.map_or(wt.arg(), Tensor::arg),

@@ -656,11 +656,13 @@ fn grouped_3x3_weight_gradient_matches_reference() {
 }
 
 /// The grouped 3×3 sliding window (`grouped3x3` in conv2d_depthwise.wgsl: 4 output
-/// channels × 4 rows × 4 columns per invocation, x a texel operand, vec4 weights): forward
-/// at strides 1 and 2 and, as the same kernel over the group-transposed weights, dX at
-/// stride 1. Groups 2, 4 and 32, 4 to 16 channels per group, heights that leave a partial
-/// block of rows (7, 9, 6 → 3 rows at stride 2), bottom/right padding 0, bias. Checked
-/// against the f64 reference; the test asserts which launches ran the kernel.
+/// channels × 4 rows × 4 columns per invocation, vec4 weights): forward at strides 1 and
+/// 2 and, as the same kernel over the group-transposed weights, dX at stride 1. Groups 2,
+/// 4 and 32, 4 to 32 channels per group, heights that leave a partial block of rows (7,
+/// 9, 6 → 3 rows at stride 2), bottom/right padding 0, bias; widths multiples of 4 (x a
+/// texel operand, and again without texel operands) and not (7, 10 → 5, 14: the
+/// GROUPED_ANY_WIDTH form's storage loads and bounded stores). Checked against the f64
+/// reference; the test asserts which launches ran the kernel.
 #[test]
 #[cfg_attr(skip_gpu_tests, ignore)]
 fn grouped_3x3_window_matches_reference() {
@@ -686,15 +688,21 @@ fn grouped_3x3_window_matches_reference() {
             ),
             false,
         ),
+        (case(2, 16, 7, 7, 16, 3, 3, grouped(1, 2), true), true),
+        (case(1, 64, 14, 14, 64, 3, 3, grouped(1, 4), false), true),
+        (case(2, 16, 9, 10, 16, 3, 3, grouped(2, 2), true), false),
+        (case(1, 128, 7, 7, 128, 3, 3, grouped(1, 4), false), true),
     ];
     for (case, _) in &cases {
         let [fwd, dx, dw] = check(case, &mut rng, Some(Conv2dVariant::Grouped));
         assert_eq!((fwd.len(), dx.len(), dw.len()), (1, 1, 1), "{case:?}");
     }
+    shadernet_tensor::without_texel_operands(|| {
+        for (case, _) in &cases[..5] {
+            check(case, &mut rng, Some(Conv2dVariant::Grouped));
+        }
+    });
     let dev = own_device();
-    if dev.max_texel_vec4s() == 0 {
-        return;
-    }
     for (case, dx_window) in &cases {
         let p = case.params();
         let x = Tensor::from_f32(&dev, &vec![0.5; p.x_len()], &case.x_shape()).unwrap();
