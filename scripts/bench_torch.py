@@ -154,29 +154,30 @@ def main():
                 secs = timeit(dw_bwd([False, True, False]), args.min_time)
                 record("depthwise_dw", layout, shape, secs, flops=flops, nbytes=nbytes)
 
-        # ---- grouped 3x3 (ResNeXt's 32 groups, shadernet bench's grouped shape) ----
-        N, C, H, W, G = 32, 128, 28, 28, 32
-        shape = f"N{N} C{C} {H}x{W} K{C} 3x3 s1 p1 g{G}"
-        flops = 2 * N * C * (C // G) * 9 * H * W
-        x0 = torch.randn(N, C, H, W)
-        w0 = torch.randn(C, C // G, 3, 3) * 0.2
-        dy0 = torch.randn(N, C, H, W)
-        for layout in ("nchw", "channels_last"):
-            mf = torch.contiguous_format if layout == "nchw" else torch.channels_last
-            x = x0.contiguous(memory_format=mf)
-            w = w0.contiguous(memory_format=mf)
-            dy = dy0.contiguous(memory_format=mf)
+        # ---- grouped 3x3 (ResNeXt's 32 groups, shadernet bench's grouped shapes) ----
+        for N, C, H, W, G, st in ((32, 128, 28, 28, 32, 1), (32, 256, 28, 28, 32, 2)):
+            Ho, Wo = (H - 1) // st + 1, (W - 1) // st + 1
+            shape = f"N{N} C{C} {H}x{W} K{C} 3x3 s{st} p1 g{G}"
+            flops = 2 * N * C * (C // G) * 9 * Ho * Wo
+            x0 = torch.randn(N, C, H, W)
+            w0 = torch.randn(C, C // G, 3, 3) * 0.2
+            dy0 = torch.randn(N, C, Ho, Wo)
+            for layout in ("nchw", "channels_last"):
+                mf = torch.contiguous_format if layout == "nchw" else torch.channels_last
+                x = x0.contiguous(memory_format=mf)
+                w = w0.contiguous(memory_format=mf)
+                dy = dy0.contiguous(memory_format=mf)
 
-            def g_bwd(mask, x=x, w=w, dy=dy):
-                return lambda: torch.ops.aten.convolution_backward(
-                    dy, x, w, None, [1, 1], [1, 1], [1, 1], False, [0, 0], G, mask)
+                def g_bwd(mask, x=x, w=w, dy=dy, st=st, G=G):
+                    return lambda: torch.ops.aten.convolution_backward(
+                        dy, x, w, None, [st, st], [1, 1], [1, 1], False, [0, 0], G, mask)
 
-            secs = timeit(lambda: F.conv2d(x, w, None, 1, 1, 1, G), args.min_time)
-            record("grouped_fwd", layout, shape, secs, flops=flops)
-            record("grouped_dx", layout, shape, timeit(g_bwd([True, False, False]), args.min_time),
-                   flops=flops)
-            record("grouped_dw", layout, shape, timeit(g_bwd([False, True, False]), args.min_time),
-                   flops=flops)
+                secs = timeit(lambda: F.conv2d(x, w, None, st, 1, 1, G), args.min_time)
+                record("grouped_fwd", layout, shape, secs, flops=flops)
+                secs = timeit(g_bwd([True, False, False]), args.min_time)
+                record("grouped_dx", layout, shape, secs, flops=flops)
+                secs = timeit(g_bwd([False, True, False]), args.min_time)
+                record("grouped_dw", layout, shape, secs, flops=flops)
 
         # ---- max pool: 2x2 stride 2 (VGG) and the ResNet stem's 3x3 stride 2 pad 1 ----
         # bytes: x + y + indices (4 bytes each, as shadernet counts its U32 indices)

@@ -29,6 +29,8 @@
 //                    4): 4 output channels x 4 rows x 4 columns per invocation, each input
 //                    row of each input channel of the group loaded once; with GROUPED_DX
 //                    the same kernel is dX of a stride-1 grouped convolution.
+//   grouped3x3s2_dx: dX of grouped3x3's stride-2 case (4 input channels x 4 rows x 4
+//                    columns per invocation, dy rows read once per output channel).
 // Thread mapping: one invocation per 4-wide strip (8x4 block for forward3x3), 1-D grid
 // folded into 2-D.
 // Launcher: crates/tensor/src/ops/conv2d.rs   Reference: crates/reference/src/conv2d.rs
@@ -375,6 +377,26 @@ fn kernel_row(x: array<vec4<f32>, 4>, w: array<vec4<f32>, 9>, r: u32) -> mat4x4<
     return row_block(x, w[3u * r], w[3u * r + 1u], w[3u * r + 2u]);
 }
 
+// Input row t of an invocation's window (x, row3's layout) into the output rows it feeds:
+// output row o takes it at kernel row t - STRIDE * o where that is 0, 1 or 2 (t is a
+// constant at every call, so the tests fold away).
+fn feed(x: array<vec4<f32>, 4>, w: array<vec4<f32>, 9>, t: u32, a0: ptr<function, mat4x4<f32>>,
+        a1: ptr<function, mat4x4<f32>>, a2: ptr<function, mat4x4<f32>>,
+        a3: ptr<function, mat4x4<f32>>) {
+    if (t <= 2u) {
+        *a0 += kernel_row(x, w, t);
+    }
+    if (t >= STRIDE && t - STRIDE <= 2u) {
+        *a1 += kernel_row(x, w, t - STRIDE);
+    }
+    if (t >= 2u * STRIDE && t - 2u * STRIDE <= 2u) {
+        *a2 += kernel_row(x, w, t - 2u * STRIDE);
+    }
+    if (t >= 3u * STRIDE && t - 3u * STRIDE <= 2u) {
+        *a3 += kernel_row(x, w, t - 3u * STRIDE);
+    }
+}
+
 // Output rows per grouped3x3 invocation (the unrolled row schedule below assumes 4).
 const GROWS: u32 = 4u;
 
@@ -467,48 +489,17 @@ fn grouped3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
         for (var t = 0u; t < 9u; t++) {
             w[t] = gw4[(wrow + 8u - t) * s_row + blk];
         }
-        // Input row ih0 + t feeds output row o at kernel row t - STRIDE * o (0 .. 2).
-        if (STRIDE == 1u) {
-            var x = grouped_row(plane, ih0, strip);
-            a0 += kernel_row(x, w, 0u);
-            x = grouped_row(plane, ih0 + 1, strip);
-            a0 += kernel_row(x, w, 1u);
-            a1 += kernel_row(x, w, 0u);
-            x = grouped_row(plane, ih0 + 2, strip);
-            a0 += kernel_row(x, w, 2u);
-            a1 += kernel_row(x, w, 1u);
-            a2 += kernel_row(x, w, 0u);
-            x = grouped_row(plane, ih0 + 3, strip);
-            a1 += kernel_row(x, w, 2u);
-            a2 += kernel_row(x, w, 1u);
-            a3 += kernel_row(x, w, 0u);
-            x = grouped_row(plane, ih0 + 4, strip);
-            a2 += kernel_row(x, w, 2u);
-            a3 += kernel_row(x, w, 1u);
-            x = grouped_row(plane, ih0 + 5, strip);
-            a3 += kernel_row(x, w, 2u);
-        } else {
-            var x = grouped_row(plane, ih0, strip);
-            a0 += kernel_row(x, w, 0u);
-            x = grouped_row(plane, ih0 + 1, strip);
-            a0 += kernel_row(x, w, 1u);
-            x = grouped_row(plane, ih0 + 2, strip);
-            a0 += kernel_row(x, w, 2u);
-            a1 += kernel_row(x, w, 0u);
-            x = grouped_row(plane, ih0 + 3, strip);
-            a1 += kernel_row(x, w, 1u);
-            x = grouped_row(plane, ih0 + 4, strip);
-            a1 += kernel_row(x, w, 2u);
-            a2 += kernel_row(x, w, 0u);
-            x = grouped_row(plane, ih0 + 5, strip);
-            a2 += kernel_row(x, w, 1u);
-            x = grouped_row(plane, ih0 + 6, strip);
-            a2 += kernel_row(x, w, 2u);
-            a3 += kernel_row(x, w, 0u);
-            x = grouped_row(plane, ih0 + 7, strip);
-            a3 += kernel_row(x, w, 1u);
-            x = grouped_row(plane, ih0 + 8, strip);
-            a3 += kernel_row(x, w, 2u);
+        // Input rows ih0 .. ih0 + 5 (stride 2: + 8), each loaded once.
+        feed(grouped_row(plane, ih0, strip), w, 0u, &a0, &a1, &a2, &a3);
+        feed(grouped_row(plane, ih0 + 1, strip), w, 1u, &a0, &a1, &a2, &a3);
+        feed(grouped_row(plane, ih0 + 2, strip), w, 2u, &a0, &a1, &a2, &a3);
+        feed(grouped_row(plane, ih0 + 3, strip), w, 3u, &a0, &a1, &a2, &a3);
+        feed(grouped_row(plane, ih0 + 4, strip), w, 4u, &a0, &a1, &a2, &a3);
+        feed(grouped_row(plane, ih0 + 5, strip), w, 5u, &a0, &a1, &a2, &a3);
+        if (STRIDE == 2u) {
+            feed(grouped_row(plane, ih0 + 6, strip), w, 6u, &a0, &a1, &a2, &a3);
+            feed(grouped_row(plane, ih0 + 7, strip), w, 7u, &a0, &a1, &a2, &a3);
+            feed(grouped_row(plane, ih0 + 8, strip), w, 8u, &a0, &a1, &a2, &a3);
         }
     }
     let act = (p.flags >> 2u) & 3u;
@@ -516,6 +507,98 @@ fn grouped3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     store_rows(a1, n, kv * 4u, oh0 + 1u, strip, act);
     store_rows(a2, n, kv * 4u, oh0 + 2u, strip, act);
     store_rows(a3, n, kv * 4u, oh0 + 3u, strip, act);
+}
+
+// ---- grouped3x3s2_dx: dX of grouped3x3's stride-2 case ----
+// (storage operands: dy at binding 1 as fx, weights gw4 in the [k][r][s][cig / 4] layout,
+// dx at binding 3 as bdx; p describes the forward problem.)
+
+// dy[row d of plane, c0 .. c0 + 2], zeros past the last row / column.
+fn dy_row3(plane: u32, d: u32, c0: u32) -> vec3<f32> {
+    if (d >= p.oh) {
+        return vec3<f32>(0.0);
+    }
+    let row = (plane + d) * p.ow;
+    let last = p.ow - 1u;
+    return vec3<f32>(select(0.0, fx[row + min(c0, last)], c0 < p.ow),
+                     select(0.0, fx[row + min(c0 + 1u, last)], c0 + 1u < p.ow),
+                     select(0.0, fx[row + min(c0 + 2u, last)], c0 + 2u < p.ow));
+}
+
+// Kernel row r of w (vec4s over 4 input channels) applied to dy values q into 4 dx
+// columns (taps_s2t per channel): column j of the result is channel j's 4 columns.
+fn s2_row(q: vec3<f32>, w: array<vec4<f32>, 9>, r: u32) -> mat4x4<f32> {
+    let a = w[3u * r];
+    let b = w[3u * r + 1u];
+    let c = w[3u * r + 2u];
+    return mat4x4<f32>(taps_s2t(q, a.x, b.x, c.x), taps_s2t(q, a.y, b.y, c.y),
+                       taps_s2t(q, a.z, b.z, c.z), taps_s2t(q, a.w, b.w, c.w));
+}
+
+// dx row h of the 4 channels c0.. (a's columns), columns x0 .. x0 + 3 inside the row.
+fn store_dx_rows(a: mat4x4<f32>, n: u32, c0: u32, h: u32, x0: u32) {
+    if (h >= p.h) {
+        return;
+    }
+    for (var j = 0u; j < 4u; j++) {
+        let xb = ((n * p.c + c0 + j) * p.h + h) * p.w + x0;
+        for (var q = 0u; q < 4u; q++) {
+            if (x0 + q < p.w) {
+                bdx[xb + q] = a[j][q];
+            }
+        }
+    }
+}
+
+// grouped3x3s2_dx: dX of a grouped 3x3 convolution with stride 2, padding 1 (top/left),
+// dilation 1, cig a multiple of 4. One invocation per (image, 4 input channels of one
+// group, 4 dx rows from an even row h0, 4 columns from x0 = 4 * strip). dx[h, x] takes
+// dy[(h + 1 - r) / 2, (x + 1 - s) / 2] through tap (r, s) where both are exact: even
+// rows kernel row 1 of dy row h / 2, odd rows kernel rows 0 and 2 of dy rows (h + 1) / 2
+// and (h - 1) / 2 (columns likewise, taps_s2t), so the 4 rows read dy rows h0 / 2 ..
+// h0 / 2 + 2 once per output channel of the group, 3 values each.
+@compute @workgroup_size(WG)
+fn grouped3x3s2_dx(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.total) {
+        return;
+    }
+    let strips = p.strips;
+    let strip = i % strips;
+    let rblocks = (p.h + 3u) / 4u;
+    let h0 = ((i / strips) % rblocks) * 4u;
+    let cvs = p.c / 4u;
+    let cv = (i / (strips * rblocks)) % cvs; // block of 4 input channels, all groups
+    let n = i / (strips * rblocks * cvs);
+    let g = (cv * 4u) / p.cig;
+    let s_row = p.cig / 4u;
+    let blk = cv - g * s_row;
+    let d0 = h0 / 2u;
+    let c0 = strip * 2u;
+    var a0 = mat4x4<f32>();
+    var a1 = mat4x4<f32>();
+    var a2 = mat4x4<f32>();
+    var a3 = mat4x4<f32>();
+    for (var kk = 0u; kk < p.cog; kk++) {
+        let k = g * p.cog + kk;
+        let plane = (n * p.k + k) * p.oh;
+        var w: array<vec4<f32>, 9>;
+        for (var t = 0u; t < 9u; t++) {
+            w[t] = gw4[(k * 9u + t) * s_row + blk];
+        }
+        let q0 = dy_row3(plane, d0, c0);
+        let q1 = dy_row3(plane, d0 + 1u, c0);
+        let q2 = dy_row3(plane, d0 + 2u, c0);
+        a0 += s2_row(q0, w, 1u);
+        a1 += s2_row(q1, w, 0u) + s2_row(q0, w, 2u);
+        a2 += s2_row(q1, w, 1u);
+        a3 += s2_row(q2, w, 0u) + s2_row(q1, w, 2u);
+    }
+    let x0 = strip * 4u;
+    store_dx_rows(a0, n, cv * 4u, h0, x0);
+    store_dx_rows(a1, n, cv * 4u, h0 + 1u, x0);
+    store_dx_rows(a2, n, cv * 4u, h0 + 2u, x0);
+    store_dx_rows(a3, n, cv * 4u, h0 + 3u, x0);
 }
 
 // dy[row, c0 .. c0+2] of dy row `oh` of plane `plane` (zeros past the last row / column).

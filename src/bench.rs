@@ -694,7 +694,8 @@ const CONV_OPS: &[&str] = &[
 
 /// Convolution shapes `(n, c, h, w, k, r, stride, pad, groups)`: ResNet-20's three
 /// stages and its stride-2 transitions at batch 128, the headline N128 C64 32×32
-/// K64, VGG's 3×3 layers, MobileNetV2's depthwise 3×3 layers, ResNeXt's 32-group 3×3.
+/// K64, VGG's 3×3 layers, MobileNetV2's depthwise 3×3 layers, ResNeXt's 32-group 3×3
+/// (and a strided one, as in the first block of a ResNeXt stage).
 pub const CONV_SHAPES: &[[usize; 9]] = &[
     [128, 16, 32, 32, 16, 3, 1, 1, 1],
     [128, 32, 16, 16, 32, 3, 1, 1, 1],
@@ -708,6 +709,7 @@ pub const CONV_SHAPES: &[[usize; 9]] = &[
     [128, 144, 16, 16, 144, 3, 2, 1, 144],
     [128, 96, 32, 32, 96, 3, 2, 1, 96],
     [32, 128, 28, 28, 128, 3, 1, 1, 32],
+    [32, 256, 28, 28, 256, 3, 2, 1, 32],
 ];
 
 /// Times forward, dX and dW of every shape in [`CONV_SHAPES`] with the variant

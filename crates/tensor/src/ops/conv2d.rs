@@ -76,6 +76,7 @@ const DEPTHWISE_3X3_S2_DX: Kernel = crate::kernel!("conv2d_depthwise", "backward
 const DEPTHWISE_3X3_DW: Kernel = crate::kernel!("conv2d_depthwise", "backward_weight3x3");
 const GROUPED_3X3: Kernel = crate::kernel!("conv2d_depthwise", "grouped3x3");
 const GROUPED_3X3_ANY_WIDTH: Kernel = GROUPED_3X3.with_defines(&["GROUPED_ANY_WIDTH"]);
+const GROUPED_3X3_S2_DX: Kernel = crate::kernel!("conv2d_depthwise", "grouped3x3s2_dx");
 const GROUPED_FWD: Kernel = crate::kernel!("conv2d_grouped", "forward");
 const GROUPED_DX: Kernel = crate::kernel!("conv2d_grouped", "backward_input");
 const GROUPED_DW: Kernel = crate::kernel!("conv2d_grouped", "backward_weight");
@@ -1818,6 +1819,21 @@ fn grouped_backward_input(g: &Geom, w: &Tensor, dy: &Tensor, dx: &Tensor) -> Res
         // The weights as [k][r][s][cig / 4] vec4s over input channels (unrotated).
         let wt = weight_to_krsc(w, g, g.k, g.cig / 4, false)?;
         return grouped_3x3(&t, dy, &wt, 0, None, None, dx, true);
+    }
+    if g.sh == 2 && grouped_3x3_applies(w.device(), g) && storage_operands_fit(w.device(), g) {
+        // `grouped3x3s2_dx`, the weights in the same layout as stride 1's.
+        let wt = weight_to_krsc(w, g, g.k, g.cig / 4, false)?;
+        let strips = g.w.div_ceil(4);
+        let total = g.n * (g.c / 4) * g.h.div_ceil(4) * strips;
+        let params = GroupedParams::new(g, total, strips, 0);
+        let dev = w.device();
+        return dev.launch(
+            &GROUPED_3X3_S2_DX,
+            &[("WG", f64::from(GROUPED_WG)), ("STRIDE", 2.0)],
+            &params,
+            &[dy.arg(), wt.arg(), dx.arg()],
+            dev.grid_1d(total as u64, GROUPED_WG)?,
+        );
     }
     let strips = g.w.div_ceil(4);
     let cblocks = g.groups * g.cig.div_ceil(4);
