@@ -24,7 +24,8 @@
 //                    oh*S + r - 1, ow*S + s - 1]; one invocation per (co, z), 4 output
 //                    columns (one dy texel, three input rows as in forward3x3) per step;
 //                    the launcher sums the splits.
-//   (other depthwise weight gradients: conv2d_grouped.wgsl's backward_weight)
+//   (other depthwise weight gradients: conv2d_grouped.wgsl's backward_weight3x3 for 3x3
+//   layers of any width, backward_weight for the rest)
 //   grouped3x3:      forward3x3's window for grouped convolutions (cog and cig multiples of
 //                    4): 4 output channels x 4 rows x 4 columns per invocation, each input
 //                    row of each input channel of the group loaded once; with GROUPED_DX

@@ -327,7 +327,7 @@ fn backward_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
 
 // backward_weight3x3: dW of a grouped 3x3 convolution with padding 1 (top/left),
 // dilation 1, stride STRIDE (1 or 2) on both axes, w == ow * STRIDE and ow % 4 == 0 (the
-// launcher checks). One invocation per (split z, group, input channel ci, block of 4
+// launcher checks; with GROUPED_ANY_WIDTH any w and ow: bounded scalar loads). One invocation per (split z, group, input channel ci, block of 4
 // output channels of the group): for each image of its split and each 4-column strip
 // it slides a window of three input rows down the output rows (each input row loaded
 // once per strip, as 3 vec4s: left neighbour, centre, right neighbour), loads the 4
@@ -339,9 +339,26 @@ override STRIDE: u32 = 1u;
 @group(0) @binding(1) var<storage, read> gdy4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> gx4: array<vec4<f32>>;
 
-// Input row ih of a plane as vec4 columns c4-1 .. c4+1, zeros outside the image.
+// Input row ih of a plane as vec4 columns c4-1 .. c4+1 (columns 4 c4 - 4 .. 4 c4 + 7),
+// zeros outside the image. With GROUPED_ANY_WIDTH (any w, ow), the columns that the
+// taps read (4 c4 - 1 .. 4 c4 + 4, stride 2: + 7) as bounded scalar loads.
 fn xrow3(plane: u32, ih: i32, c4: u32) -> array<vec4<f32>, 3> {
     var v: array<vec4<f32>, 3>;
+// #if GROUPED_ANY_WIDTH
+    if (ih < 0 || ih >= i32(p.h)) {
+        return v;
+    }
+    let row = (plane + u32(ih)) * p.w;
+    let c0 = i32(c4 * 4u);
+    v[0] = vec4<f32>(0.0, 0.0, 0.0, x_or_0(row, c0 - 1));
+    v[1] = vec4<f32>(x_or_0(row, c0), x_or_0(row, c0 + 1), x_or_0(row, c0 + 2), x_or_0(row, c0 + 3));
+    if (STRIDE == 1u) {
+        v[2] = vec4<f32>(x_or_0(row, c0 + 4), 0.0, 0.0, 0.0);
+    } else {
+        v[2] = vec4<f32>(x_or_0(row, c0 + 4), x_or_0(row, c0 + 5), x_or_0(row, c0 + 6), x_or_0(row, c0 + 7));
+    }
+    return v;
+// #else
     let wv = p.w / 4u;
     let inside = ih >= 0 && ih < i32(p.h);
     let base = (plane + u32(clamp(ih, 0, i32(p.h) - 1))) * wv;
@@ -349,6 +366,28 @@ fn xrow3(plane: u32, ih: i32, c4: u32) -> array<vec4<f32>, 3> {
     v[1] = select(vec4<f32>(0.0), gx4[base + c4], inside);
     v[2] = select(vec4<f32>(0.0), gx4[base + min(c4 + 1u, wv - 1u)], inside && c4 + 1u < wv);
     return v;
+// #endif
+}
+
+// x[row + col] if 0 <= col < w, else 0 (GROUPED_ANY_WIDTH).
+fn x_or_0(row: u32, col: i32) -> f32 {
+    return select(0.0, wx[row + u32(clamp(col, 0, i32(p.w) - 1))], col >= 0 && col < i32(p.w));
+}
+
+// dy columns 4 c4 .. 4 c4 + 3 of dy row `row` (a row index over all planes): one vec4,
+// or with GROUPED_ANY_WIDTH bounded scalar loads, zeros past the row's end.
+fn dy4(row: u32, c4: u32) -> vec4<f32> {
+// #if GROUPED_ANY_WIDTH
+    let b = row * p.ow;
+    let c0 = c4 * 4u;
+    let last = p.ow - 1u;
+    return vec4<f32>(select(0.0, wdy[b + min(c0, last)], c0 < p.ow),
+                     select(0.0, wdy[b + min(c0 + 1u, last)], c0 + 1u < p.ow),
+                     select(0.0, wdy[b + min(c0 + 2u, last)], c0 + 2u < p.ow),
+                     select(0.0, wdy[b + min(c0 + 3u, last)], c0 + 3u < p.ow));
+// #else
+    return gdy4[row * (p.ow / 4u) + c4];
+// #endif
 }
 
 // The input values tap s (0, 1, 2) meets at the 4 outputs of a strip (as
@@ -392,7 +431,7 @@ fn backward_weight3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
     let co0 = grp * p.cog + kbi * 4u;
     let co_last = grp * p.cog + p.cog - 1u;
     let c = grp * p.cig + ci;
-    let owv = p.ow / 4u;
+    let owv = (p.ow + 3u) / 4u; // strips of 4 output columns
     let n1 = min(z * p.chunk + p.chunk, p.n);
     var a0 = vec4<f32>(0.0);
     var a1 = vec4<f32>(0.0);
@@ -422,10 +461,10 @@ fn backward_weight3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
                 }
                 let x2 = xrow3(plane, top + 2, xc);
                 var d: array<vec4<f32>, 4>;
-                d[0] = gdy4[(dyp0 + oh) * owv + c4];
-                d[1] = gdy4[(dyp1 + oh) * owv + c4];
-                d[2] = gdy4[(dyp2 + oh) * owv + c4];
-                d[3] = gdy4[(dyp3 + oh) * owv + c4];
+                d[0] = dy4(dyp0 + oh, c4);
+                d[1] = dy4(dyp1 + oh, c4);
+                d[2] = dy4(dyp2 + oh, c4);
+                d[3] = dy4(dyp3 + oh, c4);
                 a0 += tap4(d, tap_cols(x0, 0u));
                 a1 += tap4(d, tap_cols(x0, 1u));
                 a2 += tap4(d, tap_cols(x0, 2u));

@@ -81,6 +81,7 @@ const GROUPED_FWD: Kernel = crate::kernel!("conv2d_grouped", "forward");
 const GROUPED_DX: Kernel = crate::kernel!("conv2d_grouped", "backward_input");
 const GROUPED_DW: Kernel = crate::kernel!("conv2d_grouped", "backward_weight");
 const GROUPED_DW_3X3: Kernel = crate::kernel!("conv2d_grouped", "backward_weight3x3");
+const GROUPED_DW_3X3_ANY_WIDTH: Kernel = GROUPED_DW_3X3.with_defines(&["GROUPED_ANY_WIDTH"]);
 
 const OP: &str = "conv2d";
 
@@ -2008,14 +2009,17 @@ fn grouped_backward_weight(g: &Geom, x: &Tensor, dy: &Tensor) -> Result<Tensor> 
 }
 
 /// Whether `backward_weight3x3` (conv2d_grouped.wgsl) takes this grouped problem: 3×3,
-/// padding 1 at the top/left, dilation 1, stride 1 or 2 on both axes, each output
-/// column's strip of input columns exactly `stride` times its own (w == ow · stride),
-/// vec4 rows (ow a multiple of 4), x and dy in one storage binding each.
+/// padding 1 at the top/left, dilation 1, stride 1 or 2 on both axes, x and dy in one
+/// storage binding each.
 fn grouped_3x3_dw_applies(dev: &Device, g: &Geom) -> bool {
-    is_3x3_pad1_stride12(g)
-        && g.w == g.ow * g.sw
-        && g.ow.is_multiple_of(4)
-        && storage_operands_fit(dev, g)
+    is_3x3_pad1_stride12(g) && storage_operands_fit(dev, g)
+}
+
+/// Whether `backward_weight3x3` reads vec4 rows: each output column's strip of input
+/// columns exactly `stride` times its own (w == ow · stride), ow a multiple of 4;
+/// otherwise its GROUPED_ANY_WIDTH form's bounded scalar loads.
+fn grouped_3x3_dw_vec4(g: &Geom) -> bool {
+    g.w == g.ow * g.sw && g.ow.is_multiple_of(4)
 }
 
 /// dW of a grouped 3×3 convolution by `backward_weight3x3`: one invocation per (split
@@ -2032,7 +2036,11 @@ fn grouped_3x3_backward_weight(g: &Geom, x: &Tensor, dy: &Tensor) -> Result<Tens
         ..GroupedParams::new(g, total, 0, 0)
     };
     dev.launch(
-        &GROUPED_DW_3X3,
+        if grouped_3x3_dw_vec4(g) {
+            &GROUPED_DW_3X3
+        } else {
+            &GROUPED_DW_3X3_ANY_WIDTH
+        },
         &[("WG", f64::from(GROUPED_WG)), ("STRIDE", g.sh as f64)],
         &params,
         &[dy.arg(), x.arg(), part.arg()],

@@ -662,8 +662,9 @@ fn grouped_3x3_weight_gradient_matches_reference() {
 /// 4 and 32, 4 to 32 channels per group, heights that leave a partial block of rows (7,
 /// 9, 6 → 3 rows at stride 2), bottom/right padding 0, bias; widths multiples of 4 (x a
 /// texel operand, and again without texel operands) and not (7, 10 → 5, 14: the
-/// GROUPED_ANY_WIDTH form's storage loads and bounded stores). Checked against the f64
-/// reference; the test asserts which launches ran the kernel.
+/// GROUPED_ANY_WIDTH form's storage loads and bounded stores; dW's `backward_weight3x3`
+/// in its GROUPED_ANY_WIDTH form too). Checked against the f64 reference; the test
+/// asserts which launches ran which kernel.
 #[test]
 #[cfg_attr(skip_gpu_tests, ignore)]
 fn grouped_3x3_window_matches_reference() {
@@ -742,11 +743,15 @@ fn grouped_3x3_window_matches_reference() {
         dev.start_profiling();
         conv::conv2d_backward_input(&w, &y, &case.cfg, case.x_shape()).unwrap();
         let dx_ran = dev.stop_profiling().unwrap().dispatches;
+        dev.start_profiling();
+        conv::conv2d_backward_weight(&x, &y, &case.cfg, case.w_shape()).unwrap();
+        let dw_ran = dev.stop_profiling().unwrap().dispatches;
         let ran = |d: &[shadernet_tensor::profile::DispatchRecord], entry: &str| {
             d.iter().any(|d| d.entry == entry)
         };
         assert!(ran(&fwd_ran, "grouped3x3"), "{case:?}: {fwd_ran:?}");
         assert!(ran(&dx_ran, dx_entry), "{case:?}: {dx_ran:?}");
+        assert!(ran(&dw_ran, "backward_weight3x3"), "{case:?}: {dw_ran:?}");
     }
 }
 
