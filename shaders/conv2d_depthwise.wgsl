@@ -13,6 +13,8 @@
 //                    three input rows down them, loading each input row once as 3 vec4s
 //                    (left neighbour, centre, right neighbour); it stores vec4s. With p.flags bit 4 the kernel is rotated by 180 degrees,
 //                    which makes it dX of a stride-1 depthwise convolution (multiplier 1).
+//                    With ANY_WIDTH (any w and w_out, not WIDE), x is a storage buffer read
+//                    by bounded scalar loads and the outputs are bounded scalar stores.
 //   backward_input3x3s2: dX of forward3x3's stride-2 case (multiplier 1, w a multiple of 4):
 //                    dx[h, w] = sum of dy[(h+1-r)/2, (w+1-s)/2] * w[r, s] over the taps
 //                    with h+1-r and w+1-s even. Each invocation owns 8 dx rows x 4 columns:
@@ -205,13 +207,26 @@ fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
 }
 
 // Input row ih of a plane as vec4 columns c4-1 .. c4+2 (the last only when WIDE), zeros
-// outside the image.
+// outside the image: texel loads, or with ANY_WIDTH (any w; not WIDE) the columns the
+// taps read, 4 c4 - 1 .. 4 c4 + 4 (stride 2: + 7), as bounded scalar storage loads.
 fn row3(plane: u32, ih: i32, c4: u32) -> array<vec4<f32>, 4> {
     var v: array<vec4<f32>, 4>;
-    let wv = p.w / 4u;
     if (ih < 0 || ih >= i32(p.h)) {
         return v;
     }
+// #if ANY_WIDTH
+    let row = (plane + u32(ih)) * p.w;
+    let c0 = i32(c4 * 4u);
+    v[0] = vec4<f32>(0.0, 0.0, 0.0, xat(row, c0 - 1));
+    v[1] = vec4<f32>(xat(row, c0), xat(row, c0 + 1), xat(row, c0 + 2), xat(row, c0 + 3));
+    if (STRIDE == 1u) {
+        v[2] = vec4<f32>(xat(row, c0 + 4), 0.0, 0.0, 0.0);
+    } else {
+        v[2] = vec4<f32>(xat(row, c0 + 4), xat(row, c0 + 5), xat(row, c0 + 6), xat(row, c0 + 7));
+    }
+    return v;
+// #else
+    let wv = p.w / 4u;
     let base = (plane + u32(ih)) * wv;
     let l = load_x4(base + max(c4, 1u) - 1u);
     let c = load_x4(base + min(c4, wv - 1u));
@@ -224,6 +239,17 @@ fn row3(plane: u32, ih: i32, c4: u32) -> array<vec4<f32>, 4> {
         v[3] = select(vec4<f32>(0.0), r2, c4 + 2u < wv);
     }
     return v;
+// #endif
+}
+
+// ANY_WIDTH's store: the 4 outputs ow0.. of channel k from element e (those inside the
+// row), through the epilogue.
+fn store4_any(v: vec4<f32>, k: u32, e: u32, ow0: u32) {
+    for (var q = 0u; q < 4u; q++) {
+        if (ow0 + q < p.ow) {
+            fy[e + q] = epilogue(v[q], k, e + q);
+        }
+    }
 }
 
 // The input values tap s (0, 1, 2) of a kernel row meets at the 4 outputs of a strip; v
@@ -315,7 +341,7 @@ fn forward3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
         return;
     }
     let owv = p.ow / 4u;
-    let strips = select(owv, owv / 2u, WIDE);
+    let strips = p.strips;
     let strip = i % strips;
     let rblocks = (p.oh + ROWS - 1u) / ROWS;
     let oh0 = ((i / strips) % rblocks) * ROWS;
@@ -342,7 +368,11 @@ fn forward3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
             r1 = row3(plane, top + 1, c4);
         }
         let r2 = row3(plane, top + 2, c4);
+// #if ANY_WIDTH
+        store4_any(conv3(r0, r1, r2, w), co, (obase + oh) * p.ow + strip * 4u, strip * 4u);
+// #else
         store_strip(r0, r1, r2, w, b, (obase + oh) * owv + select(strip, 2u * strip, WIDE), act);
+// #endif
         if (STRIDE == 1u) {
             r0 = r1;
             r1 = r2;
@@ -401,46 +431,16 @@ fn feed(x: array<vec4<f32>, 4>, w: array<vec4<f32>, 9>, t: u32, a0: ptr<function
 // Output rows per grouped3x3 invocation (the unrolled row schedule below assumes 4).
 const GROWS: u32 = 4u;
 
-// grouped3x3's input row ih of a plane in row3's layout around output strip `strip`:
-// texel rows (widths multiples of 4) or, with GROUPED_ANY_WIDTH, scalar storage loads,
-// zeros outside the image.
-fn grouped_row(plane: u32, ih: i32, strip: u32) -> array<vec4<f32>, 4> {
-// #if GROUPED_ANY_WIDTH
-    var v: array<vec4<f32>, 4>;
-    if (ih < 0 || ih >= i32(p.h)) {
-        return v;
-    }
-    let row = (plane + u32(ih)) * p.w;
-    let c0 = i32(strip * 4u * STRIDE); // input column of the strip's first output, tap 1
-    v[0] = vec4<f32>(0.0, 0.0, 0.0, xat(row, c0 - 1));
-    v[1] = vec4<f32>(xat(row, c0), xat(row, c0 + 1), xat(row, c0 + 2), xat(row, c0 + 3));
-    if (STRIDE == 1u) {
-        v[2] = vec4<f32>(xat(row, c0 + 4), 0.0, 0.0, 0.0);
-    } else {
-        v[2] = vec4<f32>(xat(row, c0 + 4), xat(row, c0 + 5), xat(row, c0 + 6), xat(row, c0 + 7));
-    }
-    return v;
-// #else
-    return row3(plane, ih, strip * STRIDE);
-// #endif
-}
-
 // Stores output row oh of the 4 channels k0.. (a's columns) at column strip `strip`
-// (with GROUPED_ANY_WIDTH, the columns inside the row).
+// (with ANY_WIDTH, the columns inside the row).
 fn store_rows(a: mat4x4<f32>, n: u32, k0: u32, oh: u32, strip: u32, act: u32) {
     if (oh >= p.oh) {
         return;
     }
     for (var j = 0u; j < 4u; j++) {
         let k = k0 + j;
-// #if GROUPED_ANY_WIDTH
-        let ow0 = strip * 4u;
-        let yb = ((n * p.k + k) * p.oh + oh) * p.ow + ow0;
-        for (var q = 0u; q < 4u; q++) {
-            if (ow0 + q < p.ow) {
-                fy[yb + q] = epilogue(a[j][q], k, yb + q);
-            }
-        }
+// #if ANY_WIDTH
+        store4_any(a[j], k, ((n * p.k + k) * p.oh + oh) * p.ow + strip * 4u, strip * 4u);
 // #else
         let b = select(0.0, fbias[k], (p.flags & 1u) != 0u);
         let yi = ((n * p.k + k) * p.oh + oh) * (p.ow / 4u) + strip;
@@ -450,7 +450,7 @@ fn store_rows(a: mat4x4<f32>, n: u32, k0: u32, oh: u32, strip: u32, act: u32) {
 }
 
 // grouped3x3: 3x3, padding 1 (top/left), dilation 1, stride STRIDE (1 or 2), cig and cog
-// multiples of 4; w and ow multiples of 4 (x a texel operand) or, with GROUPED_ANY_WIDTH,
+// multiples of 4; w and ow multiples of 4 (x a texel operand) or, with ANY_WIDTH,
 // any widths (x and y storage buffers). One invocation per (image, 4 output channels of one
 // group, GROWS output rows, 4-column strip); for each input channel of the group it loads
 // the 9 weight vec4s and each of the GROWS * STRIDE + 3 - STRIDE input rows once (3 texels)
@@ -491,16 +491,16 @@ fn grouped3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
             w[t] = gw4[(wrow + 8u - t) * s_row + blk];
         }
         // Input rows ih0 .. ih0 + 5 (stride 2: + 8), each loaded once.
-        feed(grouped_row(plane, ih0, strip), w, 0u, &a0, &a1, &a2, &a3);
-        feed(grouped_row(plane, ih0 + 1, strip), w, 1u, &a0, &a1, &a2, &a3);
-        feed(grouped_row(plane, ih0 + 2, strip), w, 2u, &a0, &a1, &a2, &a3);
-        feed(grouped_row(plane, ih0 + 3, strip), w, 3u, &a0, &a1, &a2, &a3);
-        feed(grouped_row(plane, ih0 + 4, strip), w, 4u, &a0, &a1, &a2, &a3);
-        feed(grouped_row(plane, ih0 + 5, strip), w, 5u, &a0, &a1, &a2, &a3);
+        feed(row3(plane, ih0, strip * STRIDE), w, 0u, &a0, &a1, &a2, &a3);
+        feed(row3(plane, ih0 + 1, strip * STRIDE), w, 1u, &a0, &a1, &a2, &a3);
+        feed(row3(plane, ih0 + 2, strip * STRIDE), w, 2u, &a0, &a1, &a2, &a3);
+        feed(row3(plane, ih0 + 3, strip * STRIDE), w, 3u, &a0, &a1, &a2, &a3);
+        feed(row3(plane, ih0 + 4, strip * STRIDE), w, 4u, &a0, &a1, &a2, &a3);
+        feed(row3(plane, ih0 + 5, strip * STRIDE), w, 5u, &a0, &a1, &a2, &a3);
         if (STRIDE == 2u) {
-            feed(grouped_row(plane, ih0 + 6, strip), w, 6u, &a0, &a1, &a2, &a3);
-            feed(grouped_row(plane, ih0 + 7, strip), w, 7u, &a0, &a1, &a2, &a3);
-            feed(grouped_row(plane, ih0 + 8, strip), w, 8u, &a0, &a1, &a2, &a3);
+            feed(row3(plane, ih0 + 6, strip * STRIDE), w, 6u, &a0, &a1, &a2, &a3);
+            feed(row3(plane, ih0 + 7, strip * STRIDE), w, 7u, &a0, &a1, &a2, &a3);
+            feed(row3(plane, ih0 + 8, strip * STRIDE), w, 8u, &a0, &a1, &a2, &a3);
         }
     }
     let act = (p.flags >> 2u) & 3u;

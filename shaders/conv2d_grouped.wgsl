@@ -327,7 +327,7 @@ fn backward_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
 
 // backward_weight3x3: dW of a grouped 3x3 convolution with padding 1 (top/left),
 // dilation 1, stride STRIDE (1 or 2) on both axes, w == ow * STRIDE and ow % 4 == 0 (the
-// launcher checks; with GROUPED_ANY_WIDTH any w and ow: bounded scalar loads). One invocation per (split z, group, input channel ci, block of 4
+// launcher checks; with ANY_WIDTH any w and ow: bounded scalar loads). One invocation per (split z, group, input channel ci, block of 4
 // output channels of the group): for each image of its split and each 4-column strip
 // it slides a window of three input rows down the output rows (each input row loaded
 // once per strip, as 3 vec4s: left neighbour, centre, right neighbour), loads the 4
@@ -340,11 +340,11 @@ override STRIDE: u32 = 1u;
 @group(0) @binding(2) var<storage, read> gx4: array<vec4<f32>>;
 
 // Input row ih of a plane as vec4 columns c4-1 .. c4+1 (columns 4 c4 - 4 .. 4 c4 + 7),
-// zeros outside the image. With GROUPED_ANY_WIDTH (any w, ow), the columns that the
+// zeros outside the image. With ANY_WIDTH (any w, ow), the columns that the
 // taps read (4 c4 - 1 .. 4 c4 + 4, stride 2: + 7) as bounded scalar loads.
 fn xrow3(plane: u32, ih: i32, c4: u32) -> array<vec4<f32>, 3> {
     var v: array<vec4<f32>, 3>;
-// #if GROUPED_ANY_WIDTH
+// #if ANY_WIDTH
     if (ih < 0 || ih >= i32(p.h)) {
         return v;
     }
@@ -369,15 +369,15 @@ fn xrow3(plane: u32, ih: i32, c4: u32) -> array<vec4<f32>, 3> {
 // #endif
 }
 
-// x[row + col] if 0 <= col < w, else 0 (GROUPED_ANY_WIDTH).
+// x[row + col] if 0 <= col < w, else 0 (ANY_WIDTH).
 fn x_or_0(row: u32, col: i32) -> f32 {
     return select(0.0, wx[row + u32(clamp(col, 0, i32(p.w) - 1))], col >= 0 && col < i32(p.w));
 }
 
 // dy columns 4 c4 .. 4 c4 + 3 of dy row `row` (a row index over all planes): one vec4,
-// or with GROUPED_ANY_WIDTH bounded scalar loads, zeros past the row's end.
+// or with ANY_WIDTH bounded scalar loads, zeros past the row's end.
 fn dy4(row: u32, c4: u32) -> vec4<f32> {
-// #if GROUPED_ANY_WIDTH
+// #if ANY_WIDTH
     let b = row * p.ow;
     let c0 = c4 * 4u;
     let last = p.ow - 1u;

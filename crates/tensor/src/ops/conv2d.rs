@@ -66,6 +66,7 @@ const PORTABLE_DW: Kernel = crate::kernel!("conv2d_igemm_portable", "weight_grad
 const DEPTHWISE_FWD: Kernel = crate::kernel!("conv2d_depthwise", "forward");
 const DEPTHWISE_DX: Kernel = crate::kernel!("conv2d_depthwise", "backward_input");
 const DEPTHWISE_3X3: Kernel = crate::kernel!("conv2d_depthwise", "forward3x3");
+const DEPTHWISE_3X3_ANY_WIDTH: Kernel = DEPTHWISE_3X3.with_defines(&["ANY_WIDTH"]);
 const DEPTHWISE_3X3_SG: Kernel =
     crate::kernel!("conv2d_depthwise", "forward3x3_sg").with_defines(&["SUBGROUPS"]);
 const DEPTHWISE_3X3_S2_DX_SG: Kernel =
@@ -75,13 +76,13 @@ const DEPTHWISE_3X3_DW_SG: Kernel =
 const DEPTHWISE_3X3_S2_DX: Kernel = crate::kernel!("conv2d_depthwise", "backward_input3x3s2");
 const DEPTHWISE_3X3_DW: Kernel = crate::kernel!("conv2d_depthwise", "backward_weight3x3");
 const GROUPED_3X3: Kernel = crate::kernel!("conv2d_depthwise", "grouped3x3");
-const GROUPED_3X3_ANY_WIDTH: Kernel = GROUPED_3X3.with_defines(&["GROUPED_ANY_WIDTH"]);
+const GROUPED_3X3_ANY_WIDTH: Kernel = GROUPED_3X3.with_defines(&["ANY_WIDTH"]);
 const GROUPED_3X3_S2_DX: Kernel = crate::kernel!("conv2d_depthwise", "grouped3x3s2_dx");
 const GROUPED_FWD: Kernel = crate::kernel!("conv2d_grouped", "forward");
 const GROUPED_DX: Kernel = crate::kernel!("conv2d_grouped", "backward_input");
 const GROUPED_DW: Kernel = crate::kernel!("conv2d_grouped", "backward_weight");
 const GROUPED_DW_3X3: Kernel = crate::kernel!("conv2d_grouped", "backward_weight3x3");
-const GROUPED_DW_3X3_ANY_WIDTH: Kernel = GROUPED_DW_3X3.with_defines(&["GROUPED_ANY_WIDTH"]);
+const GROUPED_DW_3X3_ANY_WIDTH: Kernel = GROUPED_DW_3X3.with_defines(&["ANY_WIDTH"]);
 
 const OP: &str = "conv2d";
 
@@ -1564,6 +1565,13 @@ fn launch_1d(
 /// Whether `forward3x3` (vec4 rows, 4×4 output blocks) takes this depthwise problem:
 /// 3×3, dilation 1, top/left padding 1, stride 1 or 2, widths multiples of 4
 /// (8 output rows × 4 columns per invocation, a sliding window of input rows).
+/// Whether `forward3x3`'s ANY_WIDTH form (storage x, bounded loads and stores) takes
+/// this depthwise problem: as [`depthwise_3x3_applies`] without the width and texel
+/// conditions, x and y each in one storage binding.
+fn depthwise_3x3_any_width_applies(dev: &Device, g: &Geom) -> bool {
+    g.cig == 1 && is_3x3_pad1_stride12(g) && storage_operands_fit(dev, g)
+}
+
 fn depthwise_3x3_applies(dev: &Device, g: &Geom) -> bool {
     // Its input is a texel operand.
     (g.n * g.c * g.h * g.w / 4) as u64 <= dev.max_texel_vec4s()
@@ -1625,7 +1633,8 @@ fn depthwise_sg_constants(
     ]
 }
 
-/// Runs `forward3x3` (or `forward3x3_sg`) with input `x` of shape `[n, c, h, w]` (as
+/// Runs `forward3x3` (or `forward3x3_sg`, or its ANY_WIDTH form where the widths are not
+/// multiples of 4) with input `x` of shape `[n, c, h, w]` (as
 /// `g` describes it).
 fn depthwise_3x3(
     g: &Geom,
@@ -1639,6 +1648,27 @@ fn depthwise_3x3(
     let dev = x.device();
     let b_arg = bias.map_or(w.arg(), Tensor::arg);
     let r_arg = residual.map_or(w.arg(), Tensor::arg);
+    if !depthwise_3x3_applies(dev, g) {
+        // ANY_WIDTH: 4 columns per lane, the last strip of a row partly outside it.
+        let strips = g.ow.div_ceil(4);
+        let total = g.n * g.k * g.oh.div_ceil(8) * strips;
+        let params = GroupedParams {
+            flags,
+            ..GroupedParams::new(g, total, strips, 0)
+        };
+        return dev.launch(
+            &DEPTHWISE_3X3_ANY_WIDTH,
+            &[
+                ("WG", f64::from(GROUPED_WG)),
+                ("STRIDE", g.sh as f64),
+                ("WIDE", 0.0),
+                ("TEX_SHIFT", f64::from(dev.texel_shift())),
+            ],
+            &params,
+            &[x.arg(), w.arg(), b_arg, r_arg, y.arg()],
+            dev.grid_1d(total as u64, GROUPED_WG)?,
+        );
+    }
     // 8 output columns per lane at stride 1 where the row holds whole 8-column strips.
     let wide = g.sw == 1 && g.ow.is_multiple_of(8);
     let cols = if wide { 8 } else { 4 };
@@ -1688,7 +1718,7 @@ fn depthwise_forward(
     y: &Tensor,
 ) -> Result<()> {
     let flags = epilogue_flags(bias, opts);
-    if depthwise_3x3_applies(x.device(), g) {
+    if depthwise_3x3_applies(x.device(), g) || depthwise_3x3_any_width_applies(x.device(), g) {
         return depthwise_3x3(g, x, w, flags, bias, opts.residual, y);
     }
     let strips = g.ow.div_ceil(4);
@@ -1709,8 +1739,9 @@ fn depthwise_forward(
 fn depthwise_backward_input(g: &Geom, w: &Tensor, dy: &Tensor, dx: &Tensor) -> Result<()> {
     // Stride 1, 'same' 3×3, multiplier 1: dX is the same depthwise convolution of dY
     // with the kernel rotated by 180° (flags bit 4).
-    if depthwise_3x3_applies(w.device(), g) && g.sh == 1 && g.cog == 1 && (g.oh, g.ow) == (g.h, g.w)
-    {
+    let window =
+        depthwise_3x3_applies(w.device(), g) || depthwise_3x3_any_width_applies(w.device(), g);
+    if window && g.sh == 1 && g.cog == 1 && (g.oh, g.ow) == (g.h, g.w) {
         return depthwise_3x3(g, dy, w, 16, None, None, dx);
     }
     // Stride 2 of the same: backward_input3x3s2, dY a texel operand.
@@ -1864,7 +1895,7 @@ fn grouped_3x3_applies(dev: &Device, g: &Geom) -> bool {
 }
 
 /// Whether `grouped3x3` reads x as texel rows (vec4-aligned rows, stores as vec4s);
-/// otherwise its GROUPED_ANY_WIDTH form reads and writes storage buffers.
+/// otherwise its ANY_WIDTH form reads and writes storage buffers.
 fn grouped_3x3_texels(dev: &Device, g: &Geom) -> bool {
     (g.n * g.c * g.h * g.w / 4) as u64 <= dev.max_texel_vec4s()
         && g.w.is_multiple_of(4)
@@ -2017,7 +2048,7 @@ fn grouped_3x3_dw_applies(dev: &Device, g: &Geom) -> bool {
 
 /// Whether `backward_weight3x3` reads vec4 rows: each output column's strip of input
 /// columns exactly `stride` times its own (w == ow · stride), ow a multiple of 4;
-/// otherwise its GROUPED_ANY_WIDTH form's bounded scalar loads.
+/// otherwise its ANY_WIDTH form's bounded scalar loads.
 fn grouped_3x3_dw_vec4(g: &Geom) -> bool {
     g.w == g.ow * g.sw && g.ow.is_multiple_of(4)
 }

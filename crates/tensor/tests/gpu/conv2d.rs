@@ -662,8 +662,8 @@ fn grouped_3x3_weight_gradient_matches_reference() {
 /// 4 and 32, 4 to 32 channels per group, heights that leave a partial block of rows (7,
 /// 9, 6 → 3 rows at stride 2), bottom/right padding 0, bias; widths multiples of 4 (x a
 /// texel operand, and again without texel operands) and not (7, 10 → 5, 14: the
-/// GROUPED_ANY_WIDTH form's storage loads and bounded stores; dW's `backward_weight3x3`
-/// in its GROUPED_ANY_WIDTH form too). Checked against the f64 reference; the test
+/// ANY_WIDTH form's storage loads and bounded stores; dW's `backward_weight3x3`
+/// in its ANY_WIDTH form too). Checked against the f64 reference; the test
 /// asserts which launches ran which kernel.
 #[test]
 #[cfg_attr(skip_gpu_tests, ignore)]
@@ -752,6 +752,63 @@ fn grouped_3x3_window_matches_reference() {
         assert!(ran(&fwd_ran, "grouped3x3"), "{case:?}: {fwd_ran:?}");
         assert!(ran(&dx_ran, dx_entry), "{case:?}: {dx_ran:?}");
         assert!(ran(&dw_ran, "backward_weight3x3"), "{case:?}: {dw_ran:?}");
+    }
+}
+
+/// The depthwise 3×3 window at widths that are not multiples of 4 (`forward3x3`'s
+/// ANY_WIDTH form: storage rows, bounded loads and stores; MobileNetV2's 14×14 and 7×7
+/// stages): strides 1 and 2, widths 7, 13, 14 and 5, odd heights, multiplier 2, bias,
+/// bottom/right padding 0. Forward and dX (stride 1, multiplier 1: the same kernel
+/// rotated) against the f64 reference; the test asserts the form ran.
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn depthwise_3x3_any_width_matches_reference() {
+    let mut rng = Rng::new(5151);
+    let dw = |s: usize, c: usize| Conv2dConfig::new(s, 1).with_groups(c);
+    // (case, whether its dX runs the form: stride 1, multiplier 1)
+    let cases = [
+        (case(2, 5, 7, 7, 5, 3, 3, dw(1, 5), true), true),
+        (case(1, 3, 13, 14, 3, 3, 3, dw(1, 3), false), true),
+        (case(2, 4, 9, 13, 8, 3, 3, dw(1, 4), true), false),
+        (case(3, 6, 14, 14, 6, 3, 3, dw(2, 6), true), false),
+        (
+            case(
+                1,
+                5,
+                11,
+                5,
+                5,
+                3,
+                3,
+                dw(2, 5).with_padding([1, 0, 1, 0]),
+                false,
+            ),
+            false,
+        ),
+    ];
+    for (case, _) in &cases {
+        let [fwd, dx, dw] = check(case, &mut rng, Some(Conv2dVariant::Depthwise));
+        assert_eq!((fwd.len(), dx.len(), dw.len()), (1, 1, 1), "{case:?}");
+    }
+    let dev = own_device();
+    for (case, dx_form) in &cases {
+        let p = case.params();
+        let x = Tensor::from_f32(&dev, &vec![0.5; p.x_len()], &case.x_shape()).unwrap();
+        let w = Tensor::from_f32(&dev, &vec![0.5; p.w_len()], &case.w_shape()).unwrap();
+        dev.start_profiling();
+        let y = conv::conv2d(&x, &w, None, &case.cfg).unwrap();
+        let fwd_ran = dev.stop_profiling().unwrap().dispatches;
+        dev.start_profiling();
+        conv::conv2d_backward_input(&w, &y, &case.cfg, case.x_shape()).unwrap();
+        let dx_ran = dev.stop_profiling().unwrap().dispatches;
+        let ran = |d: &[shadernet_tensor::profile::DispatchRecord]| {
+            d.iter().any(|d| {
+                d.label
+                    .starts_with("conv2d_depthwise/forward3x3[ANY_WIDTH]")
+            })
+        };
+        assert!(ran(&fwd_ran), "{case:?}: {fwd_ran:?}");
+        assert_eq!(ran(&dx_ran), *dx_form, "{case:?}: {dx_ran:?}");
     }
 }
 
