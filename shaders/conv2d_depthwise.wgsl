@@ -15,7 +15,8 @@
 //                    which makes it dX of a stride-1 depthwise convolution (multiplier 1).
 //                    With ANY_WIDTH (any w and w_out, not WIDE), x is a storage buffer read
 //                    by bounded scalar loads and the outputs are bounded scalar stores.
-//   backward_input3x3s2: dX of forward3x3's stride-2 case (multiplier 1, w a multiple of 4):
+//   backward_input3x3s2: dX of forward3x3's stride-2 case (multiplier 1, w a multiple of 4,
+//                    or with ANY_WIDTH any w: storage dy, bounded loads and stores):
 //                    dx[h, w] = sum of dy[(h+1-r)/2, (w+1-s)/2] * w[r, s] over the taps
 //                    with h+1-r and w+1-s even. Each invocation owns 8 dx rows x 4 columns:
 //                    even rows take kernel row 1 of dy row h/2, odd rows kernel rows 0 and
@@ -663,7 +664,7 @@ fn backward_input3x3s2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
     if (i >= p.total) {
         return;
     }
-    let wv = p.w / 4u;
+    let wv = (p.w + 3u) / 4u; // strips of 4 dx columns
     let strip = i % wv;
     let rblocks = (p.h + ROWS - 1u) / ROWS;
     let h0 = ((i / wv) % rblocks) * ROWS;
@@ -673,7 +674,7 @@ fn backward_input3x3s2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
     let w = dx_kernel9(ci);
     let c0 = strip * 2u;
     let oh0 = h0 / 2u;
-    var lo = dy3(plane, oh0, c0);
+    var lo = s2_dy(plane, oh0, c0);
     let xbase = (n * p.c + ci) * p.h;
     for (var o = 0u; o < ROWS / 2u; o++) {
         let h = h0 + 2u * o;
@@ -681,15 +682,40 @@ fn backward_input3x3s2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
             break;
         }
         // Even row h: kernel row 1 of dy row h/2.
-        vdx[(xbase + h) * wv + strip] = even_row_s2(lo, w);
+        s2_store(xbase + h, strip, even_row_s2(lo, w));
         if (h + 1u >= p.h) {
             break;
         }
         // Odd row h+1: kernel row 0 of dy row h/2+1, row 2 of dy row h/2.
-        let hi = dy3(plane, oh0 + o + 1u, c0);
-        vdx[(xbase + h + 1u) * wv + strip] = odd_row_s2(lo, hi, w);
+        let hi = s2_dy(plane, oh0 + o + 1u, c0);
+        s2_store(xbase + h + 1u, strip, odd_row_s2(lo, hi, w));
         lo = hi;
     }
+}
+
+// backward_input3x3s2's dy values c0 .. c0 + 2 of dy row d: from the texel operand, or
+// with ANY_WIDTH (w not a multiple of 4) bounded storage loads (dy_row3).
+fn s2_dy(plane: u32, d: u32, c0: u32) -> vec3<f32> {
+// #if ANY_WIDTH
+    return dy_row3(plane, d, c0);
+// #else
+    return dy3(plane, d, c0);
+// #endif
+}
+
+// backward_input3x3s2's 4 dx columns of a strip in dx row `row` (over all planes): one
+// vec4, or with ANY_WIDTH the columns inside the row.
+fn s2_store(row: u32, strip: u32, v: vec4<f32>) {
+// #if ANY_WIDTH
+    let x0 = strip * 4u;
+    for (var q = 0u; q < 4u; q++) {
+        if (x0 + q < p.w) {
+            bdx[row * p.w + x0 + q] = v[q];
+        }
+    }
+// #else
+    vdx[row * (p.w / 4u) + strip] = v;
+// #endif
 }
 
 @group(0) @binding(2) var tdy: texture_2d<f32>;

@@ -1783,6 +1783,23 @@ fn depthwise_backward_input(g: &Geom, w: &Tensor, dy: &Tensor, dx: &Tensor) -> R
             dev.grid_1d(total as u64, GROUPED_WG)?,
         );
     }
+    // The same at any width (ANY_WIDTH: dy from storage, bounded loads and stores).
+    if depthwise_3x3_any_width_applies(w.device(), g) && g.sh == 2 && g.cog == 1 {
+        let dev = w.device();
+        let strips = g.w.div_ceil(4);
+        let total = g.n * g.c * g.h.div_ceil(8) * strips;
+        let params = GroupedParams::new(g, total, strips, 0);
+        return dev.launch(
+            &DEPTHWISE_3X3_S2_DX.with_defines(&["ANY_WIDTH"]),
+            &[
+                ("WG", f64::from(GROUPED_WG)),
+                ("TEX_SHIFT", f64::from(dev.texel_shift())),
+            ],
+            &params,
+            &[dy.arg(), w.arg(), dx.arg()],
+            dev.grid_1d(total as u64, GROUPED_WG)?,
+        );
+    }
     let strips = g.w.div_ceil(4);
     let params = GroupedParams::new(g, g.n * g.c * g.h * strips, strips, 0);
     launch_1d(
