@@ -1037,7 +1037,16 @@ fn igemm_forward_from(
     let variant = plan.variant;
     let tile = forward_tile(w.device(), plan, g.k);
     let cv = g.c.div_ceil(4);
-    let wt = weight_to_krsc(w, g, round_up(g.k, tile.kb), cv, false)?;
+    let kp = round_up(g.k, tile.kb);
+    // A 1×1 kernel's OIHW weights are already `[kp][1][1][cv]` vec4s where the channels
+    // fill whole vec4s and the rows fill whole tiles: no layout pass.
+    let converted;
+    let wt = if (g.kh, g.kw) == (1, 1) && g.cig == g.c && g.c.is_multiple_of(4) && kp == g.k {
+        w
+    } else {
+        converted = weight_to_krsc(w, g, kp, cv, false)?;
+        &converted
+    };
     let params = IgemmParams {
         m: (g.n * g.oh * g.ow) as u32,
         pq: (g.oh * g.ow) as u32,
@@ -1055,7 +1064,7 @@ fn igemm_forward_from(
         wk_stride: (g.kh * g.kw * cv) as u32,
         ..Default::default()
     };
-    igemm_launch(pass, variant, tile, &params, xp, &wt, bias, opts, y)
+    igemm_launch(pass, variant, tile, &params, xp, wt, bias, opts, y)
 }
 
 /// dX's padded, zero-inserted dY (an NHWK vec4 operand), which the weight

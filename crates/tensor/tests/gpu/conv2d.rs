@@ -836,6 +836,43 @@ fn check_igemm(cases: &[Case], rng: &mut Rng) {
     }
 }
 
+/// 1×1 convolutions whose OIHW weights already are the implicit GEMM's weight layout
+/// (input channels a multiple of 4, output channels a multiple of the tile: 16, 32, 64)
+/// bind them as they are: forward and dX against the reference, stride 1 and 2, bias;
+/// the forward must not run `weight_to_krsc`, while 1×1 layers with 6 input or 20
+/// output channels (a padded layout) still must.
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn pointwise_weights_bound_as_they_are() {
+    let mut rng = Rng::new(808);
+    let c = Conv2dConfig::new;
+    // (case, whether its forward needs the layout pass)
+    let cases = [
+        (case(2, 8, 5, 7, 16, 1, 1, c(1, 0), true), false),
+        (case(1, 12, 6, 6, 32, 1, 1, c(2, 0), false), false),
+        (case(3, 4, 3, 5, 64, 1, 1, c(1, 0), true), false),
+        (case(2, 6, 5, 7, 16, 1, 1, c(1, 0), false), true),
+        (case(2, 8, 5, 7, 20, 1, 1, c(1, 0), true), true),
+    ];
+    let only: Vec<Case> = cases.iter().map(|(case, _)| *case).collect();
+    check_igemm(&only, &mut rng);
+    let dev = own_device();
+    for (case, converts) in &cases {
+        let p = case.params();
+        let x = Tensor::from_f32(&dev, &vec![0.5; p.x_len()], &case.x_shape()).unwrap();
+        let w = Tensor::from_f32(&dev, &vec![0.5; p.w_len()], &case.w_shape()).unwrap();
+        let opts = Conv2dOptions {
+            variant: Some(Conv2dVariant::Igemm),
+            ..Default::default()
+        };
+        dev.start_profiling();
+        conv::conv2d_with(&x, &w, None, &case.cfg, &opts).unwrap();
+        let ran = dev.stop_profiling().unwrap().dispatches;
+        let layout = ran.iter().any(|d| d.entry == "weight_to_krsc");
+        assert_eq!(layout, *converts, "{case:?}: {ran:?}");
+    }
+}
+
 /// The subgroup kernel's forward tiles (16 × 8 for at most 16 output channels, 32 × 8
 /// above), for the forward pass and dX: channel counts that fill a block exactly, leave
 /// it partial or span several blocks (13, 16, 20, 40, 70), output rows that are and are
