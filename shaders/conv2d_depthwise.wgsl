@@ -385,7 +385,8 @@ fn forward3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
 
 // ---- grouped3x3: forward3x3's sliding window for grouped convolutions ----
 // Grouped weights as vec4s over 4 output channels (weight_to_krsc's layouts), tap order
-// rotated by 180 degrees: gw4[((cbase + ci) * 9 + 8 - t) * p.strips2 + blk], t = r * 3 + s.
+// rotated by 180 degrees: gw4[((cbase + ci) * 9 + 8 - t) * s_row + blk], t = r * 3 + s,
+// s_row the vec4s of one tap row (p.k / 4 for the forward, p.cog / 4 for GROUPED_DX).
 @group(0) @binding(2) var<storage, read> gw4: array<vec4<f32>>;
 
 // GROUPED_DX: the launch is dX of a stride-1 grouped convolution, as the forward of dy
@@ -429,7 +430,7 @@ fn feed(x: array<vec4<f32>, 4>, w: array<vec4<f32>, 9>, t: u32, a0: ptr<function
     }
 }
 
-// Output rows per grouped3x3 invocation (the unrolled row schedule below assumes 4).
+// Output rows per grouped3x3 invocation (feed() and the row schedule assume 4).
 const GROWS: u32 = 4u;
 
 // Stores output row oh of the 4 channels k0.. (a's columns) at column strip `strip`
