@@ -27,8 +27,9 @@
 //                    oh*S + r - 1, ow*S + s - 1]; one invocation per (co, z), 4 output
 //                    columns (one dy texel, three input rows as in forward3x3) per step;
 //                    the launcher sums the splits.
-//   (other depthwise weight gradients: conv2d_grouped.wgsl's backward_weight3x3 for 3x3
-//   layers of any width, backward_weight for the rest)
+//   grouped_backward_weight3x3: dW of grouped (and the other depthwise) 3x3 layers with
+//                    padding 1, blocks of 4 output channels, any width with ANY_WIDTH
+//   (other weight gradients: conv2d_grouped.wgsl's backward_weight)
 //   grouped3x3:      forward3x3's window for grouped convolutions (cog and cig multiples of
 //                    4): 4 output channels x 4 rows x 4 columns per invocation, each input
 //                    row of each input channel of the group loaded once; with GROUPED_DX
@@ -1020,3 +1021,121 @@ fn backward_weight3x3_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
     }
 }
 // #endif
+
+// grouped_backward_weight3x3: dW of a grouped (or depthwise) 3x3 convolution with padding
+// 1 (top/left), dilation 1, stride STRIDE (1 or 2) on both axes. One invocation per (split
+// z, group, input channel ci, block of 4 output channels of the group): for each image of
+// its split and each 4-column strip it slides a window of three input rows (row3) down
+// the output rows, loads the 4 channels' dy vec4s once per output row, and adds to tap
+// (r, s) of channel j the dot product of dy_j with the input columns tap s meets (cols):
+// acc[r*3+s][j]. 36 sums from 7 loads per strip and row (stride 1), where
+// conv2d_grouped.wgsl's `backward_weight` loads 8 values per 4 products. x and dy are
+// texel operands where w == ow * STRIDE and ow % 4 == 0; with ANY_WIDTH (any w, ow)
+// storage buffers read by bounded scalar loads. part[z][co][ci][r][s] for the block's
+// channels inside the group.
+@group(0) @binding(2) var<storage, read> sdy: array<f32>;
+
+// dy columns 4 c4 .. 4 c4 + 3 of dy row `row` (a row index over all planes): one texel,
+// or with ANY_WIDTH bounded scalar loads, zeros past the row's end.
+fn block_dy4(row: u32, c4: u32) -> vec4<f32> {
+// #if ANY_WIDTH
+    let b = row * p.ow;
+    let c0 = c4 * 4u;
+    let last = p.ow - 1u;
+    return vec4<f32>(select(0.0, sdy[b + min(c0, last)], c0 < p.ow),
+                     select(0.0, sdy[b + min(c0 + 1u, last)], c0 + 1u < p.ow),
+                     select(0.0, sdy[b + min(c0 + 2u, last)], c0 + 2u < p.ow),
+                     select(0.0, sdy[b + min(c0 + 3u, last)], c0 + 3u < p.ow));
+// #else
+    return load_dy4(row * (p.ow / 4u) + c4);
+// #endif
+}
+
+// Channel j's share of one tap: dot(dy_j, the tap's input columns) for the 4 channels.
+fn tap4(d: array<vec4<f32>, 4>, v: vec4<f32>) -> vec4<f32> {
+    return vec4<f32>(dot(d[0], v), dot(d[1], v), dot(d[2], v), dot(d[3], v));
+}
+
+@compute @workgroup_size(WG)
+fn grouped_backward_weight3x3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.total) {
+        return;
+    }
+    let kblocks = (p.cog + 3u) / 4u;
+    let groups = p.k / p.cog;
+    let kbi = i % kblocks;
+    let ci = (i / kblocks) % p.cig;
+    let grp = (i / (kblocks * p.cig)) % groups;
+    let z = i / (kblocks * p.cig * groups);
+    let co0 = grp * p.cog + kbi * 4u;
+    let co_last = grp * p.cog + p.cog - 1u;
+    let c = grp * p.cig + ci;
+    let owv = (p.ow + 3u) / 4u; // strips of 4 output columns
+    let n1 = min(z * p.chunk + p.chunk, p.n);
+    var a0 = vec4<f32>(0.0);
+    var a1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0);
+    var a3 = vec4<f32>(0.0);
+    var a4 = vec4<f32>(0.0);
+    var a5 = vec4<f32>(0.0);
+    var a6 = vec4<f32>(0.0);
+    var a7 = vec4<f32>(0.0);
+    var a8 = vec4<f32>(0.0);
+    for (var n = z * p.chunk; n < n1; n++) {
+        let plane = (n * p.c + c) * p.h;
+        // dy planes of the block's 4 channels (clamped inside the group: the extra
+        // channels' sums are not stored).
+        let dyp0 = (n * p.k + co0) * p.oh;
+        let dyp1 = (n * p.k + min(co0 + 1u, co_last)) * p.oh;
+        let dyp2 = (n * p.k + min(co0 + 2u, co_last)) * p.oh;
+        let dyp3 = (n * p.k + min(co0 + 3u, co_last)) * p.oh;
+        for (var c4 = 0u; c4 < owv; c4++) {
+            let xc = c4 * STRIDE;
+            var x0 = row3(plane, -1, xc);
+            var x1 = row3(plane, 0, xc);
+            for (var oh = 0u; oh < p.oh; oh++) {
+                let top = i32(oh * STRIDE) - 1;
+                if (STRIDE == 2u) {
+                    x1 = row3(plane, top + 1, xc);
+                }
+                let x2 = row3(plane, top + 2, xc);
+                var d: array<vec4<f32>, 4>;
+                d[0] = block_dy4(dyp0 + oh, c4);
+                d[1] = block_dy4(dyp1 + oh, c4);
+                d[2] = block_dy4(dyp2 + oh, c4);
+                d[3] = block_dy4(dyp3 + oh, c4);
+                a0 += tap4(d, cols(x0, 0u));
+                a1 += tap4(d, cols(x0, 1u));
+                a2 += tap4(d, cols(x0, 2u));
+                a3 += tap4(d, cols(x1, 0u));
+                a4 += tap4(d, cols(x1, 1u));
+                a5 += tap4(d, cols(x1, 2u));
+                a6 += tap4(d, cols(x2, 0u));
+                a7 += tap4(d, cols(x2, 1u));
+                a8 += tap4(d, cols(x2, 2u));
+                if (STRIDE == 1u) {
+                    x0 = x1;
+                    x1 = x2;
+                } else {
+                    x0 = x2;
+                }
+            }
+        }
+    }
+    for (var j = 0u; j < 4u; j++) {
+        let co = co0 + j;
+        if (co <= co_last) {
+            let b = z * p.k * p.cig * 9u + (co * p.cig + ci) * 9u;
+            dwpart[b] = a0[j];
+            dwpart[b + 1u] = a1[j];
+            dwpart[b + 2u] = a2[j];
+            dwpart[b + 3u] = a3[j];
+            dwpart[b + 4u] = a4[j];
+            dwpart[b + 5u] = a5[j];
+            dwpart[b + 6u] = a6[j];
+            dwpart[b + 7u] = a7[j];
+            dwpart[b + 8u] = a8[j];
+        }
+    }
+}

@@ -81,7 +81,7 @@ const GROUPED_3X3_S2_DX: Kernel = crate::kernel!("conv2d_depthwise", "grouped3x3
 const GROUPED_FWD: Kernel = crate::kernel!("conv2d_grouped", "forward");
 const GROUPED_DX: Kernel = crate::kernel!("conv2d_grouped", "backward_input");
 const GROUPED_DW: Kernel = crate::kernel!("conv2d_grouped", "backward_weight");
-const GROUPED_DW_3X3: Kernel = crate::kernel!("conv2d_grouped", "backward_weight3x3");
+const GROUPED_DW_3X3: Kernel = crate::kernel!("conv2d_depthwise", "grouped_backward_weight3x3");
 const GROUPED_DW_3X3_ANY_WIDTH: Kernel = GROUPED_DW_3X3.with_defines(&["ANY_WIDTH"]);
 
 const OP: &str = "conv2d";
@@ -2065,21 +2065,21 @@ fn grouped_backward_weight(g: &Geom, x: &Tensor, dy: &Tensor) -> Result<Tensor> 
     sum_splits(part, splits, g)
 }
 
-/// Whether `backward_weight3x3` (conv2d_grouped.wgsl) takes this grouped problem: 3×3,
+/// Whether `grouped_backward_weight3x3` (conv2d_depthwise.wgsl) takes this problem: 3×3,
 /// padding 1 at the top/left, dilation 1, stride 1 or 2 on both axes, x and dy in one
 /// storage binding each.
 fn grouped_3x3_dw_applies(dev: &Device, g: &Geom) -> bool {
     is_3x3_pad1_stride12(g) && storage_operands_fit(dev, g)
 }
 
-/// Whether `backward_weight3x3` reads vec4 rows: each output column's strip of input
+/// Whether `grouped_backward_weight3x3` reads texel rows: each output column's strip of input
 /// columns exactly `stride` times its own (w == ow · stride), ow a multiple of 4;
 /// otherwise its ANY_WIDTH form's bounded scalar loads.
 fn grouped_3x3_dw_vec4(g: &Geom) -> bool {
     g.w == g.ow * g.sw && g.ow.is_multiple_of(4)
 }
 
-/// dW of a grouped 3×3 convolution by `backward_weight3x3`: one invocation per (split
+/// dW of a grouped 3×3 convolution by `grouped_backward_weight3x3`: one invocation per (split
 /// of the images, group, input channel, block of 4 output channels), the splits summed
 /// by `reduce::sum`.
 fn grouped_3x3_backward_weight(g: &Geom, x: &Tensor, dy: &Tensor) -> Result<Tensor> {
@@ -2092,17 +2092,23 @@ fn grouped_3x3_backward_weight(g: &Geom, x: &Tensor, dy: &Tensor) -> Result<Tens
         chunk: chunk as u32,
         ..GroupedParams::new(g, total, 0, 0)
     };
-    dev.launch(
-        if grouped_3x3_dw_vec4(g) {
-            &GROUPED_DW_3X3
-        } else {
-            &GROUPED_DW_3X3_ANY_WIDTH
-        },
-        &[("WG", f64::from(GROUPED_WG)), ("STRIDE", g.sh as f64)],
-        &params,
-        &[dy.arg(), x.arg(), part.arg()],
-        dev.grid_1d(total as u64, GROUPED_WG)?,
-    )?;
+    let constants = [
+        ("WG", f64::from(GROUPED_WG)),
+        ("STRIDE", g.sh as f64),
+        ("TEX_SHIFT", f64::from(dev.texel_shift())),
+    ];
+    let grid = dev.grid_1d(total as u64, GROUPED_WG)?;
+    let fits = |t: &Tensor| (t.numel() / 4) as u64 <= dev.max_texel_vec4s();
+    if grouped_3x3_dw_vec4(g) && fits(x) && fits(dy) {
+        // x and dy as texel operands.
+        let x_tex = dev.texels(x, x.numel() / 4)?;
+        let dy_tex = dev.texels(dy, dy.numel() / 4)?;
+        let args = [Arg::texels(&x_tex), Arg::texels(&dy_tex), part.arg()];
+        dev.launch(&GROUPED_DW_3X3, &constants, &params, &args, grid)?;
+    } else {
+        let args = [x.arg(), dy.arg(), part.arg()];
+        dev.launch(&GROUPED_DW_3X3_ANY_WIDTH, &constants, &params, &args, grid)?;
+    }
     sum_splits(part, splits, g)
 }
 

@@ -601,7 +601,7 @@ fn depthwise_3x3_subgroup_paths_match_reference() {
     }
 }
 
-/// The grouped 3×3 weight gradient (`backward_weight3x3` in conv2d_grouped.wgsl: a
+/// The grouped 3×3 weight gradient (`grouped_backward_weight3x3` in conv2d_depthwise.wgsl: a
 /// window of input rows slid down each 4-column strip, blocks of 4 output channels):
 /// groups 2, 3 and 32, 1 to 4 input and 1 to 6 output channels per group (blocks that
 /// are full and partial), strides 1 and 2, odd H, bottom/right padding 0, several
@@ -650,7 +650,7 @@ fn grouped_3x3_weight_gradient_matches_reference() {
     let ran = profile
         .dispatches
         .iter()
-        .filter(|d| d.kernel == "conv2d_grouped" && d.entry == "backward_weight3x3")
+        .filter(|d| d.kernel == "conv2d_depthwise" && d.entry == "grouped_backward_weight3x3")
         .count();
     assert_eq!(ran, cases.len(), "{:?}", profile.dispatches);
 }
@@ -662,7 +662,7 @@ fn grouped_3x3_weight_gradient_matches_reference() {
 /// 4 and 32, 4 to 32 channels per group, heights that leave a partial block of rows (7,
 /// 9, 6 → 3 rows at stride 2), bottom/right padding 0, bias; widths multiples of 4 (x a
 /// texel operand, and again without texel operands) and not (7, 10 → 5, 14: the
-/// ANY_WIDTH form's storage loads and bounded stores; dW's `backward_weight3x3`
+/// ANY_WIDTH form's storage loads and bounded stores; dW's `grouped_backward_weight3x3`
 /// in its ANY_WIDTH form too). Checked against the f64 reference; the test
 /// asserts which launches ran which kernel.
 #[test]
@@ -739,7 +739,7 @@ fn grouped_3x3_window_matches_reference() {
             case,
             "conv2d_depthwise/grouped3x3",
             &format!("conv2d_depthwise/{dx_entry}"),
-            "conv2d_grouped/backward_weight3x3",
+            "conv2d_depthwise/grouped_backward_weight3x3",
         );
     }
 }
@@ -823,7 +823,7 @@ fn depthwise_3x3_any_width_matches_reference() {
             case,
             "conv2d_depthwise/forward3x3[ANY_WIDTH]",
             &format!("conv2d_depthwise/{dx_kernel}"),
-            "conv2d_grouped/backward_weight3x3[ANY_WIDTH]",
+            "conv2d_depthwise/grouped_backward_weight3x3[ANY_WIDTH]",
         );
     }
 }
