@@ -539,18 +539,23 @@ fn s2_row(q: vec3<f32>, w: array<vec4<f32>, 9>, r: u32) -> mat4x4<f32> {
                        taps_s2t(q, a.z, b.z, c.z), taps_s2t(q, a.w, b.w, c.w));
 }
 
+// The 4 dx columns x0 .. x0 + 3 of dx row `row` (a row index over all planes), those
+// inside the row.
+fn store_dx4(row: u32, x0: u32, v: vec4<f32>) {
+    for (var q = 0u; q < 4u; q++) {
+        if (x0 + q < p.w) {
+            bdx[row * p.w + x0 + q] = v[q];
+        }
+    }
+}
+
 // dx row h of the 4 channels c0.. (a's columns), columns x0 .. x0 + 3 inside the row.
 fn store_dx_rows(a: mat4x4<f32>, n: u32, c0: u32, h: u32, x0: u32) {
     if (h >= p.h) {
         return;
     }
     for (var j = 0u; j < 4u; j++) {
-        let xb = ((n * p.c + c0 + j) * p.h + h) * p.w + x0;
-        for (var q = 0u; q < 4u; q++) {
-            if (x0 + q < p.w) {
-                bdx[xb + q] = a[j][q];
-            }
-        }
+        store_dx4((n * p.c + c0 + j) * p.h + h, x0, a[j]);
     }
 }
 
@@ -709,12 +714,7 @@ fn s2_dy(plane: u32, d: u32, c0: u32) -> vec3<f32> {
 // vec4, or with ANY_WIDTH the columns inside the row.
 fn s2_store(row: u32, strip: u32, v: vec4<f32>) {
 // #if ANY_WIDTH
-    let x0 = strip * 4u;
-    for (var q = 0u; q < 4u; q++) {
-        if (x0 + q < p.w) {
-            bdx[row * p.w + x0 + q] = v[q];
-        }
-    }
+    store_dx4(row, strip * 4u, v);
 // #else
     vdx[row * (p.w / 4u) + strip] = v;
 // #endif

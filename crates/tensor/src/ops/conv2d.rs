@@ -74,6 +74,7 @@ const DEPTHWISE_3X3_S2_DX_SG: Kernel =
 const DEPTHWISE_3X3_DW_SG: Kernel =
     crate::kernel!("conv2d_depthwise", "backward_weight3x3_sg").with_defines(&["SUBGROUPS"]);
 const DEPTHWISE_3X3_S2_DX: Kernel = crate::kernel!("conv2d_depthwise", "backward_input3x3s2");
+const DEPTHWISE_3X3_S2_DX_ANY_WIDTH: Kernel = DEPTHWISE_3X3_S2_DX.with_defines(&["ANY_WIDTH"]);
 const DEPTHWISE_3X3_DW: Kernel = crate::kernel!("conv2d_depthwise", "backward_weight3x3");
 const GROUPED_3X3: Kernel = crate::kernel!("conv2d_depthwise", "grouped3x3");
 const GROUPED_3X3_ANY_WIDTH: Kernel = GROUPED_3X3.with_defines(&["ANY_WIDTH"]);
@@ -1571,9 +1572,6 @@ fn launch_1d(
     )
 }
 
-/// Whether `forward3x3` (vec4 rows, 4×4 output blocks) takes this depthwise problem:
-/// 3×3, dilation 1, top/left padding 1, stride 1 or 2, widths multiples of 4
-/// (8 output rows × 4 columns per invocation, a sliding window of input rows).
 /// Whether `forward3x3`'s ANY_WIDTH form (storage x, bounded loads and stores) takes
 /// this depthwise problem: as [`depthwise_3x3_applies`] without the width and texel
 /// conditions, x and y each in one storage binding.
@@ -1581,6 +1579,9 @@ fn depthwise_3x3_any_width_applies(dev: &Device, g: &Geom) -> bool {
     g.cig == 1 && is_3x3_pad1_stride12(g) && storage_operands_fit(dev, g)
 }
 
+/// Whether `forward3x3` (vec4 rows, 4×4 output blocks) takes this depthwise problem:
+/// 3×3, dilation 1, top/left padding 1, stride 1 or 2, widths multiples of 4
+/// (8 output rows × 4 columns per invocation, a sliding window of input rows).
 fn depthwise_3x3_applies(dev: &Device, g: &Geom) -> bool {
     // Its input is a texel operand.
     (g.n * g.c * g.h * g.w / 4) as u64 <= dev.max_texel_vec4s()
@@ -1799,7 +1800,7 @@ fn depthwise_backward_input(g: &Geom, w: &Tensor, dy: &Tensor, dx: &Tensor) -> R
         let total = g.n * g.c * g.h.div_ceil(8) * strips;
         let params = GroupedParams::new(g, total, strips, 0);
         return dev.launch(
-            &DEPTHWISE_3X3_S2_DX.with_defines(&["ANY_WIDTH"]),
+            &DEPTHWISE_3X3_S2_DX_ANY_WIDTH,
             &[
                 ("WG", f64::from(GROUPED_WG)),
                 ("TEX_SHIFT", f64::from(dev.texel_shift())),
