@@ -56,10 +56,10 @@ const FOLD: u32 = 8u;
 // a texel fetch is a vector gather, a storage load a loop over the lanes).
 // #if TEXELS
 override TEX_SHIFT: u32 = 12u;
-@group(0) @binding(1) var x_tex: texture_2d<f32>;
+@group(0) @binding(1) var x_tex: texture_storage_2d<rgba32float, read>;
 
-fn texel_at(t: texture_2d<f32>, i: u32) -> vec4<f32> {
-    return textureLoad(t, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT), 0);
+fn texel_at(t: texture_storage_2d<rgba32float, read>, i: u32) -> vec4<f32> {
+    return textureLoad(t, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT));
 }
 
 fn x_vec4(i: u32) -> vec4<f32> {
@@ -311,7 +311,7 @@ fn apply4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
 
 // ---- reduce_grad ----
 // #if TEXELS
-@group(0) @binding(2) var dy_tex: texture_2d<f32>;
+@group(0) @binding(2) var dy_tex: texture_storage_2d<rgba32float, read>;
 
 fn dy_vec4(i: u32) -> vec4<f32> {
     return texel_at(dy_tex, i);

@@ -63,19 +63,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 @group(0) @binding(3) var<storage, read_write> out4: array<vec4<f32>>;
 // #if TEXELS
 override TEX_SHIFT: u32 = 12u;
-@group(0) @binding(1) var at: texture_2d<f32>;
-@group(0) @binding(2) var bt: texture_2d<f32>;
+@group(0) @binding(1) var at: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var bt: texture_storage_2d<rgba32float, read>;
 
 fn texel_coord(i: u32) -> vec2<u32> {
     return vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT);
 }
 
 fn a_vec4(i: u32) -> vec4<f32> {
-    return textureLoad(at, texel_coord(i), 0);
+    return textureLoad(at, texel_coord(i));
 }
 
 fn b_vec4(i: u32) -> vec4<f32> {
-    return textureLoad(bt, texel_coord(i), 0);
+    return textureLoad(bt, texel_coord(i));
 }
 // #else
 @group(0) @binding(1) var<storage, read> a4: array<vec4<f32>>;

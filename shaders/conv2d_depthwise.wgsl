@@ -83,10 +83,10 @@ override WIDE: bool = false;
 // forward3x3 reads x as a texel operand (crates/tensor/src/texels.rs): vec4 i is the
 // texel (i % W, i / W), W = 2^TEX_SHIFT; on lavapipe far cheaper than a storage load.
 override TEX_SHIFT: u32 = 12u;
-@group(0) @binding(1) var tx: texture_2d<f32>;
+@group(0) @binding(1) var tx: texture_storage_2d<rgba32float, read>;
 
 fn load_x4(i: u32) -> vec4<f32> {
-    return textureLoad(tx, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT), 0);
+    return textureLoad(tx, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT));
 }
 @group(0) @binding(4) var<storage, read> vres: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> vy: array<vec4<f32>>;
@@ -720,11 +720,11 @@ fn s2_store(row: u32, strip: u32, v: vec4<f32>) {
 // #endif
 }
 
-@group(0) @binding(2) var tdy: texture_2d<f32>;
+@group(0) @binding(2) var tdy: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(3) var<storage, read_write> dwpart: array<f32>;
 
 fn load_dy4(i: u32) -> vec4<f32> {
-    return textureLoad(tdy, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT), 0);
+    return textureLoad(tdy, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT));
 }
 
 @compute @workgroup_size(WG)

@@ -75,18 +75,20 @@ override WG: u32 = 64u;
 @group(0) @binding(0) var<uniform> p: Params;
 
 // The two operands are texel operands (crates/tensor/src/texels.rs): vec4 i of
-// operand a is textureLoad(tex_a, (i % W, i / W)) with W = 2^TEX_SHIFT. On lavapipe a
-// texel fetch costs a fraction of a storage load at a per-lane address.
+// operand a is textureLoad(tex_a, (i % W, i / W)) with W = 2^TEX_SHIFT, from a read-only
+// storage texture (on lavapipe ~35 inline instructions, where a sampled texture's
+// textureLoad is a call of ~70 and a storage-buffer load at a per-lane address a gather
+// or a loop over the lanes).
 override TEX_SHIFT: u32 = 12u;
-@group(0) @binding(1) var tex_a: texture_2d<f32>;
-@group(0) @binding(2) var tex_b: texture_2d<f32>;
+@group(0) @binding(1) var tex_a: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var tex_b: texture_storage_2d<rgba32float, read>;
 
 fn load_a(i: u32) -> vec4<f32> {
-    return textureLoad(tex_a, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT), 0);
+    return textureLoad(tex_a, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT));
 }
 
 fn load_b(i: u32) -> vec4<f32> {
-    return textureLoad(tex_b, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT), 0);
+    return textureLoad(tex_b, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT));
 }
 
 @group(0) @binding(3) var<storage, read> bias: array<f32>;

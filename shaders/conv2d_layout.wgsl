@@ -189,11 +189,11 @@ fn to_padded_nhwc(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
 // to_padded_nhwc reading the source as a texel operand (crates/tensor/src/texels.rs):
 // element e is component e % 4 of texel e / 4.
 override TEX_SHIFT: u32 = 12u;
-@group(0) @binding(1) var ptex: texture_2d<f32>;
+@group(0) @binding(1) var ptex: texture_storage_2d<rgba32float, read>;
 
 fn texel_elem(e: u32) -> f32 {
     let t = e >> 2u;
-    let v = textureLoad(ptex, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT), 0);
+    let v = textureLoad(ptex, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT));
     let k = e & 3u;
     return select(select(v.x, v.y, k == 1u), select(v.z, v.w, k == 3u), k >= 2u);
 }

@@ -49,15 +49,15 @@ override WG: u32 = 256u;
 // where a storage load is a loop over the lanes).
 // #if TEXELS
 override TEX_SHIFT: u32 = 12u;
-@group(0) @binding(1) var x_tex: texture_2d<f32>;
+@group(0) @binding(1) var x_tex: texture_storage_2d<rgba32float, read>;
 
 fn x_at(e: u32) -> f32 {
     let t = e >> 2u;
-    return textureLoad(x_tex, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT), 0)[e & 3u];
+    return textureLoad(x_tex, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT))[e & 3u];
 }
 
 fn x_vec4(t: u32) -> vec4<f32> {
-    return textureLoad(x_tex, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT), 0);
+    return textureLoad(x_tex, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT));
 }
 // #else
 @group(0) @binding(1) var<storage, read> x: array<f32>;

@@ -48,10 +48,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 @group(0) @binding(2) var<storage, read_write> y4: array<vec4<f32>>;
 // #if TEXELS
 override TEX_SHIFT: u32 = 12u;
-@group(0) @binding(1) var xt: texture_2d<f32>;
+@group(0) @binding(1) var xt: texture_storage_2d<rgba32float, read>;
 
 fn x_vec4(i: u32) -> vec4<f32> {
-    return textureLoad(xt, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT), 0);
+    return textureLoad(xt, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT));
 }
 // #else
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;

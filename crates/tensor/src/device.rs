@@ -236,6 +236,9 @@ pub(crate) struct Inner {
     pub textures: Mutex<crate::texels::TexturePool>,
     /// How streaming kernels read their inputs, measured once (`Device::stream_reads`).
     pub stream_reads: std::sync::OnceLock<crate::texels::StreamReads>,
+    /// Whether kernels can read texel operands: read-only `rgba32float` storage
+    /// textures, two per kernel (`crate::texels`).
+    pub texel_reads: bool,
 }
 
 /// A GPU device: cheap to clone, shared by every tensor created on it.
@@ -255,7 +258,7 @@ impl std::fmt::Debug for Device {
 }
 
 /// An argument of a launch: a whole buffer or a byte window of one, or a
-/// texel operand (a `texture_2d<f32>` binding).
+/// texel operand (a `texture_storage_2d<rgba32float, read>` binding).
 #[derive(Clone, Copy)]
 pub struct Arg<'a> {
     pub(crate) resource: ArgResource<'a>,
@@ -340,6 +343,11 @@ impl Device {
         let summary = summarize(index, adapter);
         let features = adapter.features() & wanted_features();
         let limits = adapter.limits();
+        let texel_reads = adapter
+            .get_texture_format_features(wgpu::TextureFormat::Rgba32Float)
+            .flags
+            .contains(wgpu::TextureFormatFeatureFlags::STORAGE_READ_ONLY)
+            && limits.max_storage_textures_per_shader_stage >= 2;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("shadernet"),
             required_features: features,
@@ -388,6 +396,7 @@ impl Device {
                 profiler: Profiler::new(),
                 textures: Mutex::new(Default::default()),
                 stream_reads: std::sync::OnceLock::new(),
+                texel_reads,
             }),
         })
     }

@@ -1,12 +1,21 @@
 //! Texel operands: a buffer of `vec4<f32>` copied into a pooled 2D
-//! `rgba32float` texture, so that a kernel reads element `i` with
-//! `textureLoad(t, vec2(i & (W - 1), i >> TEX_SHIFT), 0)`.
+//! `rgba32float` texture, bound as a read-only storage texture
+//! (`texture_storage_2d<rgba32float, read>`), so that a kernel reads element `i`
+//! with `textureLoad(t, vec2(i & (W - 1), i >> TEX_SHIFT))`.
 //!
-//! Why: on lavapipe a storage-buffer load at a per-lane address becomes a
-//! scalar loop over the lanes (~75 cycles per lane and vec4 measured on a
-//! 2-core AVX2 machine), while a texel fetch is a vector gather (~10 cycles).
-//! The implicit-GEMM convolution reads its two operands this way; on GPUs a
-//! texel fetch goes through the texture cache, which does no harm either.
+//! Why: on lavapipe a storage-buffer load at a per-lane address became a
+//! scalar loop over the lanes on AVX2 machines (~75 cycles per lane and vec4
+//! measured on a 2-core AVX2 machine), while a texel read is eight 128-bit
+//! loads and a transpose. A read-only storage texture rather than a sampled
+//! one (`texture_2d<f32>`): llvmpipe compiles a sampled `textureLoad` into a
+//! call of ~70 instructions that looks up the mip level's size per lane,
+//! while a storage-image load is ~35 inline ones (address, bounds check, the
+//! loads): the implicit-GEMM convolutions ran 1.2–1.5× faster that way
+//! (docs/PERFORMANCE.md). The implicit-GEMM convolution reads its two operands
+//! this way; on GPUs a texel read goes through the texture cache, which does
+//! no harm either. Adapters that cannot read `rgba32float` storage textures
+//! (or bind two per stage) get no texel operands: the kernels take their
+//! storage-buffer paths.
 //!
 //! The texture is `W = 2^TEX_SHIFT` texels wide (at most 4096 and the
 //! adapter's `max_texture_dimension_2d`) and as many rows as the data needs,
@@ -146,7 +155,7 @@ impl Device {
 
     /// How many `vec4<f32>` one texel operand can hold on this adapter.
     pub fn max_texel_vec4s(&self) -> u64 {
-        if NO_TEXELS.with(|c| c.get()) {
+        if !self.inner.texel_reads || NO_TEXELS.with(|c| c.get()) {
             return 0;
         }
         let w = 1u64 << self.texel_shift();
@@ -186,7 +195,9 @@ impl Device {
                     sample_count: 1,
                     dimension: wgpu::TextureDimension::D2,
                     format: wgpu::TextureFormat::Rgba32Float,
-                    usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+                    usage: wgpu::TextureUsages::TEXTURE_BINDING
+                        | wgpu::TextureUsages::STORAGE_BINDING
+                        | wgpu::TextureUsages::COPY_DST,
                     view_formats: &[],
                 });
                 let view = tex.create_view(&wgpu::TextureViewDescriptor::default());
