@@ -1,4 +1,4 @@
-//! Integration tests of the `shadernet` binary's `train`, `eval` and `infer`
+//! Integration tests of the `shadernet` binary's `train`, `eval`, `infer` and `info`
 //! on tiny data sets the tests write themselves (a 40-image tensors file, a
 //! 20 + 8 image CIFAR-10 directory), LeNet-5 at batch 8 for a few steps.
 //!
@@ -1142,4 +1142,25 @@ fn download_failure_exits_1_and_leaves_nothing() {
         "{stderr}"
     );
     assert!(!data.exists(), "a failed download left {}", data.display());
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn info_json_names_the_chosen_adapter_and_its_texel_operands() {
+    let v = last_json(&ok(&["info", "--json"]));
+    let adapters = v["adapters"].as_array().expect("an `adapters` array");
+    let chosen = v["chosen"].as_u64().expect("a `chosen` index");
+    let adapter = adapters
+        .iter()
+        .find(|a| a["index"].as_u64() == Some(chosen))
+        .unwrap_or_else(|| panic!("chosen {chosen} is not among the adapters: {v}"));
+    let texels = v["texel_operands"]
+        .as_bool()
+        .expect("`texel_operands` is a bool");
+    // lavapipe reads rgba32float storage textures (WebGPU guarantees it): the capability
+    // check must not turn the texel kernels off there.
+    let name = adapter["name"].as_str().unwrap_or_default();
+    if name.contains("llvmpipe") && adapter["backend"] == "Vulkan" {
+        assert!(texels, "{v}");
+    }
 }

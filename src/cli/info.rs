@@ -33,7 +33,11 @@ pub fn run(selector: Option<&str>, json: bool) -> anyhow::Result<()> {
         let all: Vec<_> = adapters.iter().map(adapter_json).collect();
         println!(
             "{}",
-            serde_json::json!({ "adapters": all, "chosen": chosen.index })
+            serde_json::json!({
+                "adapters": all,
+                "chosen": chosen.index,
+                "texel_operands": device.max_texel_vec4s() > 0,
+            })
         );
         return Ok(());
     }
@@ -90,6 +94,11 @@ pub fn run(selector: Option<&str>, json: bool) -> anyhow::Result<()> {
     println!(
         "  f16 in shaders                {}",
         yes(chosen.features.contains(Features::SHADER_F16))
+    );
+    // Read-only rgba32float storage textures: the subgroup convolutions need them.
+    println!(
+        "  texel operands                {}",
+        yes(device.max_texel_vec4s() > 0)
     );
     // Measured here on CPU adapters (a few milliseconds); see StreamReads.
     let reads = match device.stream_reads() {
