@@ -193,8 +193,10 @@ fn grad_bases(m1: u32) -> vec2<u32> {
     return vec2<u32>(xb, dyb);
 }
 
-// a + m * x for 4x4 blocks, written as chains of fma: one fused multiply-add per
-// product (lavapipe emits a separate multiply and add for a matrix product).
+// a + m * x for 4x4 blocks, written as chains of fma: one fused multiply-add per product
+// where the driver keeps fma fused (GPUs). Mesa 22.3's llvmpipe lowers fma to a multiply
+// and an add (vmulps + vaddps in the JIT code, docs/PERFORMANCE.md), as it does a matrix
+// product; the chains still keep the accumulators' dependency order explicit.
 fn mac(a: mat4x4<f32>, m: mat4x4<f32>, x: mat4x4<f32>) -> mat4x4<f32> {
     return mat4x4<f32>(
         fma(m[3], vec4<f32>(x[0].w), fma(m[2], vec4<f32>(x[0].z), fma(m[1], vec4<f32>(x[0].y), fma(m[0], vec4<f32>(x[0].x), a[0])))),
