@@ -52,8 +52,8 @@ const FOLD: u32 = 8u;
 @group(0) @binding(0) var<uniform> p: Params;
 
 // x (and dy, below) are read as vec4s: from a storage buffer, or specialized with TEXELS
-// from a texel operand holding the whole tensor (crates/tensor/src/texels.rs; on lavapipe
-// a texel fetch is a vector gather, a storage load a loop over the lanes).
+// from a texel operand holding the whole tensor (crates/tensor/src/texels.rs says when each
+// is faster; Device::stream_reads measures it).
 // #if TEXELS
 override TEX_SHIFT: u32 = 12u;
 @group(0) @binding(1) var x_tex: texture_storage_2d<rgba32float, read>;

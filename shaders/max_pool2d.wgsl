@@ -45,8 +45,8 @@ override WG: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 // `main` reads x from a storage buffer, or specialized with TEXELS from a texel operand
-// holding the whole tensor (crates/tensor/src/texels.rs; a vector gather on lavapipe
-// where a storage load is a loop over the lanes).
+// holding the whole tensor (crates/tensor/src/texels.rs says when each is faster;
+// Device::stream_reads measures it).
 // #if TEXELS
 override TEX_SHIFT: u32 = 12u;
 @group(0) @binding(1) var x_tex: texture_storage_2d<rgba32float, read>;
