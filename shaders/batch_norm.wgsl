@@ -11,8 +11,9 @@
 //    variance, momentum) in place and increments num_batches_tracked.
 //  records: per channel (mean, k = invstd * gamma, beta, invstd) for apply, from the batch
 //    statistics or (EVAL) from running_mean / running_var.
-//  apply / apply4: y = (x - mean) * k + beta, then max(y, 0) when RELU; one invocation per
-//    element (V = 1) / per V elements.
+//  apply / apply4: y = (x - mean) * k + beta, plus a residual operand when RESIDUAL (the
+//    end of a residual block: one pass instead of batch norm and an add), then max(y, 0)
+//    when RELU; one invocation per element (V = 1) / per V elements.
 //  reduce_grad: one workgroup per channel; sum(g) and sum(g * xhat), g = dy (masked by
 //    y > 0 when RELU, y recomputed with the forward's expression), chained over launches
 //    through `work`; the last writes two vec4 records per channel for dx.
@@ -270,6 +271,11 @@ fn records(@builtin(global_invocation_id) gid: vec3<u32>) {
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> rec: array<vec4<f32>>;
+// RESIDUAL: the residual operand, same shape as x, at element offset z_base (a multiple
+// of 4 when V >= 4). Without it the launcher binds rec here (never read).
+override RESIDUAL: bool = false;
+@group(0) @binding(4) var<storage, read> res: array<f32>;
+@group(0) @binding(4) var<storage, read> res4: array<vec4<f32>>;
 
 // Channel of item t of the launch (items of V elements).
 fn channel_of(t: u32) -> u32 {
@@ -291,7 +297,11 @@ fn apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
         return;
     }
     let r = rec[channel_of(i)];
-    y[p.y_base + i] = act(bn(x_at(p.x_base + i), r.x, r.y, r.z));
+    var v = bn(x_at(p.x_base + i), r.x, r.y, r.z);
+    if (RESIDUAL) {
+        v += res[p.z_base + i];
+    }
+    y[p.y_base + i] = act(v);
 }
 
 @compute @workgroup_size(WG)
@@ -304,8 +314,12 @@ fn apply4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     for (var q = 0u; q < V / 4u; q++) {
         let k = t * (V / 4u) + q;
         let v = x_vec4(p.x_base / 4u + k);
-        y4[p.y_base / 4u + k] = vec4<f32>(act(bn(v.x, r.x, r.y, r.z)), act(bn(v.y, r.x, r.y, r.z)),
-                                          act(bn(v.z, r.x, r.y, r.z)), act(bn(v.w, r.x, r.y, r.z)));
+        var o = vec4<f32>(bn(v.x, r.x, r.y, r.z), bn(v.y, r.x, r.y, r.z), bn(v.z, r.x, r.y, r.z),
+                          bn(v.w, r.x, r.y, r.z));
+        if (RESIDUAL) {
+            o += res4[p.z_base / 4u + k];
+        }
+        y4[p.y_base / 4u + k] = vec4<f32>(act(o.x), act(o.y), act(o.z), act(o.w));
     }
 }
 

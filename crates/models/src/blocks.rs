@@ -84,12 +84,12 @@ impl BasicBlock {
 impl Module for BasicBlock {
     fn forward(&self, tape: &Tape, x: &Var) -> Result<Var> {
         let h = self.bn1.forward_relu(tape, &self.conv1.forward(tape, x)?)?;
-        let h = self.bn2.forward(tape, &self.conv2.forward(tape, &h)?)?;
+        let h = self.conv2.forward(tape, &h)?;
         let shortcut = match &self.downsample {
             Some(d) => d.forward(tape, x)?,
             None => x.clone(),
         };
-        f::add_relu(tape, &h, &shortcut)
+        self.bn2.forward_add_relu(tape, &h, &shortcut)
     }
     fn visit(&self, prefix: &str, v: &mut dyn FnMut(String, Slot<'_>)) {
         self.conv1.visit(&join(prefix, "conv1"), v);
@@ -148,12 +148,12 @@ impl Module for Bottleneck {
         let h = self
             .bn2
             .forward_relu(tape, &self.conv2.forward(tape, &h)?)?;
-        let h = self.bn3.forward(tape, &self.conv3.forward(tape, &h)?)?;
+        let h = self.conv3.forward(tape, &h)?;
         let shortcut = match &self.downsample {
             Some(d) => d.forward(tape, x)?,
             None => x.clone(),
         };
-        f::add_relu(tape, &h, &shortcut)
+        self.bn3.forward_add_relu(tape, &h, &shortcut)
     }
     fn visit(&self, prefix: &str, v: &mut dyn FnMut(String, Slot<'_>)) {
         self.conv1.visit(&join(prefix, "conv1"), v);

@@ -577,6 +577,80 @@ fn batch_norm_maybe_relu(
     }))
 }
 
+#[derive(Debug)]
+struct BatchNormAddReluBackward {
+    bn: BatchNormBackward,
+    y: Tensor,
+}
+
+impl Backward for BatchNormAddReluBackward {
+    fn name(&self) -> &'static str {
+        "batch_norm_add_relu"
+    }
+    fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        // y > 0 exactly where bn(x) + residual > 0; the residual gets that gradient as is.
+        let g = elementwise::relu_backward(dy, &self.y)?;
+        let mut grads = self.bn.backward(&g)?;
+        grads.push(Some(g));
+        Ok(grads)
+    }
+    fn saved_bytes(&self) -> u64 {
+        self.bn.saved_bytes() + bytes(&[&self.y])
+    }
+}
+
+/// `relu(batch_norm(x) + residual)`, a residual block's end, with the add and
+/// the ReLU fused into batch norm's last pass (one pass less forward than
+/// [`batch_norm`] then [`add_relu`]; the same arithmetic).
+pub fn batch_norm_add_relu(
+    tape: &Tape,
+    x: &Var,
+    residual: &Var,
+    bn: &crate::layers::BatchNorm2d,
+) -> Result<Var> {
+    let gamma = tape.param(&bn.weight);
+    let beta = tape.param(&bn.bias);
+    if !tape.is_training() {
+        if tape.is_recording() {
+            let y = batch_norm(tape, x, bn)?;
+            return add_relu(tape, &y, residual);
+        }
+        let y = batch_norm::batch_norm_eval_add_relu(
+            x.tensor(),
+            residual.tensor(),
+            gamma.tensor(),
+            beta.tensor(),
+            &bn.running_mean,
+            &bn.running_var,
+            bn.eps,
+        )?;
+        return Ok(Var::constant(y));
+    }
+    let (y, saved) = batch_norm::batch_norm_train_add_relu(
+        x.tensor(),
+        residual.tensor(),
+        gamma.tensor(),
+        beta.tensor(),
+        &bn.running_mean,
+        &bn.running_var,
+        &bn.num_batches_tracked,
+        bn.momentum,
+        bn.eps,
+    )?;
+    let saved_y = y.clone();
+    Ok(tape.record(y, &[x, &gamma, &beta, residual], || {
+        Box::new(BatchNormAddReluBackward {
+            bn: BatchNormBackward {
+                x: x.tensor().clone(),
+                gamma: gamma.tensor().clone(),
+                relu_beta: None,
+                saved,
+            },
+            y: saved_y,
+        })
+    }))
+}
+
 /// Eval-mode batch norm is an affine map per channel; only `dx` is provided
 /// (fine-tuning through frozen statistics), γ and β get no gradient here.
 #[derive(Debug)]

@@ -169,6 +169,12 @@ impl BatchNorm2d {
     pub fn forward_relu(&self, tape: &Tape, x: &Var) -> Result<Var> {
         f::batch_norm_relu(tape, x, self)
     }
+
+    /// `relu(self.forward(x) + residual)`, the add and ReLU fused into the
+    /// batch-norm kernels (a residual block's end).
+    pub fn forward_add_relu(&self, tape: &Tape, x: &Var, residual: &Var) -> Result<Var> {
+        f::batch_norm_add_relu(tape, x, residual, self)
+    }
 }
 
 impl Module for BatchNorm2d {

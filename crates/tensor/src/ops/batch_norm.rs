@@ -176,24 +176,72 @@ fn records(
     Ok(rec)
 }
 
-/// `y = (x - mean) * k + beta` (then ReLU) from per-channel records, by runs
-/// of images.
+/// What `apply` does after the affine map: nothing, a ReLU, or the residual
+/// block's add and ReLU (`relu(bn(x) + residual)`).
+#[derive(Clone, Copy)]
+enum Epilogue<'a> {
+    None,
+    Relu,
+    AddRelu(&'a Tensor),
+}
+
+impl<'a> Epilogue<'a> {
+    fn relu(self) -> bool {
+        !matches!(self, Epilogue::None)
+    }
+
+    fn residual(self) -> Option<&'a Tensor> {
+        match self {
+            Epilogue::AddRelu(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// A residual must be F32 with x's shape (checked before anything is launched).
+    fn check(self, op: &'static str, x: &Tensor) -> Result<()> {
+        let Some(r) = self.residual() else {
+            return Ok(());
+        };
+        r.expect_dtype(op, DType::F32)?;
+        if r.shape() != x.shape() {
+            return shape_err(
+                op,
+                format!(
+                    "residual has shape {:?}, expected the input's {:?}",
+                    r.shape(),
+                    x.shape()
+                ),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// `y = (x - mean) * k + beta` (then the epilogue) from per-channel records, by
+/// runs of images.
 fn apply(
     op: &'static str,
     x: &Tensor,
     x_tex: Option<&Texels>,
     rec: &Tensor,
-    relu: bool,
+    epilogue: Epilogue<'_>,
 ) -> Result<Tensor> {
     let (n, c, hw) = dims(x, op)?;
     let dev = x.device();
+    let residual = epilogue.residual();
     let y = Tensor::uninit(dev, x.shape(), DType::F32)?;
     let wg = dev.elementwise_workgroup();
     let (rec_arg, _) = window_vec4(rec, 0, rec.numel())?;
     for (i0, i1) in unit_runs(dev, op, n, c * hw)? {
         let (xa, x_base) = texel_or_window(x, x_tex, i0 * c * hw, i1 * c * hw)?;
         let (ya, y_base) = window(&y, i0 * c * hw, i1 * c * hw);
-        let v = if x_base.is_multiple_of(4) && y_base.is_multiple_of(4) {
+        // Without a residual, rec stands in at its binding (never read).
+        let (za, z_base) = match residual {
+            Some(r) => window(r, i0 * c * hw, i1 * c * hw),
+            None => (rec_arg, 0),
+        };
+        let v = if x_base.is_multiple_of(4) && y_base.is_multiple_of(4) && z_base.is_multiple_of(4)
+        {
             vec_width(hw)
         } else {
             1
@@ -201,6 +249,7 @@ fn apply(
         let p = BnParams {
             x_base,
             y_base,
+            z_base,
             ..params(i1 - i0, c, hw, n * hw, v)
         };
         let (kernel, constants) = texel_kernel(
@@ -210,14 +259,15 @@ fn apply(
             &[
                 ("WG", f64::from(wg)),
                 ("V", v as f64),
-                ("RELU", f64::from(u8::from(relu))),
+                ("RELU", f64::from(u8::from(epilogue.relu()))),
+                ("RESIDUAL", f64::from(u8::from(residual.is_some()))),
             ],
         );
         dev.launch(
             &kernel,
             &constants,
             &p,
-            &[xa, ya, rec_arg],
+            &[xa, ya, rec_arg, za],
             dev.grid_1d(u64::from(p.items), wg)?,
         )?;
     }
@@ -235,9 +285,10 @@ fn train(
     num_batches_tracked: &Tensor,
     momentum: f32,
     eps: f32,
-    relu: bool,
+    epilogue: Epilogue<'_>,
 ) -> Result<(Tensor, BatchNormSaved)> {
     let (n, c, hw) = dims(x, op)?;
+    epilogue.check(op, x)?;
     for (t, name) in [
         (gamma, "gamma"),
         (beta, "beta"),
@@ -321,7 +372,7 @@ fn train(
         )?;
     }
     let rec = records(&mean, &invstd, gamma, beta, c, eps, false)?;
-    let y = apply(op, x, x_tex, &rec, relu)?;
+    let y = apply(op, x, x_tex, &rec, epilogue)?;
     Ok((y, BatchNormSaved { mean, invstd }))
 }
 
@@ -351,7 +402,7 @@ pub fn batch_norm_train(
         num_batches_tracked,
         momentum,
         eps,
-        false,
+        Epilogue::None,
     )
 }
 
@@ -378,7 +429,37 @@ pub fn batch_norm_train_relu(
         num_batches_tracked,
         momentum,
         eps,
-        true,
+        Epilogue::Relu,
+    )
+}
+
+/// `relu(batch_norm_train(x) + residual)` in the same kernels (the end of a
+/// residual block, one pass less than batch norm followed by an add and ReLU);
+/// `residual` has x's shape. Its backward is `relu_backward` on the output,
+/// then [`batch_norm_backward`] (and the masked gradient for the residual).
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_train_add_relu(
+    x: &Tensor,
+    residual: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    num_batches_tracked: &Tensor,
+    momentum: f32,
+    eps: f32,
+) -> Result<(Tensor, BatchNormSaved)> {
+    train(
+        "batch_norm_train_add_relu",
+        x,
+        gamma,
+        beta,
+        running_mean,
+        running_var,
+        num_batches_tracked,
+        momentum,
+        eps,
+        Epilogue::AddRelu(residual),
     )
 }
 
@@ -391,9 +472,10 @@ fn eval(
     running_mean: &Tensor,
     running_var: &Tensor,
     eps: f32,
-    relu: bool,
+    epilogue: Epilogue<'_>,
 ) -> Result<Tensor> {
     let (_, c, _) = dims(x, op)?;
+    epilogue.check(op, x)?;
     for (t, name) in [
         (gamma, "gamma"),
         (beta, "beta"),
@@ -407,7 +489,7 @@ fn eval(
     }
     let rec = records(running_mean, running_var, gamma, beta, c, eps, true)?;
     let tex = x.device().texel_copies(&[x])?;
-    apply(op, x, tex.as_ref().map(|t| &t[0]), &rec, relu)
+    apply(op, x, tex.as_ref().map(|t| &t[0]), &rec, epilogue)
 }
 
 /// Eval-mode batch norm: `y = (x - running_mean) / sqrt(running_var + eps)
@@ -428,7 +510,7 @@ pub fn batch_norm_eval(
         running_mean,
         running_var,
         eps,
-        false,
+        Epilogue::None,
     )
 }
 
@@ -449,7 +531,29 @@ pub fn batch_norm_eval_relu(
         running_mean,
         running_var,
         eps,
-        true,
+        Epilogue::Relu,
+    )
+}
+
+/// `relu(batch_norm_eval(x) + residual)` in one kernel.
+pub fn batch_norm_eval_add_relu(
+    x: &Tensor,
+    residual: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    eps: f32,
+) -> Result<Tensor> {
+    eval(
+        "batch_norm_eval_add_relu",
+        x,
+        gamma,
+        beta,
+        running_mean,
+        running_var,
+        eps,
+        Epilogue::AddRelu(residual),
     )
 }
 

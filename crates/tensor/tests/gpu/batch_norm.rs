@@ -1,4 +1,5 @@
-//! BatchNorm2d forward (train and eval, with and without fused ReLU), the
+//! BatchNorm2d forward (train and eval, with and without fused ReLU, and the
+//! residual block's fused `relu(bn(x) + residual)`), the
 //! in-place running-statistics update, and the training-mode backward against
 //! the f64 reference (`shadernet_reference::batch_norm`) and the PyTorch
 //! fixture; a badly conditioned channel (mean 100, std 0.1) that a naive
@@ -41,6 +42,8 @@ struct Case {
     rm: Vec<f64>,
     rv: Vec<f64>,
     dy: Vec<f64>,
+    /// The residual operand of the fused `relu(bn(x) + residual)`.
+    res: Vec<f64>,
 }
 
 impl Case {
@@ -73,6 +76,7 @@ impl Case {
             rm: round32(&rng.vec_normal(c)),
             rv: round32(&rng.vec_uniform(c, 0.5, 2.0)),
             dy: round32(&rng.vec_normal(n * c * hw)),
+            res: round32(&rng.vec_normal(n * c * hw)),
         }
     }
     fn count(&self) -> usize {
@@ -223,6 +227,49 @@ fn check(k: &Case, ctx: &str) {
         &relu(&want),
         FWD,
         &format!("{ctx} eval relu"),
+    );
+    // A residual block's end, relu(bn(x) + residual): eval, then train (which updates
+    // the running statistics like the plain forward).
+    let res = upload(&k.res, &k.shape);
+    let add_relu = |y: &[f64]| relu(&y.iter().zip(&k.res).map(|(a, b)| a + b).collect::<Vec<_>>());
+    let y =
+        ops::batch_norm_eval_add_relu(&g.x, &res, &g.gamma, &g.beta, &g.rm, &g.rv, EPS).unwrap();
+    assert_close(
+        &download(&y),
+        &add_relu(&want),
+        FWD,
+        &format!("{ctx} eval add relu"),
+    );
+    let want = reference::batch_norm_train(&k.x, &k.gamma, &k.beta, n, c, hw, f64::from(EPS));
+    let (y, saved) = ops::batch_norm_train_add_relu(
+        &g.x, &res, &g.gamma, &g.beta, &g.rm, &g.rv, &g.nbt, MOMENTUM, EPS,
+    )
+    .unwrap();
+    assert_close(
+        &download(&y),
+        &add_relu(&want.y),
+        FWD,
+        &format!("{ctx} y add relu"),
+    );
+    assert_close(
+        &download(&saved.mean),
+        &want.mean,
+        FWD,
+        &format!("{ctx} add relu mean"),
+    );
+    let (mut rm, mut rv) = (k.rm.clone(), k.rv.clone());
+    reference::running_update(&mut rm, &mut rv, &want.mean, &want.var_biased, k.count(), m);
+    assert_close(
+        &download(&g.rm),
+        &rm,
+        FWD,
+        &format!("{ctx} add relu running_mean"),
+    );
+    assert_close(
+        &download(&g.rv),
+        &rv,
+        FWD,
+        &format!("{ctx} add relu running_var"),
     );
 }
 
@@ -519,4 +566,25 @@ fn bad_inputs_are_typed_errors() {
     assert!(
         shape_message(ops::batch_norm_backward(&g.x, &g.gamma, &bad, &g.dy)).contains("saved mean")
     );
+    // A residual of another shape: a typed error before anything runs (the running
+    // statistics and num_batches_tracked keep their values).
+    let (rm, rv, nbt) = (
+        download(&g.rm),
+        download(&g.rv),
+        g.nbt.to_vec_u32().unwrap(),
+    );
+    let m = shape_message(ops::batch_norm_train_add_relu(
+        &g.x, &dy, &g.gamma, &g.beta, &g.rm, &g.rv, &g.nbt, MOMENTUM, EPS,
+    ));
+    assert!(
+        m.contains("residual") && m.contains("[1, 3, 2, 2]") && m.contains("[2, 3, 2, 2]"),
+        "{m}"
+    );
+    assert_eq!(download(&g.rm), rm);
+    assert_eq!(download(&g.rv), rv);
+    assert_eq!(g.nbt.to_vec_u32().unwrap(), nbt);
+    let m = shape_message(ops::batch_norm_eval_add_relu(
+        &g.x, &dy, &g.gamma, &g.beta, &g.rm, &g.rv, EPS,
+    ));
+    assert!(m.contains("residual"), "{m}");
 }
