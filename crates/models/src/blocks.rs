@@ -1,7 +1,6 @@
 //! Building blocks shared by the models: conv + BN (+ activation) stacks and
 //! residual blocks, with torchvision's child names.
 
-use shadernet_nn::functional as f;
 use shadernet_nn::init::Rng;
 use shadernet_nn::layers::{BatchNorm2d, Conv2d, Layer, Sequential};
 use shadernet_nn::param::{join, Slot};
@@ -172,7 +171,10 @@ impl Module for Bottleneck {
 /// t ≠ 1], depthwise 3×3 (ConvBNReLU6), pointwise project (conv), BN; the input is
 /// added when the stride is 1 and the channel count is kept.
 pub struct InvertedResidual {
+    /// `conv.0 ..= conv.{n-1}`: up to the projection.
     conv: Sequential,
+    /// `conv.{n}`: the projection's batch norm, with the input's add fused into it.
+    bn: BatchNorm2d,
     residual: bool,
 }
 
@@ -201,9 +203,9 @@ impl InvertedResidual {
             Layer::Relu6,
         ));
         conv.add(self::conv(dev, rng, hidden, oup, 1, 1, 1)?);
-        conv.add(BatchNorm2d::new(dev, oup)?);
         Ok(InvertedResidual {
             conv,
+            bn: BatchNorm2d::new(dev, oup)?,
             residual: stride == 1 && inp == oup,
         })
     }
@@ -213,12 +215,15 @@ impl Module for InvertedResidual {
     fn forward(&self, tape: &Tape, x: &Var) -> Result<Var> {
         let h = self.conv.forward(tape, x)?;
         if self.residual {
-            f::add(tape, x, &h)
+            self.bn.forward_add(tape, &h, x)
         } else {
-            Ok(h)
+            self.bn.forward(tape, &h)
         }
     }
     fn visit(&self, prefix: &str, v: &mut dyn FnMut(String, Slot<'_>)) {
-        self.conv.visit(&join(prefix, "conv"), v);
+        let conv = join(prefix, "conv");
+        self.conv.visit(&conv, v);
+        self.bn
+            .visit(&join(&conv, &self.conv.layers.len().to_string()), v);
     }
 }

@@ -1,6 +1,7 @@
 //! Model-level tests: PyTorch key names and parameter counts, forward shapes,
 //! a training step that makes no allocations, compiles or readbacks in steady
-//! state, and overfitting one batch.
+//! state, overfitting one batch, and the blocks' fused residual batch norm
+//! against the unfused ops.
 
 use std::sync::OnceLock;
 
@@ -276,5 +277,64 @@ fn strided_pointwise_conv_matches_reference() {
         assert_close(&dx, &want_dx, Tol::BACKWARD, &format!("dx {ctx}"));
         let dw = grads.get(&wp).unwrap().to_vec_f32().unwrap();
         assert_close(&dw, &want_dw, Tol::BACKWARD, &format!("dw {ctx}"));
+    }
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn fused_residual_batch_norm_matches_the_unfused_ops() {
+    // bn(x) + r (MobileNetV2) and relu(bn(x) + r) (ResNet) in training mode: the
+    // output, the running statistics and every gradient (x, r, gamma, beta) against
+    // batch norm followed by add / add_relu, on an odd shape (12 values per plane).
+    use shadernet_nn::{layers::BatchNorm2d, Param};
+    let mut rng = shadernet_reference::rng::Rng::new(7);
+    let shape = [3, 5, 3, 4];
+    let len: usize = shape.iter().product();
+    let mut data =
+        |len: usize| -> Vec<f32> { rng.vec_normal(len).into_iter().map(|v| v as f32).collect() };
+    let (xs, rs, dys, gs, bs) = (data(len), data(len), data(len), data(5), data(5));
+    let t = |v: &[f32], s: &[usize]| Tensor::from_f32(device(), v, s).unwrap();
+    for relu in [false, true] {
+        let run = |fused: bool| {
+            let bn = BatchNorm2d::new(device(), 5).unwrap();
+            bn.weight.tensor().write_f32(&gs).unwrap();
+            bn.bias.tensor().write_f32(&bs).unwrap();
+            let (x, r) = (Param::new(t(&xs, &shape)), Param::new(t(&rs, &shape)));
+            let tape = Tape::training();
+            let (xv, rv) = (tape.param(&x), tape.param(&r));
+            let y = match (fused, relu) {
+                (true, true) => bn.forward_add_relu(&tape, &xv, &rv),
+                (true, false) => bn.forward_add(&tape, &xv, &rv),
+                (false, true) => f::add_relu(&tape, &bn.forward(&tape, &xv).unwrap(), &rv),
+                (false, false) => f::add(&tape, &bn.forward(&tape, &xv).unwrap(), &rv),
+            }
+            .unwrap();
+            let grads = tape.backward_with(&y, t(&dys, &shape)).unwrap();
+            let mut out = vec![y.tensor().to_vec_f32().unwrap()];
+            for p in [&x, &r, &bn.weight, &bn.bias] {
+                out.push(grads.get(p).expect("a gradient").to_vec_f32().unwrap());
+            }
+            out.push(bn.running_mean.to_vec_f32().unwrap());
+            out.push(bn.running_var.to_vec_f32().unwrap());
+            out
+        };
+        let (fused, plain) = (run(true), run(false));
+        let what = [
+            "y",
+            "dx",
+            "dr",
+            "dgamma",
+            "dbeta",
+            "running_mean",
+            "running_var",
+        ];
+        for ((a, b), name) in fused.iter().zip(&plain).zip(what) {
+            for (i, (u, v)) in a.iter().zip(b).enumerate() {
+                assert!(
+                    (u - v).abs() <= 1e-6 * (1.0 + v.abs()),
+                    "relu={relu} {name}[{i}]: fused {u} vs unfused {v}"
+                );
+            }
+        }
     }
 }

@@ -578,46 +578,61 @@ fn batch_norm_maybe_relu(
 }
 
 #[derive(Debug)]
-struct BatchNormAddReluBackward {
+struct BatchNormResidualBackward {
     bn: BatchNormBackward,
-    y: Tensor,
+    /// With the ReLU: the output, whose `> 0` is the mask.
+    relu_y: Option<Tensor>,
 }
 
-impl Backward for BatchNormAddReluBackward {
+impl Backward for BatchNormResidualBackward {
     fn name(&self) -> &'static str {
-        "batch_norm_add_relu"
+        if self.relu_y.is_some() {
+            "batch_norm_add_relu"
+        } else {
+            "batch_norm_add"
+        }
     }
     fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        // y > 0 exactly where bn(x) + residual > 0; the residual gets that gradient as is.
-        let g = elementwise::relu_backward(dy, &self.y)?;
+        // With the ReLU, y > 0 exactly where bn(x) + residual > 0; the residual gets
+        // the (masked) gradient as is.
+        let g = match &self.relu_y {
+            Some(y) => elementwise::relu_backward(dy, y)?,
+            None => dy.clone(),
+        };
         let mut grads = self.bn.backward(&g)?;
         grads.push(Some(g));
         Ok(grads)
     }
     fn saved_bytes(&self) -> u64 {
-        self.bn.saved_bytes() + bytes(&[&self.y])
+        self.bn.saved_bytes() + self.relu_y.as_ref().map_or(0, |y| bytes(&[y]))
     }
 }
 
-/// `relu(batch_norm(x) + residual)`, a residual block's end, with the add and
-/// the ReLU fused into batch norm's last pass (one pass less forward than
-/// [`batch_norm`] then [`add_relu`]; the same arithmetic).
-pub fn batch_norm_add_relu(
+/// `batch_norm(x) + residual`, then ReLU when `relu`: a residual block's end,
+/// with the add (and the ReLU) fused into batch norm's last pass (one pass less
+/// forward than [`batch_norm`] then [`add`] / [`add_relu`]; the same arithmetic).
+pub fn batch_norm_residual(
     tape: &Tape,
     x: &Var,
     residual: &Var,
     bn: &crate::layers::BatchNorm2d,
+    relu: bool,
 ) -> Result<Var> {
     let gamma = tape.param(&bn.weight);
     let beta = tape.param(&bn.bias);
     if !tape.is_training() {
         if tape.is_recording() {
             let y = batch_norm(tape, x, bn)?;
-            return add_relu(tape, &y, residual);
+            return if relu {
+                add_relu(tape, &y, residual)
+            } else {
+                add(tape, &y, residual)
+            };
         }
-        let y = batch_norm::batch_norm_eval_add_relu(
+        let y = batch_norm::batch_norm_eval_residual(
             x.tensor(),
             residual.tensor(),
+            relu,
             gamma.tensor(),
             beta.tensor(),
             &bn.running_mean,
@@ -626,9 +641,10 @@ pub fn batch_norm_add_relu(
         )?;
         return Ok(Var::constant(y));
     }
-    let (y, saved) = batch_norm::batch_norm_train_add_relu(
+    let (y, saved) = batch_norm::batch_norm_train_residual(
         x.tensor(),
         residual.tensor(),
+        relu,
         gamma.tensor(),
         beta.tensor(),
         &bn.running_mean,
@@ -637,16 +653,16 @@ pub fn batch_norm_add_relu(
         bn.momentum,
         bn.eps,
     )?;
-    let saved_y = y.clone();
+    let relu_y = relu.then(|| y.clone());
     Ok(tape.record(y, &[x, &gamma, &beta, residual], || {
-        Box::new(BatchNormAddReluBackward {
+        Box::new(BatchNormResidualBackward {
             bn: BatchNormBackward {
                 x: x.tensor().clone(),
                 gamma: gamma.tensor().clone(),
                 relu_beta: None,
                 saved,
             },
-            y: saved_y,
+            relu_y,
         })
     }))
 }

@@ -171,9 +171,15 @@ impl BatchNorm2d {
     }
 
     /// `relu(self.forward(x) + residual)`, the add and ReLU fused into the
-    /// batch-norm kernels (a residual block's end).
+    /// batch-norm kernels (a ResNet block's end).
     pub fn forward_add_relu(&self, tape: &Tape, x: &Var, residual: &Var) -> Result<Var> {
-        f::batch_norm_add_relu(tape, x, residual, self)
+        f::batch_norm_residual(tape, x, residual, self, true)
+    }
+
+    /// `self.forward(x) + residual`, the add fused into the batch-norm kernels
+    /// (MobileNetV2's inverted residual).
+    pub fn forward_add(&self, tape: &Tape, x: &Var, residual: &Var) -> Result<Var> {
+        f::batch_norm_residual(tape, x, residual, self, false)
     }
 }
 

@@ -176,23 +176,27 @@ fn records(
     Ok(rec)
 }
 
-/// What `apply` does after the affine map: nothing, a ReLU, or the residual
-/// block's add and ReLU (`relu(bn(x) + residual)`).
+/// What `apply` does after the affine map: nothing, a ReLU, or a residual
+/// block's add (`bn(x) + residual`), with or without the ReLU after it.
 #[derive(Clone, Copy)]
 enum Epilogue<'a> {
     None,
     Relu,
-    AddRelu(&'a Tensor),
+    Residual { residual: &'a Tensor, relu: bool },
 }
 
 impl<'a> Epilogue<'a> {
     fn relu(self) -> bool {
-        !matches!(self, Epilogue::None)
+        match self {
+            Epilogue::None => false,
+            Epilogue::Relu => true,
+            Epilogue::Residual { relu, .. } => relu,
+        }
     }
 
     fn residual(self) -> Option<&'a Tensor> {
         match self {
-            Epilogue::AddRelu(r) => Some(r),
+            Epilogue::Residual { residual, .. } => Some(residual),
             _ => None,
         }
     }
@@ -433,14 +437,15 @@ pub fn batch_norm_train_relu(
     )
 }
 
-/// `relu(batch_norm_train(x) + residual)` in the same kernels (the end of a
-/// residual block, one pass less than batch norm followed by an add and ReLU);
-/// `residual` has x's shape. Its backward is `relu_backward` on the output,
-/// then [`batch_norm_backward`] (and the masked gradient for the residual).
+/// `batch_norm_train(x) + residual`, then ReLU when `relu`, in the same kernels
+/// (a residual block's end: one pass less than batch norm followed by an add);
+/// `residual` has x's shape. Its backward is [`batch_norm_backward`] of `dy`
+/// (masked by the output's `> 0` with `relu`), and that gradient for the residual.
 #[allow(clippy::too_many_arguments)]
-pub fn batch_norm_train_add_relu(
+pub fn batch_norm_train_residual(
     x: &Tensor,
     residual: &Tensor,
+    relu: bool,
     gamma: &Tensor,
     beta: &Tensor,
     running_mean: &Tensor,
@@ -450,7 +455,7 @@ pub fn batch_norm_train_add_relu(
     eps: f32,
 ) -> Result<(Tensor, BatchNormSaved)> {
     train(
-        "batch_norm_train_add_relu",
+        "batch_norm_train_residual",
         x,
         gamma,
         beta,
@@ -459,7 +464,7 @@ pub fn batch_norm_train_add_relu(
         num_batches_tracked,
         momentum,
         eps,
-        Epilogue::AddRelu(residual),
+        Epilogue::Residual { residual, relu },
     )
 }
 
@@ -535,10 +540,12 @@ pub fn batch_norm_eval_relu(
     )
 }
 
-/// `relu(batch_norm_eval(x) + residual)` in one kernel.
-pub fn batch_norm_eval_add_relu(
+/// `batch_norm_eval(x) + residual`, then ReLU when `relu`, in one kernel.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_eval_residual(
     x: &Tensor,
     residual: &Tensor,
+    relu: bool,
     gamma: &Tensor,
     beta: &Tensor,
     running_mean: &Tensor,
@@ -546,14 +553,14 @@ pub fn batch_norm_eval_add_relu(
     eps: f32,
 ) -> Result<Tensor> {
     eval(
-        "batch_norm_eval_add_relu",
+        "batch_norm_eval_residual",
         x,
         gamma,
         beta,
         running_mean,
         running_var,
         eps,
-        Epilogue::AddRelu(residual),
+        Epilogue::Residual { residual, relu },
     )
 }
 

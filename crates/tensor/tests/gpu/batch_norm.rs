@@ -1,5 +1,5 @@
 //! BatchNorm2d forward (train and eval, with and without fused ReLU, and the
-//! residual block's fused `relu(bn(x) + residual)`), the
+//! residual block's fused `bn(x) + residual` with and without the ReLU), the
 //! in-place running-statistics update, and the training-mode backward against
 //! the f64 reference (`shadernet_reference::batch_norm`) and the PyTorch
 //! fixture; a badly conditioned channel (mean 100, std 0.1) that a naive
@@ -228,49 +228,53 @@ fn check(k: &Case, ctx: &str) {
         FWD,
         &format!("{ctx} eval relu"),
     );
-    // A residual block's end, relu(bn(x) + residual): eval, then train (which updates
-    // the running statistics like the plain forward).
+    // A residual block's end, bn(x) + residual with and without the ReLU: eval, then
+    // train (which updates the running statistics like the plain forward).
     let res = upload(&k.res, &k.shape);
-    let add_relu = |y: &[f64]| relu(&y.iter().zip(&k.res).map(|(a, b)| a + b).collect::<Vec<_>>());
-    let y =
-        ops::batch_norm_eval_add_relu(&g.x, &res, &g.gamma, &g.beta, &g.rm, &g.rv, EPS).unwrap();
-    assert_close(
-        &download(&y),
-        &add_relu(&want),
-        FWD,
-        &format!("{ctx} eval add relu"),
-    );
+    let plus = |y: &[f64], relu_after: bool| {
+        let v: Vec<f64> = y.iter().zip(&k.res).map(|(a, b)| a + b).collect();
+        if relu_after {
+            relu(&v)
+        } else {
+            v
+        }
+    };
+    for relu_after in [false, true] {
+        let y = ops::batch_norm_eval_residual(
+            &g.x, &res, relu_after, &g.gamma, &g.beta, &g.rm, &g.rv, EPS,
+        )
+        .unwrap();
+        assert_close(
+            &download(&y),
+            &plus(&want, relu_after),
+            FWD,
+            &format!("{ctx} eval residual relu={relu_after}"),
+        );
+    }
     let want = reference::batch_norm_train(&k.x, &k.gamma, &k.beta, n, c, hw, f64::from(EPS));
-    let (y, saved) = ops::batch_norm_train_add_relu(
-        &g.x, &res, &g.gamma, &g.beta, &g.rm, &g.rv, &g.nbt, MOMENTUM, EPS,
-    )
-    .unwrap();
-    assert_close(
-        &download(&y),
-        &add_relu(&want.y),
-        FWD,
-        &format!("{ctx} y add relu"),
-    );
-    assert_close(
-        &download(&saved.mean),
-        &want.mean,
-        FWD,
-        &format!("{ctx} add relu mean"),
-    );
     let (mut rm, mut rv) = (k.rm.clone(), k.rv.clone());
-    reference::running_update(&mut rm, &mut rv, &want.mean, &want.var_biased, k.count(), m);
-    assert_close(
-        &download(&g.rm),
-        &rm,
-        FWD,
-        &format!("{ctx} add relu running_mean"),
-    );
-    assert_close(
-        &download(&g.rv),
-        &rv,
-        FWD,
-        &format!("{ctx} add relu running_var"),
-    );
+    for relu_after in [false, true] {
+        let (y, saved) = ops::batch_norm_train_residual(
+            &g.x, &res, relu_after, &g.gamma, &g.beta, &g.rm, &g.rv, &g.nbt, MOMENTUM, EPS,
+        )
+        .unwrap();
+        let ctx = format!("{ctx} residual relu={relu_after}");
+        assert_close(
+            &download(&y),
+            &plus(&want.y, relu_after),
+            FWD,
+            &format!("{ctx} y"),
+        );
+        assert_close(
+            &download(&saved.mean),
+            &want.mean,
+            FWD,
+            &format!("{ctx} mean"),
+        );
+        reference::running_update(&mut rm, &mut rv, &want.mean, &want.var_biased, k.count(), m);
+        assert_close(&download(&g.rm), &rm, FWD, &format!("{ctx} running_mean"));
+        assert_close(&download(&g.rv), &rv, FWD, &format!("{ctx} running_var"));
+    }
 }
 
 #[test]
@@ -573,8 +577,8 @@ fn bad_inputs_are_typed_errors() {
         download(&g.rv),
         g.nbt.to_vec_u32().unwrap(),
     );
-    let m = shape_message(ops::batch_norm_train_add_relu(
-        &g.x, &dy, &g.gamma, &g.beta, &g.rm, &g.rv, &g.nbt, MOMENTUM, EPS,
+    let m = shape_message(ops::batch_norm_train_residual(
+        &g.x, &dy, true, &g.gamma, &g.beta, &g.rm, &g.rv, &g.nbt, MOMENTUM, EPS,
     ));
     assert!(
         m.contains("residual") && m.contains("[1, 3, 2, 2]") && m.contains("[2, 3, 2, 2]"),
@@ -583,8 +587,8 @@ fn bad_inputs_are_typed_errors() {
     assert_eq!(download(&g.rm), rm);
     assert_eq!(download(&g.rv), rv);
     assert_eq!(g.nbt.to_vec_u32().unwrap(), nbt);
-    let m = shape_message(ops::batch_norm_eval_add_relu(
-        &g.x, &dy, &g.gamma, &g.beta, &g.rm, &g.rv, EPS,
+    let m = shape_message(ops::batch_norm_eval_residual(
+        &g.x, &dy, false, &g.gamma, &g.beta, &g.rm, &g.rv, EPS,
     ));
     assert!(m.contains("residual"), "{m}");
 }
