@@ -12,10 +12,12 @@
 //  records: per channel (mean, k = invstd * gamma, beta, invstd) for apply, from the batch
 //    statistics or (EVAL) from running_mean / running_var.
 //  apply / apply4: y = (x - mean) * k + beta, plus a residual operand when RESIDUAL (the
-//    end of a residual block: one pass instead of batch norm and an add), then max(y, 0)
-//    when RELU; one invocation per element (V = 1) / per V elements.
+//    end of a residual block: one pass instead of batch norm and an add), then the
+//    activation RELU (1: max(y, 0), 2: ReLU6, min(max(y, 0), 6)); one invocation per
+//    element (V = 1) / per V elements.
 //  reduce_grad: one workgroup per channel; sum(g) and sum(g * xhat), g = dy (masked by
-//    y > 0 when RELU, y recomputed with the forward's expression), chained over launches
+//    y > 0 for RELU 1, 0 < y < 6 for RELU 2, y recomputed with the forward's expression;
+//    RESIDUAL plays no part there: the launcher masks first), chained over launches
 //    through `work`; the last writes two vec4 records per channel for dx.
 //  dx_main / dx4: dx = k * (g - sum(g)/M - xhat * sum(g*xhat)/M), xhat = (x - mean) * invstd
 //    (derivation: docs/ops/batch_norm.md).
@@ -45,6 +47,7 @@ struct Params {
 
 override WG: u32 = 256u;
 override V: u32 = 1u;
+// The activation after batch norm (and the residual): 0 none, 1 ReLU, 2 ReLU6.
 override RELU: u32 = 0u;
 override EVAL: u32 = 0u;
 // Lanes of the first level of the stats / reduce_grad workgroup reductions (divides WG).
@@ -287,6 +290,9 @@ fn act(v: f32) -> f32 {
     if (RELU == 1u) {
         return max(v, 0.0);
     }
+    if (RELU == 2u) {
+        return min(max(v, 0.0), 6.0);
+    }
     return v;
 }
 
@@ -350,7 +356,10 @@ var<workgroup> s_gx: array<f32, WG>;
 // Record: (mean, k, beta, invstd), (sum(g)/M, sum(g*xhat)/M, 0, 0).
 
 fn masked(g: f32, v: f32, mean: f32, k: f32, be: f32) -> f32 {
-    if (RELU == 1u && bn(v, mean, k, be) <= 0.0) {
+    // ReLU passes the gradient where y > 0, ReLU6 where 0 < y < 6 (PyTorch's
+    // hardtanh_backward).
+    let y = bn(v, mean, k, be);
+    if ((RELU == 1u && y <= 0.0) || (RELU == 2u && (y <= 0.0 || y >= 6.0))) {
         return 0.0;
     }
     return g;

@@ -6,7 +6,7 @@
 pub mod blocks;
 
 use shadernet_nn::init::Rng;
-use shadernet_nn::layers::{BatchNorm2d, Conv2d, Layer, Linear, Sequential};
+use shadernet_nn::layers::{forward_fused, BatchNorm2d, Conv2d, Layer, Linear, Sequential};
 use shadernet_nn::param::{join, Slot};
 use shadernet_nn::{Module, Tape, Var};
 use shadernet_tensor::ops::conv2d::Conv2dConfig;
@@ -102,11 +102,7 @@ impl Module for Model {
                 ),
             });
         }
-        let mut h = x.clone();
-        for (_, c) in &self.children {
-            h = c.forward(tape, &h)?;
-        }
-        Ok(h)
+        forward_fused(tape, x, self.children.iter().map(|(_, c)| c.as_ref()))
     }
     fn visit(&self, prefix: &str, v: &mut dyn FnMut(String, Slot<'_>)) {
         for (name, c) in &self.children {

@@ -338,3 +338,92 @@ fn fused_residual_batch_norm_matches_the_unfused_ops() {
         }
     }
 }
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn sequential_fuses_batch_norm_and_activation_exactly() {
+    // [BatchNorm2d, ReLU | ReLU6] in a Sequential runs as one fused op; its output,
+    // running statistics and gradients (x, gamma, beta) equal batch norm then the
+    // activation as separate ops, in training and in eval mode.
+    use shadernet_nn::layers::{BatchNorm2d, Layer, Sequential};
+    use shadernet_nn::Param;
+    let mut rng = shadernet_reference::rng::Rng::new(8);
+    let shape = [2, 3, 5, 4];
+    let len: usize = shape.iter().product();
+    let mut data = |len: usize, scale: f64, shift: f64| -> Vec<f32> {
+        rng.vec_normal(len)
+            .into_iter()
+            .map(|v| (v * scale + shift) as f32)
+            .collect()
+    };
+    // gamma about 2 and beta about 3: outputs on both sides of 0 and of 6.
+    let (xs, dys, gs, bs) = (
+        data(len, 1.0, 0.0),
+        data(len, 1.0, 0.0),
+        data(3, 0.3, 2.0),
+        data(3, 1.0, 3.0),
+    );
+    let t = |v: &[f32], s: &[usize]| Tensor::from_f32(device(), v, s).unwrap();
+    for act in [Layer::Relu, Layer::Relu6] {
+        for training in [true, false] {
+            let run = |fused: bool| {
+                let bn = BatchNorm2d::new(device(), 3).unwrap();
+                bn.weight.tensor().write_f32(&gs).unwrap();
+                bn.bias.tensor().write_f32(&bs).unwrap();
+                let (weight, bias) = (bn.weight.clone(), bn.bias.clone());
+                let (rm, rv) = (bn.running_mean.clone(), bn.running_var.clone());
+                let x = Param::new(t(&xs, &shape));
+                let tape = if training {
+                    Tape::training()
+                } else {
+                    Tape::inference()
+                };
+                let xv = tape.param(&x);
+                let y = if fused {
+                    Sequential::new().push(bn).push(act).forward(&tape, &xv)
+                } else {
+                    let h = f::batch_norm(&tape, &xv, &bn).unwrap();
+                    act.forward(&tape, &h)
+                }
+                .unwrap();
+                let mut out = vec![
+                    y.tensor().to_vec_f32().unwrap(),
+                    rm.to_vec_f32().unwrap(),
+                    rv.to_vec_f32().unwrap(),
+                ];
+                if training {
+                    // The fused run records one op (batch norm with its activation).
+                    let ops: Vec<&str> = tape
+                        .listing()
+                        .iter()
+                        .map(|n| n.name)
+                        .filter(|&n| n != "param")
+                        .collect();
+                    let want: &[&str] = match (fused, act) {
+                        (true, Layer::Relu) => &["batch_norm_relu"],
+                        (true, _) => &["batch_norm_relu6"],
+                        (false, Layer::Relu) => &["batch_norm", "relu"],
+                        (false, _) => &["batch_norm", "relu6"],
+                    };
+                    assert_eq!(ops, want, "{act:?} fused={fused}");
+                    let grads = tape.backward_with(&y, t(&dys, &shape)).unwrap();
+                    for p in [&x, &weight, &bias] {
+                        out.push(grads.get(p).expect("a gradient").to_vec_f32().unwrap());
+                    }
+                }
+                out
+            };
+            let (fused, plain) = (run(true), run(false));
+            let what = ["y", "running_mean", "running_var", "dx", "dgamma", "dbeta"];
+            assert_eq!(fused.len(), plain.len());
+            for ((a, b), name) in fused.iter().zip(&plain).zip(what) {
+                for (i, (u, v)) in a.iter().zip(b).enumerate() {
+                    assert!(
+                        (u - v).abs() <= 1e-6 * (1.0 + v.abs()),
+                        "{act:?} training={training} {name}[{i}]: fused {u} vs unfused {v}"
+                    );
+                }
+            }
+        }
+    }
+}

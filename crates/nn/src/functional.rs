@@ -1,6 +1,7 @@
 //! Differentiable ops: each runs its forward kernels and records a named
 //! backward struct that holds exactly the tensors its gradient needs.
 
+use shadernet_tensor::ops::conv2d::Activation;
 use shadernet_tensor::ops::{
     batch_norm, conv2d, dropout, elementwise, matmul, pool, reduce, softmax,
 };
@@ -476,24 +477,29 @@ pub fn adaptive_avg_pool2d(tape: &Tape, x: &Var, out_h: usize, out_w: usize) -> 
 struct BatchNormBackward {
     x: Tensor,
     gamma: Tensor,
-    /// With a fused ReLU: beta, to recompute the mask `y > 0`.
-    relu_beta: Option<Tensor>,
+    /// With a fused activation: it and beta, to recompute its mask.
+    act_beta: Option<(Activation, Tensor)>,
     saved: batch_norm::BatchNormSaved,
 }
 
 impl Backward for BatchNormBackward {
     fn name(&self) -> &'static str {
-        if self.relu_beta.is_some() {
-            "batch_norm_relu"
-        } else {
-            "batch_norm"
+        match &self.act_beta {
+            None => "batch_norm",
+            Some((Activation::Relu6, _)) => "batch_norm_relu6",
+            Some(_) => "batch_norm_relu",
         }
     }
     fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        let (dx, dgamma, dbeta) = match &self.relu_beta {
-            Some(beta) => {
-                batch_norm::batch_norm_relu_backward(&self.x, &self.gamma, beta, &self.saved, dy)?
-            }
+        let (dx, dgamma, dbeta) = match &self.act_beta {
+            Some((act, beta)) => batch_norm::batch_norm_act_backward(
+                &self.x,
+                &self.gamma,
+                beta,
+                &self.saved,
+                dy,
+                *act,
+            )?,
             None => batch_norm::batch_norm_backward(&self.x, &self.gamma, &self.saved, dy)?,
         };
         Ok(vec![Some(dx), Some(dgamma), Some(dbeta)])
@@ -506,27 +512,31 @@ impl Backward for BatchNormBackward {
 /// `BatchNorm2d` forward: batch statistics and a running-stat update on the
 /// GPU in training mode, running statistics in eval mode.
 pub fn batch_norm(tape: &Tape, x: &Var, bn: &crate::layers::BatchNorm2d) -> Result<Var> {
-    batch_norm_maybe_relu(tape, x, bn, false)
+    batch_norm_act(tape, x, bn, Activation::None)
 }
 
 /// `relu(batch_norm(x))` with the ReLU fused into the batch-norm kernels (one
 /// pass less forward and backward; the backward recomputes the ReLU mask).
 pub fn batch_norm_relu(tape: &Tape, x: &Var, bn: &crate::layers::BatchNorm2d) -> Result<Var> {
-    batch_norm_maybe_relu(tape, x, bn, true)
+    batch_norm_act(tape, x, bn, Activation::Relu)
 }
 
-fn batch_norm_maybe_relu(
+/// `act(batch_norm(x))` with the activation (ReLU, ReLU6 or none) fused into the
+/// batch-norm kernels (one pass less forward and backward; the backward
+/// recomputes the activation's mask).
+pub fn batch_norm_act(
     tape: &Tape,
     x: &Var,
     bn: &crate::layers::BatchNorm2d,
-    relu_after: bool,
+    act: Activation,
 ) -> Result<Var> {
     let gamma = tape.param(&bn.weight);
     let beta = tape.param(&bn.bias);
     if !tape.is_training() {
-        if relu_after && !tape.is_recording() {
-            let y = batch_norm::batch_norm_eval_relu(
+        if act != Activation::None && !tape.is_recording() {
+            let y = batch_norm::batch_norm_eval_act(
                 x.tensor(),
+                act,
                 gamma.tensor(),
                 beta.tensor(),
                 &bn.running_mean,
@@ -550,15 +560,15 @@ fn batch_norm_maybe_relu(
                 eps: bn.eps,
             })
         });
-        return if relu_after { relu(tape, &y) } else { Ok(y) };
+        return match act {
+            Activation::None => Ok(y),
+            Activation::Relu => relu(tape, &y),
+            Activation::Relu6 => relu6(tape, &y),
+        };
     }
-    let train = if relu_after {
-        batch_norm::batch_norm_train_relu
-    } else {
-        batch_norm::batch_norm_train
-    };
-    let (y, saved) = train(
+    let (y, saved) = batch_norm::batch_norm_train_act(
         x.tensor(),
+        act,
         gamma.tensor(),
         beta.tensor(),
         &bn.running_mean,
@@ -571,7 +581,7 @@ fn batch_norm_maybe_relu(
         Box::new(BatchNormBackward {
             x: x.tensor().clone(),
             gamma: gamma.tensor().clone(),
-            relu_beta: relu_after.then(|| beta.tensor().clone()),
+            act_beta: (act != Activation::None).then(|| (act, beta.tensor().clone())),
             saved,
         })
     }))
@@ -659,7 +669,7 @@ pub fn batch_norm_residual(
             bn: BatchNormBackward {
                 x: x.tensor().clone(),
                 gamma: gamma.tensor().clone(),
-                relu_beta: None,
+                act_beta: None,
                 saved,
             },
             relu_y,

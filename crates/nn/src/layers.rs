@@ -1,6 +1,6 @@
 //! Layers with PyTorch's parameter names and default initialization.
 
-use shadernet_tensor::ops::conv2d::Conv2dConfig;
+use shadernet_tensor::ops::conv2d::{Activation, Conv2dConfig};
 use shadernet_tensor::ops::pool::Pool2dConfig;
 use shadernet_tensor::{DType, Device, Result, Tensor};
 
@@ -187,6 +187,9 @@ impl Module for BatchNorm2d {
     fn forward(&self, tape: &Tape, x: &Var) -> Result<Var> {
         f::batch_norm(tape, x, self)
     }
+    fn as_batch_norm(&self) -> Option<&BatchNorm2d> {
+        Some(self)
+    }
     fn visit(&self, prefix: &str, v: &mut dyn FnMut(String, Slot<'_>)) {
         v(join(prefix, "weight"), Slot::Param(&self.weight));
         v(join(prefix, "bias"), Slot::Param(&self.bias));
@@ -236,6 +239,13 @@ impl Module for Layer {
             Layer::Identity => Ok(x.clone()),
         }
     }
+    fn as_activation(&self) -> Option<Activation> {
+        match self {
+            Layer::Relu => Some(Activation::Relu),
+            Layer::Relu6 => Some(Activation::Relu6),
+            _ => None,
+        }
+    }
     fn visit(&self, _prefix: &str, _v: &mut dyn FnMut(String, Slot<'_>)) {}
 }
 
@@ -264,13 +274,32 @@ impl Sequential {
     }
 }
 
+/// Runs `layers` in order on `x`; a `BatchNorm2d` directly followed by a ReLU
+/// or ReLU6 runs as one op with the activation fused into its kernels
+/// ([`f::batch_norm_act`]: the same result, one pass less each way).
+pub fn forward_fused<'a>(
+    tape: &Tape,
+    x: &Var,
+    layers: impl IntoIterator<Item = &'a dyn Module>,
+) -> Result<Var> {
+    let mut h = x.clone();
+    let mut layers = layers.into_iter().peekable();
+    while let Some(l) = layers.next() {
+        let act = layers.peek().and_then(|next| next.as_activation());
+        h = match (l.as_batch_norm(), act) {
+            (Some(bn), Some(act)) => {
+                layers.next();
+                f::batch_norm_act(tape, &h, bn, act)?
+            }
+            _ => l.forward(tape, &h)?,
+        };
+    }
+    Ok(h)
+}
+
 impl Module for Sequential {
     fn forward(&self, tape: &Tape, x: &Var) -> Result<Var> {
-        let mut h = x.clone();
-        for l in &self.layers {
-            h = l.forward(tape, &h)?;
-        }
-        Ok(h)
+        forward_fused(tape, x, self.layers.iter().map(|l| l.as_ref()))
     }
     fn visit(&self, prefix: &str, v: &mut dyn FnMut(String, Slot<'_>)) {
         for (i, l) in self.layers.iter().enumerate() {

@@ -1,5 +1,6 @@
 //! The `Module` trait: a forward pass over the tape, and named state.
 
+use shadernet_tensor::ops::conv2d::Activation;
 use shadernet_tensor::Result;
 
 use crate::autograd::{Tape, Var};
@@ -12,6 +13,17 @@ pub trait Module {
 
     /// Calls `f` for every parameter and buffer with its PyTorch name under `prefix`.
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, Slot<'_>));
+
+    /// `Some` for a `BatchNorm2d`: a container that runs it directly before an
+    /// activation fuses the two ([`crate::layers::forward_fused`]).
+    fn as_batch_norm(&self) -> Option<&crate::layers::BatchNorm2d> {
+        None
+    }
+
+    /// The activation an activation layer applies (ReLU, ReLU6), else `None`.
+    fn as_activation(&self) -> Option<Activation> {
+        None
+    }
 
     /// Every parameter with its name, in `state_dict()` order.
     fn named_params(&self) -> Vec<(String, Param)> {

@@ -13,8 +13,10 @@ fn override_values(name: &str) -> Option<Vec<f64>> {
         "OP" => (0..7).map(f64::from).collect(),
         "WG" => vec![8.0, 64.0, 256.0],
         "TRANS_A" | "TRANS_B" | "NESTEROV" | "DECOUPLED" | "BROADCAST" => vec![0.0, 1.0],
-        // batch_norm.wgsl: fused ReLU, eval-mode statistics, the fused residual add, elements per item.
-        "RELU" | "EVAL" | "RESIDUAL" => vec![0.0, 1.0],
+        // batch_norm.wgsl: fused activation (none, ReLU, ReLU6), eval-mode statistics, the fused
+        // residual add, elements per item.
+        "EVAL" | "RESIDUAL" => vec![0.0, 1.0],
+        "RELU" => vec![0.0, 1.0, 2.0],
         "V" => vec![1.0, 4.0, 16.0],
         // conv2d_igemm.wgsl: the subgroup size it is specialized for.
         "SG" => vec![8.0, 16.0, 32.0],

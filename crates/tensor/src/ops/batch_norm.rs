@@ -2,7 +2,8 @@
 //! normalizes with the batch mean and biased variance and updates
 //! `running_mean` / `running_var` (unbiased variance, momentum) and
 //! `num_batches_tracked` in place on the GPU; eval normalizes with the
-//! running statistics. Optional fused ReLU (`*_relu`). The training-mode
+//! running statistics. Optional fused ReLU or ReLU6 (`*_relu`, `*_act`) and
+//! residual add (`*_residual`). The training-mode
 //! backward is derived in `docs/ops/batch_norm.md`.
 //!
 //! Every statistic stays on the GPU: nothing is read back. Inputs larger than
@@ -12,6 +13,7 @@
 use crate::device::Device;
 use crate::error::{shape_err, Result};
 use crate::kernel::Kernel;
+use crate::ops::conv2d::Activation;
 use crate::ops::pool::{unit_runs, window, window_vec4};
 use crate::tensor::{DType, Tensor};
 use crate::texels::{texel_kernel, texel_or_window, Texels};
@@ -176,29 +178,24 @@ fn records(
     Ok(rec)
 }
 
-/// What `apply` does after the affine map: nothing, a ReLU, or a residual
-/// block's add (`bn(x) + residual`), with or without the ReLU after it.
+/// What `apply` does after the affine map: a residual block's add
+/// (`bn(x) + residual`) where given, then the activation.
 #[derive(Clone, Copy)]
-enum Epilogue<'a> {
-    None,
-    Relu,
-    Residual { residual: &'a Tensor, relu: bool },
+struct Epilogue<'a> {
+    act: Activation,
+    residual: Option<&'a Tensor>,
 }
 
 impl<'a> Epilogue<'a> {
-    fn relu(self) -> bool {
-        match self {
-            Epilogue::None => false,
-            Epilogue::Relu => true,
-            Epilogue::Residual { relu, .. } => relu,
+    fn act(act: Activation) -> Epilogue<'a> {
+        Epilogue {
+            act,
+            residual: None,
         }
     }
 
     fn residual(self) -> Option<&'a Tensor> {
-        match self {
-            Epilogue::Residual { residual, .. } => Some(residual),
-            _ => None,
-        }
+        self.residual
     }
 
     /// A residual must be F32 with x's shape (checked before anything is launched).
@@ -218,6 +215,23 @@ impl<'a> Epilogue<'a> {
             );
         }
         Ok(())
+    }
+}
+
+/// The kernels' RELU override constant: 0 none, 1 ReLU, 2 ReLU6.
+fn act_constant(act: Activation) -> f64 {
+    match act {
+        Activation::None => 0.0,
+        Activation::Relu => 1.0,
+        Activation::Relu6 => 2.0,
+    }
+}
+
+fn relu_if(relu: bool) -> Activation {
+    if relu {
+        Activation::Relu
+    } else {
+        Activation::None
     }
 }
 
@@ -263,7 +277,7 @@ fn apply(
             &[
                 ("WG", f64::from(wg)),
                 ("V", v as f64),
-                ("RELU", f64::from(u8::from(epilogue.relu()))),
+                ("RELU", act_constant(epilogue.act)),
                 ("RESIDUAL", f64::from(u8::from(residual.is_some()))),
             ],
         );
@@ -406,7 +420,7 @@ pub fn batch_norm_train(
         num_batches_tracked,
         momentum,
         eps,
-        Epilogue::None,
+        Epilogue::act(Activation::None),
     )
 }
 
@@ -423,8 +437,35 @@ pub fn batch_norm_train_relu(
     momentum: f32,
     eps: f32,
 ) -> Result<(Tensor, BatchNormSaved)> {
+    batch_norm_train_act(
+        x,
+        Activation::Relu,
+        gamma,
+        beta,
+        running_mean,
+        running_var,
+        num_batches_tracked,
+        momentum,
+        eps,
+    )
+}
+
+/// [`batch_norm_train`] followed by `act` (ReLU or ReLU6: MobileNetV2's
+/// ConvBNReLU6), in the same kernels; pair it with [`batch_norm_act_backward`].
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_train_act(
+    x: &Tensor,
+    act: Activation,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    num_batches_tracked: &Tensor,
+    momentum: f32,
+    eps: f32,
+) -> Result<(Tensor, BatchNormSaved)> {
     train(
-        "batch_norm_train_relu",
+        "batch_norm_train_act",
         x,
         gamma,
         beta,
@@ -433,7 +474,7 @@ pub fn batch_norm_train_relu(
         num_batches_tracked,
         momentum,
         eps,
-        Epilogue::Relu,
+        Epilogue::act(act),
     )
 }
 
@@ -464,7 +505,10 @@ pub fn batch_norm_train_residual(
         num_batches_tracked,
         momentum,
         eps,
-        Epilogue::Residual { residual, relu },
+        Epilogue {
+            act: relu_if(relu),
+            residual: Some(residual),
+        },
     )
 }
 
@@ -515,7 +559,7 @@ pub fn batch_norm_eval(
         running_mean,
         running_var,
         eps,
-        Epilogue::None,
+        Epilogue::act(Activation::None),
     )
 }
 
@@ -528,15 +572,36 @@ pub fn batch_norm_eval_relu(
     running_var: &Tensor,
     eps: f32,
 ) -> Result<Tensor> {
+    batch_norm_eval_act(
+        x,
+        Activation::Relu,
+        gamma,
+        beta,
+        running_mean,
+        running_var,
+        eps,
+    )
+}
+
+/// [`batch_norm_eval`] followed by `act` in the same kernel.
+pub fn batch_norm_eval_act(
+    x: &Tensor,
+    act: Activation,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    eps: f32,
+) -> Result<Tensor> {
     eval(
-        "batch_norm_eval_relu",
+        "batch_norm_eval_act",
         x,
         gamma,
         beta,
         running_mean,
         running_var,
         eps,
-        Epilogue::Relu,
+        Epilogue::act(act),
     )
 }
 
@@ -560,7 +625,10 @@ pub fn batch_norm_eval_residual(
         running_mean,
         running_var,
         eps,
-        Epilogue::Residual { residual, relu },
+        Epilogue {
+            act: relu_if(relu),
+            residual: Some(residual),
+        },
     )
 }
 
@@ -571,7 +639,7 @@ fn backward(
     beta: &Tensor,
     saved: &BatchNormSaved,
     dy: &Tensor,
-    relu: bool,
+    act: Activation,
 ) -> Result<(Tensor, Tensor, Tensor)> {
     let (n, c, hw) = dims(x, op)?;
     dy.expect_dtype(op, DType::F32)?;
@@ -597,7 +665,7 @@ fn backward(
     // [C records of REC floats for dx | sum(g) (C) | sum(g*xhat) (C)].
     let work = Tensor::uninit(dev, &[REC * c + 2 * c], DType::F32)?;
     let runs = unit_runs(dev, op, n, c * hw)?;
-    let relu_c = ("RELU", f64::from(u8::from(relu)));
+    let relu_c = ("RELU", act_constant(act));
     let last = runs.len() - 1;
     let tex = dev.texel_copies(&[x, dy])?;
     let (x_tex, dy_tex) = match &tex {
@@ -697,7 +765,15 @@ pub fn batch_norm_backward(
     dy: &Tensor,
 ) -> Result<(Tensor, Tensor, Tensor)> {
     // beta is bound but unused without the ReLU mask; gamma stands in for it.
-    backward("batch_norm_backward", x, gamma, gamma, saved, dy, false)
+    backward(
+        "batch_norm_backward",
+        x,
+        gamma,
+        gamma,
+        saved,
+        dy,
+        Activation::None,
+    )
 }
 
 /// Backward of [`batch_norm_train_relu`]: the ReLU mask `y > 0` is recomputed
@@ -710,5 +786,20 @@ pub fn batch_norm_relu_backward(
     saved: &BatchNormSaved,
     dy: &Tensor,
 ) -> Result<(Tensor, Tensor, Tensor)> {
-    backward("batch_norm_relu_backward", x, gamma, beta, saved, dy, true)
+    batch_norm_act_backward(x, gamma, beta, saved, dy, Activation::Relu)
+}
+
+/// Backward of [`batch_norm_train_act`]: the activation's mask (`y > 0` for
+/// ReLU, `0 < y < 6` for ReLU6, PyTorch's rule at the bounds) is recomputed
+/// from `x`, the saved statistics, `gamma` and `beta` with the forward's
+/// expression, so `y` need not be kept.
+pub fn batch_norm_act_backward(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    saved: &BatchNormSaved,
+    dy: &Tensor,
+    act: Activation,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    backward("batch_norm_act_backward", x, gamma, beta, saved, dy, act)
 }

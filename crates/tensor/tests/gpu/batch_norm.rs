@@ -18,6 +18,7 @@ use shadernet_reference::{
     tol::{assert_close, Tol},
 };
 use shadernet_tensor::ops::batch_norm::{self as ops, BatchNormSaved};
+use shadernet_tensor::ops::conv2d::Activation;
 use shadernet_tensor::ops::pool::with_binding_limit;
 use shadernet_tensor::{
     with_stream_reads, without_texel_operands, DType, Device, Error, StreamReads, Tensor,
@@ -591,4 +592,109 @@ fn bad_inputs_are_typed_errors() {
         &g.x, &dy, false, &g.gamma, &g.beta, &g.rm, &g.rv, EPS,
     ));
     assert!(m.contains("residual"), "{m}");
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn batch_norm_relu6_matches_reference() {
+    // gamma doubled and beta shifted by 3 so that a good share of y lies above 6 as
+    // well as below 0:
+    // both bounds of the mask 0 < y < 6 are exercised, forward and backward.
+    let mut rng = Rng::new(26);
+    let relu6 = |v: &[f64]| -> Vec<f64> { v.iter().map(|&a| a.clamp(0.0, 6.0)).collect() };
+    for &(n, c, h, w) in &[(3, 5, 7, 5), (2, 3, 12, 12), (3, 5, 2, 2)] {
+        let mut k = Case::new(&mut rng, n, c, h, w, 0.5, 1.0);
+        k.beta = k.beta.iter().map(|b| b + 3.0).collect();
+        k.gamma = k.gamma.iter().map(|g| 2.0 * g).collect();
+        let hw = h * w;
+        let run = |ctx: &str| {
+            let g = Gpu::new(&k);
+            let want =
+                reference::batch_norm_train(&k.x, &k.gamma, &k.beta, n, c, hw, f64::from(EPS));
+            let above = want.y.iter().filter(|&&v| v >= 6.0).count();
+            let below = want.y.iter().filter(|&&v| v <= 0.0).count();
+            assert!(
+                above > 0 && below > 0,
+                "{ctx}: {above} above 6, {below} below 0"
+            );
+            let (y, saved) = ops::batch_norm_train_act(
+                &g.x,
+                Activation::Relu6,
+                &g.gamma,
+                &g.beta,
+                &g.rm,
+                &g.rv,
+                &g.nbt,
+                MOMENTUM,
+                EPS,
+            )
+            .unwrap();
+            let y = download(&y);
+            assert_close(&y, &relu6(&want.y), FWD, &format!("{ctx} y relu6"));
+            let masked: Vec<f64> =
+                k.dy.iter()
+                    .zip(&y)
+                    .map(|(&d, &yv)| if yv > 0.0 && yv < 6.0 { d } else { 0.0 })
+                    .collect();
+            let (dx, dgamma, dbeta) = ops::batch_norm_act_backward(
+                &g.x,
+                &g.gamma,
+                &g.beta,
+                &saved,
+                &g.dy,
+                Activation::Relu6,
+            )
+            .unwrap();
+            let (wdx, wdg, wdb) = reference::batch_norm_backward(
+                &k.x,
+                &k.gamma,
+                &want.mean,
+                &want.invstd,
+                &masked,
+                n,
+                c,
+                hw,
+            );
+            assert_close(&download(&dbeta), &wdb, BWD, &format!("{ctx} relu6 dbeta"));
+            assert_close(
+                &download(&dgamma),
+                &wdg,
+                BWD,
+                &format!("{ctx} relu6 dgamma"),
+            );
+            assert_close(&download(&dx), &wdx, BWD, &format!("{ctx} relu6 dx"));
+            let g = Gpu::new(&k);
+            let want = reference::batch_norm_eval(
+                &k.x,
+                &k.gamma,
+                &k.beta,
+                &k.rm,
+                &k.rv,
+                n,
+                c,
+                hw,
+                f64::from(EPS),
+            );
+            let y = ops::batch_norm_eval_act(
+                &g.x,
+                Activation::Relu6,
+                &g.gamma,
+                &g.beta,
+                &g.rm,
+                &g.rv,
+                EPS,
+            )
+            .unwrap();
+            assert_close(
+                &download(&y),
+                &relu6(&want),
+                FWD,
+                &format!("{ctx} eval relu6"),
+            );
+        };
+        with_stream_reads(StreamReads::Texels, || {
+            run(&format!("[{n}, {c}, {h}, {w}] texels"))
+        });
+        without_texel_operands(|| run(&format!("[{n}, {c}, {h}, {w}] storage")));
+    }
 }
