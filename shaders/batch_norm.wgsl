@@ -20,7 +20,8 @@
 //    RESIDUAL plays no part there: the launcher masks first), chained over launches
 //    through `work`; the last writes two vec4 records per channel for dx.
 //  dx_main / dx4: dx = k * (g - sum(g)/M - xhat * sum(g*xhat)/M), xhat = (x - mean) * invstd
-//    (derivation: docs/ops/batch_norm.md).
+//    (derivation: docs/ops/batch_norm.md); dx4_padded writes it in a convolution's padded
+//    dY layout instead of NCHW (see there).
 // Launcher: crates/tensor/src/ops/batch_norm.rs   Reference: crates/reference/src/batch_norm.rs
 struct Params {
     n: u32, // images in this launch
@@ -34,7 +35,7 @@ struct Params {
     step_img: u32, // WG = step_img * (hw / V) + step_off: one stride of an invocation
     step_off: u32,
     items: u32, // items (of V elements) of the launch: the invocations of apply / dx
-    _pad0: u32,
+    w: u32, // PADDED: the plane's width
     count: f32, // M = N * HW of the whole call
     momentum: f32,
     eps: f32,
@@ -43,6 +44,15 @@ struct Params {
     _pad1: f32,
     _pad2: f32,
     _pad3: f32,
+    // PADDED (dx4): dx written into a convolution's padded dY layout (see dx4).
+    pad_hp: u32,
+    pad_wp: u32,
+    pad_kv: u32, // vec4s per pixel
+    pad_off_h: u32,
+    pad_off_w: u32,
+    pad_ups_h: u32,
+    pad_ups_w: u32,
+    _pad4: u32,
 }
 
 override WG: u32 = 256u;
@@ -478,6 +488,14 @@ fn dx_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     dx[p.z_base + i] = dx_of(x_at(p.x_base + i), dy_vec4(e >> 2u)[e & 3u], a, b);
 }
 
+// The dx of item t's vec4 k (V / 4 of them per item).
+fn dx4_value(k: u32, a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+    let v = x_vec4(p.x_base / 4u + k);
+    let g = dy_vec4(p.y_base / 4u + k);
+    return vec4<f32>(dx_of(v.x, g.x, a, b), dx_of(v.y, g.y, a, b), dx_of(v.z, g.z, a, b),
+                     dx_of(v.w, g.w, a, b));
+}
+
 @compute @workgroup_size(WG)
 fn dx4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let t = gid.x + gid.y * nwg.x * WG;
@@ -489,9 +507,59 @@ fn dx4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
     let b = rec[2u * ch + 1u];
     for (var q = 0u; q < V / 4u; q++) {
         let k = t * (V / 4u) + q;
-        let v = x_vec4(p.x_base / 4u + k);
-        let g = dy_vec4(p.y_base / 4u + k);
-        dx4_out[p.z_base / 4u + k] = vec4<f32>(dx_of(v.x, g.x, a, b), dx_of(v.y, g.y, a, b),
-                                               dx_of(v.z, g.z, a, b), dx_of(v.w, g.w, a, b));
+        dx4_out[p.z_base / 4u + k] = dx4_value(k, a, b);
+    }
+}
+
+// dx4_padded: dx written not as NCHW but where a convolution's dX and dW read their dY
+// (conv2d.rs, Conv2dDyLayout; the launcher zero-fills the rest): pixel (n, h, w) at vec4
+// ((n * pad_hp + h * pad_ups_h + pad_off_h) * pad_wp + w * pad_ups_w + pad_off_w)
+// * pad_kv + c / 4, channels c .. c + 3 in its components. One invocation per four
+// channels x QUADS x 4 pixels of a row (c % 4 == 0, 4 * QUADS divides w; items = n * c / 4
+// * hw / (4 * QUADS), inv_hwv = 4 * QUADS / hw): per four pixels, four channel vec4s read
+// and transposed into four pixel vec4s, as the layout pass (conv2d_layout.wgsl,
+// to_padded_nhwc4) does, so every store is a vec4; the channels' records are read once.
+override QUADS: u32 = 1u;
+
+@compute @workgroup_size(WG)
+fn dx4_padded(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = gid.x + gid.y * nwg.x * WG;
+    if (t >= p.items) {
+        return;
+    }
+    let blocks = p.hw / (4u * QUADS);
+    let rest = udiv(t, blocks, p.inv_hwv);
+    let pb = t - rest * blocks;
+    let groups = p.c / 4u;
+    let n = rest / groups;
+    let cg = rest - n * groups;
+    let ch = 4u * cg;
+    let a0 = rec[2u * ch];
+    let b0 = rec[2u * ch + 1u];
+    let a1 = rec[2u * ch + 2u];
+    let b1 = rec[2u * ch + 3u];
+    let a2 = rec[2u * ch + 4u];
+    let b2 = rec[2u * ch + 5u];
+    let a3 = rec[2u * ch + 6u];
+    let b3 = rec[2u * ch + 7u];
+    // vec4 index of channel ch's first pixel of the block; the next channels are a plane on.
+    let k0 = ((n * p.c + ch) * p.hw) / 4u + QUADS * pb;
+    let kp = p.hw / 4u;
+    let e = 4u * QUADS * pb;
+    let h = e / p.w;
+    let w0 = e - h * p.w;
+    let px0 = ((n * p.pad_hp + h * p.pad_ups_h + p.pad_off_h) * p.pad_wp + w0 * p.pad_ups_w
+        + p.pad_off_w) * p.pad_kv + cg;
+    let step = p.pad_ups_w * p.pad_kv;
+    for (var j = 0u; j < QUADS; j++) {
+        let d0 = dx4_value(k0 + j, a0, b0);
+        let d1 = dx4_value(k0 + kp + j, a1, b1);
+        let d2 = dx4_value(k0 + 2u * kp + j, a2, b2);
+        let d3 = dx4_value(k0 + 3u * kp + j, a3, b3);
+        let px = px0 + 4u * j * step;
+        dx4_out[px] = vec4<f32>(d0.x, d1.x, d2.x, d3.x);
+        dx4_out[px + step] = vec4<f32>(d0.y, d1.y, d2.y, d3.y);
+        dx4_out[px + 2u * step] = vec4<f32>(d0.z, d1.z, d2.z, d3.z);
+        dx4_out[px + 3u * step] = vec4<f32>(d0.w, d1.w, d2.w, d3.w);
     }
 }

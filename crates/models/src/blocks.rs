@@ -1,11 +1,12 @@
 //! Building blocks shared by the models: conv + BN (+ activation) stacks and
 //! residual blocks, with torchvision's child names.
 
+use shadernet_nn::functional::{self as f, BnTail};
 use shadernet_nn::init::Rng;
 use shadernet_nn::layers::{BatchNorm2d, Conv2d, Layer, Sequential};
 use shadernet_nn::param::{join, Slot};
 use shadernet_nn::{Module, Tape, Var};
-use shadernet_tensor::ops::conv2d::Conv2dConfig;
+use shadernet_tensor::ops::conv2d::{Activation, Conv2dConfig};
 use shadernet_tensor::{Device, Result};
 
 /// A conv without bias, with `padding = k / 2` (torchvision's conv3x3 / conv1x1).
@@ -82,13 +83,22 @@ impl BasicBlock {
 
 impl Module for BasicBlock {
     fn forward(&self, tape: &Tape, x: &Var) -> Result<Var> {
-        let h = self.bn1.forward_relu(tape, &self.conv1.forward(tape, x)?)?;
-        let h = self.conv2.forward(tape, &h)?;
+        let h = f::conv_bn(
+            tape,
+            x,
+            &self.conv1,
+            &self.bn1,
+            BnTail::Act(Activation::Relu),
+        )?;
         let shortcut = match &self.downsample {
             Some(d) => d.forward(tape, x)?,
             None => x.clone(),
         };
-        self.bn2.forward_add_relu(tape, &h, &shortcut)
+        let tail = BnTail::Residual {
+            residual: &shortcut,
+            relu: true,
+        };
+        f::conv_bn(tape, &h, &self.conv2, &self.bn2, tail)
     }
     fn visit(&self, prefix: &str, v: &mut dyn FnMut(String, Slot<'_>)) {
         self.conv1.visit(&join(prefix, "conv1"), v);
@@ -143,16 +153,18 @@ impl Bottleneck {
 
 impl Module for Bottleneck {
     fn forward(&self, tape: &Tape, x: &Var) -> Result<Var> {
-        let h = self.bn1.forward_relu(tape, &self.conv1.forward(tape, x)?)?;
-        let h = self
-            .bn2
-            .forward_relu(tape, &self.conv2.forward(tape, &h)?)?;
-        let h = self.conv3.forward(tape, &h)?;
+        let relu = BnTail::Act(Activation::Relu);
+        let h = f::conv_bn(tape, x, &self.conv1, &self.bn1, relu)?;
+        let h = f::conv_bn(tape, &h, &self.conv2, &self.bn2, relu)?;
         let shortcut = match &self.downsample {
             Some(d) => d.forward(tape, x)?,
             None => x.clone(),
         };
-        self.bn3.forward_add_relu(tape, &h, &shortcut)
+        let tail = BnTail::Residual {
+            residual: &shortcut,
+            relu: true,
+        };
+        f::conv_bn(tape, &h, &self.conv3, &self.bn3, tail)
     }
     fn visit(&self, prefix: &str, v: &mut dyn FnMut(String, Slot<'_>)) {
         self.conv1.visit(&join(prefix, "conv1"), v);

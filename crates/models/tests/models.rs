@@ -427,3 +427,123 @@ fn sequential_fuses_batch_norm_and_activation_exactly() {
         }
     }
 }
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn conv_bn_fused_backward_matches_the_separate_ops() {
+    // conv -> batch norm -> (ReLU | ReLU6 | residual add + ReLU | nothing) as one tape op,
+    // whose backward writes batch norm's dx straight into the convolution's padded dY
+    // layout where it can (3x3 stride 1 and 2, 1x1; channels and widths multiples of
+    // 4), and falls back to NCHW where it cannot (5 channels, width 6): the output,
+    // running statistics and the gradients of x, w, gamma, beta (and the residual)
+    // equal the separate ops'.
+    use shadernet_nn::functional::BnTail;
+    use shadernet_nn::layers::{BatchNorm2d, Conv2d};
+    use shadernet_nn::Param;
+    use shadernet_tensor::ops::conv2d::{conv2d_dy_layout, Activation, Conv2dConfig};
+    let mut rng = shadernet_reference::rng::Rng::new(9);
+    let mut data =
+        |len: usize| -> Vec<f32> { rng.vec_normal(len).into_iter().map(|v| v as f32).collect() };
+    // (n, c_in, h, w, c_out, k, stride, padded path expected)
+    // (The padded path also needs dW's channel blocks to match dX's: 16 or 32
+    // output channels, or a multiple of 64.)
+    let cases = [
+        (2, 4, 8, 8, 16, 3, 1, true),
+        (1, 4, 4, 16, 16, 3, 1, true),
+        (2, 8, 8, 8, 32, 3, 2, true),
+        (2, 8, 4, 8, 16, 1, 1, true),
+        (2, 3, 6, 6, 5, 3, 1, false),
+        (2, 4, 6, 6, 16, 3, 1, false),
+    ];
+    for (n, c, h, w, k, r, stride, padded) in cases {
+        let cfg = Conv2dConfig::new(stride, r / 2);
+        let (ho, wo) = (
+            (h + 2 * (r / 2) - r) / stride + 1,
+            (w + 2 * (r / 2) - r) / stride + 1,
+        );
+        let layout = conv2d_dy_layout(device(), [n, c, h, w], [k, c, r, r], &cfg).unwrap();
+        let fits = layout.is_some() && k % 4 == 0 && wo % 4 == 0;
+        assert_eq!(fits, padded, "case {:?}", (n, c, h, w, k, r, stride));
+        let (xs, ws, rs, dys) = (
+            data(n * c * h * w),
+            data(k * c * r * r),
+            data(n * k * ho * wo),
+            data(n * k * ho * wo),
+        );
+        let (gs, bs) = (data(k), data(k));
+        let t = |v: &[f32], s: &[usize]| Tensor::from_f32(device(), v, s).unwrap();
+        for tail in 0..4 {
+            let run = |fused: bool| {
+                let conv = Conv2d {
+                    weight: Param::new(t(&ws, &[k, c, r, r])),
+                    bias: None,
+                    config: cfg,
+                };
+                let bn = BatchNorm2d::new(device(), k).unwrap();
+                bn.weight.tensor().write_f32(&gs).unwrap();
+                bn.bias.tensor().write_f32(&bs).unwrap();
+                let (x, res) = (
+                    Param::new(t(&xs, &[n, c, h, w])),
+                    Param::new(t(&rs, &[n, k, ho, wo])),
+                );
+                let tape = Tape::training();
+                let (xv, rv) = (tape.param(&x), tape.param(&res));
+                let bt = match tail {
+                    0 => BnTail::Act(Activation::Relu),
+                    1 => BnTail::Act(Activation::Relu6),
+                    2 => BnTail::Act(Activation::None),
+                    _ => BnTail::Residual {
+                        residual: &rv,
+                        relu: true,
+                    },
+                };
+                let y = if fused {
+                    f::conv_bn(&tape, &xv, &conv, &bn, bt)
+                } else {
+                    let z = conv.forward(&tape, &xv).unwrap();
+                    match bt {
+                        BnTail::Act(a) => f::batch_norm_act(&tape, &z, &bn, a),
+                        BnTail::Residual { residual, relu } => {
+                            f::batch_norm_residual(&tape, &z, residual, &bn, relu)
+                        }
+                    }
+                }
+                .unwrap();
+                let grads = tape.backward_with(&y, t(&dys, &[n, k, ho, wo])).unwrap();
+                let mut out = vec![
+                    y.tensor().to_vec_f32().unwrap(),
+                    bn.running_mean.to_vec_f32().unwrap(),
+                    bn.running_var.to_vec_f32().unwrap(),
+                ];
+                for p in [&x, &conv.weight, &bn.weight, &bn.bias] {
+                    out.push(grads.get(p).expect("a gradient").to_vec_f32().unwrap());
+                }
+                if tail == 3 {
+                    out.push(grads.get(&res).expect("a gradient").to_vec_f32().unwrap());
+                }
+                out
+            };
+            let (fused, plain) = (run(true), run(false));
+            let what = [
+                "y",
+                "running_mean",
+                "running_var",
+                "dx",
+                "dw",
+                "dgamma",
+                "dbeta",
+                "dres",
+            ];
+            for ((a, b), name) in fused.iter().zip(&plain).zip(what) {
+                assert_eq!(a.len(), b.len(), "{name}");
+                for (i, (u, v)) in a.iter().zip(b).enumerate() {
+                    assert!(
+                        (u - v).abs() <= 1e-5 * (1.0 + v.abs()),
+                        "case {:?} tail {tail} {name}[{i}]: fused {u} vs separate {v}",
+                        (n, c, h, w, k, r, stride)
+                    );
+                }
+            }
+        }
+    }
+}

@@ -677,6 +677,236 @@ pub fn batch_norm_residual(
     }))
 }
 
+/// What follows batch norm in [`conv_bn`]: an activation (or none), or a
+/// residual block's add, with or without the ReLU after it.
+#[derive(Clone, Copy)]
+pub enum BnTail<'a> {
+    /// `act(bn(conv(x)))`.
+    Act(Activation),
+    /// `bn(conv(x)) + residual`, then ReLU when `relu`.
+    Residual {
+        /// The shortcut.
+        residual: &'a Var,
+        /// Whether a ReLU follows the add.
+        relu: bool,
+    },
+}
+
+#[derive(Debug)]
+struct ConvBnBackward {
+    conv: Conv2dBackward,
+    bn: BatchNormBackward,
+    /// With a residual: whether a ReLU followed, and the output (its mask).
+    residual: Option<Option<Tensor>>,
+    /// Where the convolution's backward reads dY, when batch norm's backward can
+    /// write its dx there (no NCHW dY and no layout pass in between).
+    layout: Option<conv2d::Conv2dDyLayout>,
+}
+
+impl Backward for ConvBnBackward {
+    fn name(&self) -> &'static str {
+        "conv2d_batch_norm"
+    }
+    fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let mut acc = vec![None; if self.residual.is_some() { 5 } else { 4 }];
+        self.backward_accumulate(dy, &mut acc)?;
+        Ok(acc)
+    }
+    /// Inputs: x, w, gamma, beta (, residual). x's accumulated gradient is added
+    /// in dX's store, as [`Conv2dBackward`] does.
+    fn backward_accumulate(&self, dy: &Tensor, acc: &mut [Option<Tensor>]) -> Result<()> {
+        let g = match &self.residual {
+            Some(Some(y)) => elementwise::relu_backward(dy, y)?,
+            _ => dy.clone(),
+        };
+        let (act, beta) = match &self.bn.act_beta {
+            Some((act, beta)) => (*act, beta),
+            None => (Activation::None, &self.bn.gamma),
+        };
+        let padded = match &self.layout {
+            Some(l) => batch_norm::batch_norm_act_backward_padded(
+                &self.bn.x,
+                &self.bn.gamma,
+                beta,
+                &self.bn.saved,
+                &g,
+                act,
+                l,
+            )?
+            .map(|r| (r, l)),
+            None => None,
+        };
+        let (dz, dgamma, dbeta, layout) = match padded {
+            Some(((dzp, dgamma, dbeta), l)) => (dzp, dgamma, dbeta, Some(l)),
+            None => {
+                let (dz, dgamma, dbeta) = batch_norm::batch_norm_act_backward(
+                    &self.bn.x,
+                    &self.bn.gamma,
+                    beta,
+                    &self.bn.saved,
+                    &g,
+                    act,
+                )?;
+                (dz, dgamma, dbeta, None)
+            }
+        };
+        let c = &self.conv;
+        let input_grad = if c.x_grad {
+            conv2d::InputGrad::Yes {
+                plus: acc.first().and_then(Option::as_ref),
+            }
+        } else {
+            conv2d::InputGrad::No
+        };
+        let (dx, dw) = match layout {
+            Some(l) => conv2d::conv2d_backward_kept_from_padded(
+                &c.x,
+                c.kept.as_ref(),
+                &c.w,
+                &dz,
+                l,
+                &c.cfg,
+                input_grad,
+            )?,
+            None => {
+                conv2d::conv2d_backward_kept(&c.x, c.kept.as_ref(), &c.w, &dz, &c.cfg, input_grad)?
+            }
+        };
+        let mut grads = vec![dx, Some(dw), Some(dgamma), Some(dbeta)];
+        if self.residual.is_some() {
+            grads.push(Some(g));
+        }
+        for (k, (slot, g)) in acc.iter_mut().zip(grads).enumerate() {
+            if let Some(g) = g {
+                *slot = Some(match slot.take() {
+                    // dX already holds x's accumulated gradient.
+                    Some(_) if k == 0 => g,
+                    None => g,
+                    Some(a) => elementwise::add(&a, &g)?,
+                });
+            }
+        }
+        Ok(())
+    }
+    fn saved_bytes(&self) -> u64 {
+        self.conv.saved_bytes()
+            + self.bn.saved_bytes()
+            + self
+                .residual
+                .as_ref()
+                .and_then(Option::as_ref)
+                .map_or(0, |y| bytes(&[y]))
+    }
+}
+
+/// `tail(batch_norm(conv2d(x)))` for a convolution without bias: in training
+/// mode one tape op whose backward has batch norm write its dx straight into
+/// the layout the convolution's dX and dW read dY in
+/// ([`conv2d::conv2d_dy_layout`]), skipping an NCHW dY and its layout pass. The
+/// same values as the separate ops; elsewhere (eval mode, no recording, a
+/// bias, a strided 1x1 convolution) it runs them.
+pub fn conv_bn(
+    tape: &Tape,
+    x: &Var,
+    conv: &crate::layers::Conv2d,
+    bn: &crate::layers::BatchNorm2d,
+    tail: BnTail<'_>,
+) -> Result<Var> {
+    let w = tape.param(&conv.weight);
+    let cfg = &conv.config;
+    let fuse = tape.is_training()
+        && tape.is_recording()
+        && conv.bias.is_none()
+        && w.node().is_some()
+        && strided_pointwise(x, &w, cfg).is_none();
+    if !fuse {
+        let b = conv.bias.as_ref().map(|b| tape.param(b));
+        let z = conv2d(tape, x, &w, b.as_ref(), cfg)?;
+        return match tail {
+            BnTail::Act(act) => batch_norm_act(tape, &z, bn, act),
+            BnTail::Residual { residual, relu } => {
+                batch_norm_residual(tape, &z, residual, bn, relu)
+            }
+        };
+    }
+    let gamma = tape.param(&bn.weight);
+    let beta = tape.param(&bn.bias);
+    let (z, kept) = conv2d::conv2d_keeping_input(x.tensor(), w.tensor(), None, cfg)?;
+    let (y, saved, residual) = match tail {
+        BnTail::Act(act) => {
+            let (y, saved) = batch_norm::batch_norm_train_act(
+                &z,
+                act,
+                gamma.tensor(),
+                beta.tensor(),
+                &bn.running_mean,
+                &bn.running_var,
+                &bn.num_batches_tracked,
+                bn.momentum,
+                bn.eps,
+            )?;
+            (y, saved, None)
+        }
+        BnTail::Residual { residual, relu } => {
+            let (y, saved) = batch_norm::batch_norm_train_residual(
+                &z,
+                residual.tensor(),
+                relu,
+                gamma.tensor(),
+                beta.tensor(),
+                &bn.running_mean,
+                &bn.running_var,
+                &bn.num_batches_tracked,
+                bn.momentum,
+                bn.eps,
+            )?;
+            let mask = relu.then(|| y.clone());
+            (y, saved, Some((residual, mask)))
+        }
+    };
+    let x_shape = shape4_of(x)?;
+    let w_shape = shape4_of(&w)?;
+    let layout = conv2d::conv2d_dy_layout(x.tensor().device(), x_shape, w_shape, cfg)?;
+    let act_beta = match tail {
+        BnTail::Act(Activation::None) | BnTail::Residual { .. } => None,
+        BnTail::Act(act) => Some((act, beta.tensor().clone())),
+    };
+    let rule = || -> Box<dyn Backward> {
+        Box::new(ConvBnBackward {
+            conv: Conv2dBackward {
+                x: x.tensor().clone(),
+                w: w.tensor().clone(),
+                cfg: *cfg,
+                bias: false,
+                x_grad: x.node().is_some(),
+                kept,
+            },
+            bn: BatchNormBackward {
+                x: z,
+                gamma: gamma.tensor().clone(),
+                act_beta,
+                saved,
+            },
+            residual: residual.as_ref().map(|(_, mask)| mask.clone()),
+            layout,
+        })
+    };
+    Ok(match residual {
+        Some((r, _)) => tape.record(y, &[x, &w, &gamma, &beta, r], rule),
+        None => tape.record(y, &[x, &w, &gamma, &beta], rule),
+    })
+}
+
+/// The four dimensions of a 4-D variable.
+fn shape4_of(v: &Var) -> Result<[usize; 4]> {
+    v.shape()
+        .try_into()
+        .map_err(|_| shadernet_tensor::Error::Shape {
+            op: "conv_bn",
+            message: format!("expected a 4-D tensor, got shape {:?}", v.shape()),
+        })
+}
+
 /// Eval-mode batch norm is an affine map per channel; only `dx` is provided
 /// (fine-tuning through frozen statistics), γ and β get no gradient here.
 #[derive(Debug)]

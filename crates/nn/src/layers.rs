@@ -5,7 +5,7 @@ use shadernet_tensor::ops::pool::Pool2dConfig;
 use shadernet_tensor::{DType, Device, Result, Tensor};
 
 use crate::autograd::{Tape, Var};
-use crate::functional as f;
+use crate::functional::{self as f, BnTail};
 use crate::init::{default_bound, Rng};
 use crate::module::Module;
 use crate::param::{join, Param, Slot};
@@ -72,6 +72,9 @@ impl Module for Conv2d {
         let w = tape.param(&self.weight);
         let b = self.bias.as_ref().map(|b| tape.param(b));
         f::conv2d(tape, x, &w, b.as_ref(), &self.config)
+    }
+    fn as_conv2d(&self) -> Option<&Conv2d> {
+        Some(self)
     }
     fn visit(&self, prefix: &str, v: &mut dyn FnMut(String, Slot<'_>)) {
         v(join(prefix, "weight"), Slot::Param(&self.weight));
@@ -274,25 +277,35 @@ impl Sequential {
     }
 }
 
-/// Runs `layers` in order on `x`; a `BatchNorm2d` directly followed by a ReLU
-/// or ReLU6 runs as one op with the activation fused into its kernels
-/// ([`f::batch_norm_act`]: the same result, one pass less each way).
+/// Runs `layers` in order on `x`, fusing where one layer feeds the next: a
+/// `Conv2d` followed by a `BatchNorm2d` (and a ReLU or ReLU6) runs as
+/// [`f::conv_bn`], a `BatchNorm2d` followed by a ReLU or ReLU6 as
+/// [`f::batch_norm_act`]: the same results, fewer passes.
 pub fn forward_fused<'a>(
     tape: &Tape,
     x: &Var,
     layers: impl IntoIterator<Item = &'a dyn Module>,
 ) -> Result<Var> {
+    let layers: Vec<&dyn Module> = layers.into_iter().collect();
     let mut h = x.clone();
-    let mut layers = layers.into_iter().peekable();
-    while let Some(l) = layers.next() {
-        let act = layers.peek().and_then(|next| next.as_activation());
-        h = match (l.as_batch_norm(), act) {
-            (Some(bn), Some(act)) => {
-                layers.next();
-                f::batch_norm_act(tape, &h, bn, act)?
-            }
-            _ => l.forward(tape, &h)?,
-        };
+    let mut i = 0;
+    while i < layers.len() {
+        let next = |k: usize| layers.get(i + k);
+        let act = |k: usize| next(k).and_then(|l| l.as_activation());
+        if let (Some(conv), Some(bn)) = (
+            layers[i].as_conv2d(),
+            next(1).and_then(|l| l.as_batch_norm()),
+        ) {
+            let a = act(2);
+            h = f::conv_bn(tape, &h, conv, bn, BnTail::Act(a.unwrap_or_default()))?;
+            i += if a.is_some() { 3 } else { 2 };
+        } else if let (Some(bn), Some(a)) = (layers[i].as_batch_norm(), act(1)) {
+            h = f::batch_norm_act(tape, &h, bn, a)?;
+            i += 2;
+        } else {
+            h = layers[i].forward(tape, &h)?;
+            i += 1;
+        }
     }
     Ok(h)
 }

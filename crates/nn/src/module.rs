@@ -25,6 +25,12 @@ pub trait Module {
         None
     }
 
+    /// `Some` for a `Conv2d`: a container fuses it with a batch norm right after
+    /// it ([`crate::functional::conv_bn`]).
+    fn as_conv2d(&self) -> Option<&crate::layers::Conv2d> {
+        None
+    }
+
     /// Every parameter with its name, in `state_dict()` order.
     fn named_params(&self) -> Vec<(String, Param)> {
         let mut out = Vec::new();

@@ -13,7 +13,7 @@
 use crate::device::Device;
 use crate::error::{shape_err, Result};
 use crate::kernel::Kernel;
-use crate::ops::conv2d::Activation;
+use crate::ops::conv2d::{Activation, Conv2dDyLayout};
 use crate::ops::pool::{unit_runs, window, window_vec4};
 use crate::tensor::{DType, Tensor};
 use crate::texels::{texel_kernel, texel_or_window, Texels};
@@ -25,6 +25,7 @@ const APPLY4: Kernel = crate::kernel!("batch_norm", "apply4");
 const REDUCE_GRAD: Kernel = crate::kernel!("batch_norm", "reduce_grad");
 const DX: Kernel = crate::kernel!("batch_norm", "dx_main");
 const DX4: Kernel = crate::kernel!("batch_norm", "dx4");
+const DX4_PADDED: Kernel = crate::kernel!("batch_norm", "dx4_padded");
 
 /// Invocations per workgroup of a per-channel reduction over `items` items:
 /// 256, or 64 for small channels (fewer idle invocations, a shorter tree).
@@ -53,13 +54,21 @@ struct BnParams {
     step_img: u32,
     step_off: u32,
     items: u32,
-    _pad0: u32,
+    w: u32,
     count: f32,
     momentum: f32,
     eps: f32,
     inv_hwv: f32,
     inv_c: f32,
     _pad1: [f32; 3],
+    pad_hp: u32,
+    pad_wp: u32,
+    pad_kv: u32,
+    pad_off_h: u32,
+    pad_off_w: u32,
+    pad_ups_h: u32,
+    pad_ups_w: u32,
+    _pad4: u32,
 }
 
 /// What the training forward saves for the backward: per-channel batch mean
@@ -130,13 +139,21 @@ fn params(n: usize, c: usize, hw: usize, count: usize, v: usize) -> BnParams {
         step_img: (wg / hwv) as u32,
         step_off: (wg % hwv) as u32,
         items: (n * c * hwv) as u32,
-        _pad0: 0,
+        w: 0,
         count: count as f32,
         momentum: 0.0,
         eps: 0.0,
         inv_hwv: 1.0 / hwv as f32,
         inv_c: 1.0 / c as f32,
         _pad1: [0.0; 3],
+        pad_hp: 0,
+        pad_wp: 0,
+        pad_kv: 0,
+        pad_off_h: 0,
+        pad_off_w: 0,
+        pad_ups_h: 0,
+        pad_ups_w: 0,
+        _pad4: 0,
     }
 }
 
@@ -632,6 +649,7 @@ pub fn batch_norm_eval_residual(
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn backward(
     op: &'static str,
     x: &Tensor,
@@ -640,7 +658,8 @@ fn backward(
     saved: &BatchNormSaved,
     dy: &Tensor,
     act: Activation,
-) -> Result<(Tensor, Tensor, Tensor)> {
+    padded: Option<&Conv2dDyLayout>,
+) -> Result<Option<(Tensor, Tensor, Tensor)>> {
     let (n, c, hw) = dims(x, op)?;
     dy.expect_dtype(op, DType::F32)?;
     if dy.shape() != x.shape() {
@@ -665,6 +684,17 @@ fn backward(
     // [C records of REC floats for dx | sum(g) (C) | sum(g*xhat) (C)].
     let work = Tensor::uninit(dev, &[REC * c + 2 * c], DType::F32)?;
     let runs = unit_runs(dev, op, n, c * hw)?;
+    // dx into a convolution's padded dY: one launch, whole vec4s per row.
+    if let Some(l) = padded {
+        let w = w_of(x);
+        if runs.len() != 1
+            || !w.is_multiple_of(4)
+            || !c.is_multiple_of(4)
+            || x.shape() != l.dy_shape.as_slice()
+        {
+            return Ok(None);
+        }
+    }
     let relu_c = ("RELU", act_constant(act));
     let last = runs.len() - 1;
     let tex = dev.texel_copies(&[x, dy])?;
@@ -713,9 +743,47 @@ fn backward(
             fold(dev, c),
         )?;
     }
-    let dx = Tensor::uninit(dev, x.shape(), DType::F32)?;
     let wg = dev.elementwise_workgroup();
     let (rec_arg, _) = window_vec4(&work, 0, work.numel())?;
+    if let Some(l) = padded {
+        let dxp = Tensor::zeros(dev, &[l.floats()], DType::F32)?;
+        let (xa, _) = texel_or_window(x, x_tex, 0, n * c * hw)?;
+        let (da, _) = texel_or_window(dy, dy_tex, 0, n * c * hw)?;
+        // Items of four channels x `quads` x four pixels of a row (see dx4_padded).
+        let quads = [4, 2, 1]
+            .into_iter()
+            .find(|q| (w_of(x) / 4).is_multiple_of(*q))
+            .unwrap_or(1);
+        let p = BnParams {
+            w: w_of(x) as u32,
+            items: (n * c / 4 * hw / (4 * quads)) as u32,
+            inv_hwv: (4 * quads) as f32 / hw as f32,
+            pad_hp: l.hp as u32,
+            pad_wp: l.wp as u32,
+            pad_kv: l.kv as u32,
+            pad_off_h: l.off[0] as u32,
+            pad_off_w: l.off[1] as u32,
+            pad_ups_h: l.ups[0] as u32,
+            pad_ups_w: l.ups[1] as u32,
+            ..params(n, c, hw, n * hw, 4)
+        };
+        let (kernel, constants) = texel_kernel(
+            dev,
+            DX4_PADDED,
+            tex.is_some(),
+            &[("WG", f64::from(wg)), ("QUADS", quads as f64), relu_c],
+        );
+        dev.launch(
+            &kernel,
+            &constants,
+            &p,
+            &[xa, da, rec_arg, dxp.arg()],
+            dev.grid_1d(u64::from(p.items), wg)?,
+        )?;
+        let (dgamma, dbeta) = grad_params(dev, &work, c)?;
+        return Ok(Some((dxp, dgamma, dbeta)));
+    }
+    let dx = Tensor::uninit(dev, x.shape(), DType::F32)?;
     for &(i0, i1) in &runs {
         let (xa, x_base) = texel_or_window(x, x_tex, i0 * c * hw, i1 * c * hw)?;
         let (da, y_base) = texel_or_window(dy, dy_tex, i0 * c * hw, i1 * c * hw)?;
@@ -746,13 +814,40 @@ fn backward(
             dev.grid_1d(u64::from(p.items), wg)?,
         )?;
     }
+    let (dgamma, dbeta) = grad_params(dev, &work, c)?;
+    Ok(Some((dx, dgamma, dbeta)))
+}
+
+/// The row width of an `[N, C, H, W]` tensor (1 for `[N, C]`).
+fn w_of(x: &Tensor) -> usize {
+    x.shape().get(3).copied().unwrap_or(1)
+}
+
+/// `(dgamma, dbeta)` copied out of reduce_grad's `work`.
+fn grad_params(dev: &Device, work: &Tensor, c: usize) -> Result<(Tensor, Tensor)> {
     let dgamma = Tensor::uninit(dev, &[c], DType::F32)?;
     let dbeta = Tensor::uninit(dev, &[c], DType::F32)?;
     let bytes = (c * 4) as u64;
     let sums = (REC * c * 4) as u64;
     dev.copy_bytes(work.buffer(), sums, dbeta.buffer(), 0, bytes);
     dev.copy_bytes(work.buffer(), sums + bytes, dgamma.buffer(), 0, bytes);
-    Ok((dx, dgamma, dbeta))
+    Ok((dgamma, dbeta))
+}
+
+/// The backward without a padded output: always `Some`.
+fn backward_nchw(
+    op: &'static str,
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    saved: &BatchNormSaved,
+    dy: &Tensor,
+    act: Activation,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    backward(op, x, gamma, beta, saved, dy, act, None)?.ok_or_else(|| crate::error::Error::Shape {
+        op,
+        message: "no padded output was asked for".into(),
+    })
 }
 
 /// Backward of [`batch_norm_train`] (the batch statistics depend on `x`):
@@ -765,7 +860,7 @@ pub fn batch_norm_backward(
     dy: &Tensor,
 ) -> Result<(Tensor, Tensor, Tensor)> {
     // beta is bound but unused without the ReLU mask; gamma stands in for it.
-    backward(
+    backward_nchw(
         "batch_norm_backward",
         x,
         gamma,
@@ -801,5 +896,31 @@ pub fn batch_norm_act_backward(
     dy: &Tensor,
     act: Activation,
 ) -> Result<(Tensor, Tensor, Tensor)> {
-    backward("batch_norm_act_backward", x, gamma, beta, saved, dy, act)
+    backward_nchw("batch_norm_act_backward", x, gamma, beta, saved, dy, act)
+}
+
+/// [`batch_norm_act_backward`] writing dx where a convolution's backward reads
+/// its dY ([`Conv2dDyLayout`], for [`crate::ops::conv2d::conv2d_backward_kept_from_padded`])
+/// instead of NCHW: returns `(dx_padded, dgamma, dbeta)`, or `None` (nothing
+/// launched) where it does not apply: x larger than one storage binding, a row
+/// width not a multiple of 4, or a layout for another shape.
+pub fn batch_norm_act_backward_padded(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    saved: &BatchNormSaved,
+    dy: &Tensor,
+    act: Activation,
+    layout: &Conv2dDyLayout,
+) -> Result<Option<(Tensor, Tensor, Tensor)>> {
+    backward(
+        "batch_norm_act_backward_padded",
+        x,
+        gamma,
+        beta,
+        saved,
+        dy,
+        act,
+        Some(layout),
+    )
 }

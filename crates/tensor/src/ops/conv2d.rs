@@ -1092,6 +1092,43 @@ struct DyLayout {
 }
 
 impl DyLayout {
+    /// The phase path's ([`phase_backward_input`]): one layout of dY for the four
+    /// phases (and dW), a zero row and column past its end serving the phases
+    /// that read pixel i + 1, j + 1.
+    fn of_phases(g: &Geom) -> DyLayout {
+        DyLayout {
+            hp: g.oh + 1,
+            wp: g.ow + 1,
+            kv: g.k.div_ceil(4),
+            off: [0, 0],
+            ups: [1, 1],
+        }
+    }
+
+    /// The layout dX's `plan` reads dY in.
+    fn for_dx(dev: &Device, g: &Geom, plan: Plan) -> DyLayout {
+        if plan.variant == Conv2dVariant::Igemm && phases_apply(dev, g) {
+            DyLayout::of_phases(g)
+        } else {
+            DyLayout::of(g)
+        }
+    }
+
+    /// `dy` laid out this way: a texel operand for the subgroup kernels, a
+    /// storage buffer for the portable ones.
+    fn stage(&self, g: &Geom, variant: Conv2dVariant, dy: &Tensor) -> Result<Staged> {
+        to_padded_nhwc(
+            dy,
+            g.y_shape(),
+            self.hp,
+            self.wp,
+            self.kv,
+            self.off,
+            self.ups,
+            variant == Conv2dVariant::Igemm,
+        )
+    }
+
     fn of(g: &Geom) -> DyLayout {
         let (eh, ew) = (g.dh * (g.kh - 1), g.dw * (g.kw - 1));
         DyLayout {
@@ -1104,37 +1141,22 @@ impl DyLayout {
     }
 }
 
-/// dX as a stride-1 convolution of the zero-inserted, padded dY with the
-/// flipped, transposed weights (see docs/ops/conv2d.md), plus `acc` where
-/// given (the store's residual add); returns that dY.
+/// dX as a stride-1 convolution of the zero-inserted, padded dY (`dyp`, in
+/// [`DyLayout::of`]) with the flipped, transposed weights (see
+/// docs/ops/conv2d.md), plus `acc` where given (the store's residual add);
+/// returns that dY.
 fn igemm_backward_input(
     g: &Geom,
     plan: Plan,
     w: &Tensor,
-    dy: &Tensor,
+    dyp: Staged,
     dx: &Tensor,
     acc: Option<&Tensor>,
 ) -> Result<StagedDy> {
     let variant = plan.variant;
     let tile = forward_tile(w.device(), plan, g.c);
     let layout = DyLayout::of(g);
-    let DyLayout {
-        hp,
-        wp,
-        kv,
-        off,
-        ups,
-    } = layout;
-    let dyp = to_padded_nhwc(
-        dy,
-        g.y_shape(),
-        hp,
-        wp,
-        kv,
-        off,
-        ups,
-        variant == Conv2dVariant::Igemm,
-    )?;
+    let DyLayout { hp, wp, kv, .. } = layout;
     let wt = weight_to_krsc(w, g, round_up(g.c, tile.kb), kv, true)?;
     let params = IgemmParams {
         m: (g.n * g.h * g.w) as u32,
@@ -1214,7 +1236,7 @@ fn phase_backward_input(
     g: &Geom,
     plan: Plan,
     w: &Tensor,
-    dy: &Tensor,
+    dyp: Staged,
     acc: Option<&Tensor>,
 ) -> Result<(Tensor, StagedDy)> {
     let dev = w.device();
@@ -1226,26 +1248,8 @@ fn phase_backward_input(
         w2: (g.w / 2) as u32,
         ..Default::default()
     };
-    // One layout of dY for the four phases (and dW): a zero row and column past
-    // its end serve the phases that read pixel i + 1, j + 1.
-    let layout = DyLayout {
-        hp: g.oh + 1,
-        wp: g.ow + 1,
-        kv: g.k.div_ceil(4),
-        off: [0, 0],
-        ups: [1, 1],
-    };
+    let layout = DyLayout::of_phases(g);
     let (hp, wp) = (layout.hp, layout.wp);
-    let dyp = to_padded_nhwc(
-        dy,
-        g.y_shape(),
-        hp,
-        wp,
-        layout.kv,
-        layout.off,
-        layout.ups,
-        plan.variant == Conv2dVariant::Igemm,
-    )?;
     let mut phases = Vec::with_capacity(4);
     for (a, b) in PHASES {
         let gp = phase_geom(g, a, b)?;
@@ -1319,7 +1323,7 @@ fn igemm_backward_weight(
     variant: Conv2dVariant,
     x: &Tensor,
     kept: Option<&Staged>,
-    dy: &Tensor,
+    dy: Option<&Tensor>,
     staged_dy: Option<&StagedDy>,
 ) -> Result<Tensor> {
     let dev = x.device();
@@ -1373,6 +1377,9 @@ fn igemm_backward_weight(
     let (dyk, dy_at) = match reuse {
         Some((d, off)) => (&d.dyp, (d.layout.hp, d.layout.wp, off, d.layout.ups)),
         None => {
+            let Some(dy) = dy else {
+                return shape_err(OP, "dW: the padded dY given does not fit its kernel");
+            };
             built_dy = to_padded_nhwc(
                 dy,
                 g.y_shape(),
@@ -2351,7 +2358,7 @@ pub fn conv2d_backward_input_with(
     expect_shape(dy, "dy", &g.y_shape())?;
     let dev = w.device();
     let plan = resolve(dev, &g, Conv2dPass::BackwardInput, variant)?;
-    Ok(run_backward_input(&g, plan, w, dy, None)?.0)
+    Ok(run_backward_input(&g, plan, w, DyOperand::Nchw(dy), None)?.0)
 }
 
 /// dX, and the implicit GEMMs' padded dY (which dW can read again).
@@ -2361,31 +2368,55 @@ fn run_backward_input(
     g: &Geom,
     plan: Plan,
     w: &Tensor,
-    dy: &Tensor,
+    dy: DyOperand<'_>,
     acc: Option<&Tensor>,
 ) -> Result<(Tensor, Option<StagedDy>)> {
     if let Some(a) = acc {
         expect_shape(a, "accumulated dx", &g.x_shape())?;
     }
-    if matches!(plan.variant, Conv2dVariant::Igemm) && phases_apply(w.device(), g) {
-        let (dx, staged) = phase_backward_input(g, plan, w, dy, acc)?;
+    let dev = w.device();
+    if !matches!(
+        plan.variant,
+        Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable
+    ) {
+        let DyOperand::Nchw(dy) = dy else {
+            return shape_err(
+                OP,
+                format!(
+                    "dX by the {} variant needs dy in NCHW, not a padded layout",
+                    plan.variant.name()
+                ),
+            );
+        };
+        let dx = Tensor::uninit(dev, &g.x_shape(), DType::F32)?;
+        match plan.variant {
+            Conv2dVariant::Direct => direct_backward_input(g, w, dy, &dx)?,
+            Conv2dVariant::Depthwise => depthwise_backward_input(g, w, dy, &dx)?,
+            _ => grouped_backward_input(g, w, dy, &dx)?,
+        }
+        return match acc {
+            Some(a) => Ok((elementwise::add(a, &dx)?, None)),
+            None => Ok((dx, None)),
+        };
+    }
+    let dyp = match dy {
+        DyOperand::Nchw(t) => DyLayout::for_dx(dev, g, plan).stage(g, plan.variant, t)?,
+        DyOperand::Staged(s) => s,
+    };
+    if plan.variant == Conv2dVariant::Igemm && phases_apply(dev, g) {
+        let (dx, staged) = phase_backward_input(g, plan, w, dyp, acc)?;
         return Ok((dx, Some(staged)));
     }
-    let dx = Tensor::uninit(w.device(), &g.x_shape(), DType::F32)?;
-    let mut staged = None;
-    match plan.variant {
-        Conv2dVariant::Direct => direct_backward_input(g, w, dy, &dx)?,
-        Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable => {
-            staged = Some(igemm_backward_input(g, plan, w, dy, &dx, acc)?);
-            return Ok((dx, staged));
-        }
-        Conv2dVariant::Depthwise => depthwise_backward_input(g, w, dy, &dx)?,
-        Conv2dVariant::Grouped => grouped_backward_input(g, w, dy, &dx)?,
-    }
-    match acc {
-        Some(a) => Ok((elementwise::add(a, &dx)?, staged)),
-        None => Ok((dx, staged)),
-    }
+    let dx = Tensor::uninit(dev, &g.x_shape(), DType::F32)?;
+    let staged = igemm_backward_input(g, plan, w, dyp, &dx, acc)?;
+    Ok((dx, Some(staged)))
+}
+
+/// dY as dX reads it: NCHW, or already in dX's padded layout (a producer wrote
+/// it there, [`conv2d_backward_kept_from_padded`]).
+enum DyOperand<'a> {
+    Nchw(&'a Tensor),
+    Staged(Staged),
 }
 
 /// Gradient of [`conv2d`] with respect to its weight: `dw` of shape `w_shape`
@@ -2445,7 +2476,7 @@ pub fn conv2d_backward_kept(
     let dev = x.device();
     let (dx, staged_dy) = if let InputGrad::Yes { plus } = input_grad {
         let plan = resolve(dev, &g, Conv2dPass::BackwardInput, None)?;
-        let (dx, staged) = run_backward_input(&g, plan, w, dy, plus)?;
+        let (dx, staged) = run_backward_input(&g, plan, w, DyOperand::Nchw(dy), plus)?;
         (Some(dx), staged)
     } else {
         (None, None)
@@ -2455,6 +2486,127 @@ pub fn conv2d_backward_kept(
         .filter(|k| k.variant == plan.variant && k.geom == g)
         .map(|k| &k.xp);
     let dw = run_backward_weight(&g, plan, x, xp, dy, staged_dy.as_ref())?;
+    Ok((dx, dw))
+}
+
+/// Where dX's implicit GEMM reads dY: NHWC vec4s `[n][hp][wp][kv]` (channels
+/// zero-padded to `4·kv`), dY pixel `(oh, ow)` at row `oh·ups[0] + off[0]`,
+/// column `ow·ups[1] + off[1]`, zeros everywhere else. A producer of dY (batch
+/// norm's backward) can write it there directly and hand it to
+/// [`conv2d_backward_kept_from_padded`], saving the layout pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2dDyLayout {
+    /// dY's shape `[n, k, oh, ow]`.
+    pub dy_shape: [usize; 4],
+    /// Rows of the padded layout.
+    pub hp: usize,
+    /// Columns of the padded layout.
+    pub wp: usize,
+    /// vec4s of channels per pixel.
+    pub kv: usize,
+    /// Row and column of dY pixel (0, 0).
+    pub off: [usize; 2],
+    /// Row and column step between dY pixels (the stride where zeros are inserted).
+    pub ups: [usize; 2],
+}
+
+impl Conv2dDyLayout {
+    /// f32 elements of the padded layout.
+    pub fn floats(&self) -> usize {
+        self.dy_shape[0] * self.hp * self.wp * self.kv * 4
+    }
+}
+
+/// The layout [`conv2d_backward_kept_from_padded`] takes dY in for this
+/// convolution on `dev`, or `None` where its dX or dW would not read one (other
+/// variants, or a dW kernel whose channel blocks differ from dX's).
+pub fn conv2d_dy_layout(
+    dev: &Device,
+    x_shape: [usize; 4],
+    w_shape: [usize; 4],
+    cfg: &Conv2dConfig,
+) -> Result<Option<Conv2dDyLayout>> {
+    let g = Geom::new(x_shape, w_shape, cfg)?;
+    let dx_plan = resolve(dev, &g, Conv2dPass::BackwardInput, None)?;
+    let dw_plan = resolve(dev, &g, Conv2dPass::BackwardWeight, None)?;
+    if dx_plan.variant != Conv2dVariant::Igemm || dw_plan.variant != Conv2dVariant::Igemm {
+        return Ok(None);
+    }
+    let l = DyLayout::for_dx(dev, &g, dx_plan);
+    let [Ok(off_h), Ok(off_w)] = l.off.map(usize::try_from) else {
+        return Ok(None);
+    };
+    // dW reads the same operand only with its own channel blocks (see
+    // igemm_backward_weight's `reuse`).
+    let kb = if g.k <= 32 { 16 } else { DW_KB };
+    let fits = l.kv * 4 == round_up(g.k, kb)
+        && (g.oh - 1) * l.ups[0] + off_h < l.hp
+        && (g.ow - 1) * l.ups[1] + off_w < l.wp;
+    Ok(fits.then_some(Conv2dDyLayout {
+        dy_shape: g.y_shape(),
+        hp: l.hp,
+        wp: l.wp,
+        kv: l.kv,
+        off: [off_h, off_w],
+        ups: l.ups,
+    }))
+}
+
+/// [`conv2d_backward_kept`] with dY already in the padded layout
+/// [`conv2d_dy_layout`] gives (`dyp`, at least [`Conv2dDyLayout::floats`]
+/// elements): dX and dW read it as it is.
+pub fn conv2d_backward_kept_from_padded(
+    x: &Tensor,
+    kept: Option<&Conv2dInput>,
+    w: &Tensor,
+    dyp: &Tensor,
+    layout: &Conv2dDyLayout,
+    cfg: &Conv2dConfig,
+    input_grad: InputGrad<'_>,
+) -> Result<(Option<Tensor>, Tensor)> {
+    let g = Geom::new(shape4(x, "x")?, shape4(w, "w")?, cfg)?;
+    let dev = x.device();
+    if conv2d_dy_layout(dev, g.x_shape(), g.w_shape(), cfg)? != Some(*layout) {
+        return shape_err(
+            OP,
+            format!(
+                "dY's padded layout {layout:?} is not the one this convolution's backward reads"
+            ),
+        );
+    }
+    if dyp.numel() < layout.floats() {
+        return shape_err(
+            OP,
+            format!(
+                "padded dY holds {} elements, its layout needs {}",
+                dyp.numel(),
+                layout.floats()
+            ),
+        );
+    }
+    let dx_plan = resolve(dev, &g, Conv2dPass::BackwardInput, None)?;
+    let staged = Staged::Texels(dev.texels(dyp, layout.floats() / 4)?);
+    let (dx, staged_dy) = match input_grad {
+        InputGrad::Yes { plus } => {
+            let (dx, s) = run_backward_input(&g, dx_plan, w, DyOperand::Staged(staged), plus)?;
+            (Some(dx), s)
+        }
+        InputGrad::No => {
+            let dl = DyLayout::for_dx(dev, &g, dx_plan);
+            let s = StagedDy {
+                variant: Conv2dVariant::Igemm,
+                geom: g,
+                dyp: staged,
+                layout: dl,
+            };
+            (None, Some(s))
+        }
+    };
+    let plan = resolve(dev, &g, Conv2dPass::BackwardWeight, None)?;
+    let xp = kept
+        .filter(|k| k.variant == plan.variant && k.geom == g)
+        .map(|k| &k.xp);
+    let dw = igemm_backward_weight(&g, plan.variant, x, xp, None, staged_dy.as_ref())?;
     Ok((dx, dw))
 }
 
@@ -2469,7 +2621,7 @@ fn run_backward_weight(
     match plan.variant {
         Conv2dVariant::Direct => direct_backward_weight(g, x, dy),
         Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable => {
-            igemm_backward_weight(g, plan.variant, x, kept, dy, staged_dy)
+            igemm_backward_weight(g, plan.variant, x, kept, Some(dy), staged_dy)
         }
         Conv2dVariant::Depthwise if depthwise_3x3_applies(x.device(), g) => {
             depthwise_3x3_backward_weight(g, x, dy)
@@ -2702,7 +2854,9 @@ mod autotune {
             Conv2dPass::Forward => {
                 run_forward(g, plan, x, w, None, &Conv2dOptions::default()).map(|(y, _)| y)
             }
-            Conv2dPass::BackwardInput => run_backward_input(g, plan, w, dy, None).map(|(dx, _)| dx),
+            Conv2dPass::BackwardInput => {
+                run_backward_input(g, plan, w, super::DyOperand::Nchw(dy), None).map(|(dx, _)| dx)
+            }
             Conv2dPass::BackwardWeight => run_backward_weight(g, plan, x, None, dy, None),
         }
         .ok()

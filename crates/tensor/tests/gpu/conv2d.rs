@@ -1624,3 +1624,52 @@ fn bad_tensors_are_typed_errors() {
     ));
     assert!(m.contains("residual"), "{m}");
 }
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn padded_dy_of_the_wrong_layout_or_size_is_a_typed_error() {
+    // conv2d_backward_kept_from_padded takes dY only in the layout conv2d_dy_layout
+    // gives for the same convolution, and at least that many elements.
+    use shadernet_tensor::ops::conv2d::{conv2d_backward_kept_from_padded, conv2d_dy_layout};
+    let dev = device();
+    let cfg = Conv2dConfig::new(1, 1);
+    let (x_shape, w_shape) = ([2, 4, 8, 8], [16, 4, 3, 3]);
+    let layout = conv2d_dy_layout(dev, x_shape, w_shape, &cfg)
+        .unwrap()
+        .expect("the implicit GEMMs take a padded dY here");
+    let x = Tensor::zeros(dev, &x_shape, shadernet_tensor::DType::F32).unwrap();
+    let w = Tensor::zeros(dev, &w_shape, shadernet_tensor::DType::F32).unwrap();
+    let message = |r: Result<_, Error>| match r {
+        Err(Error::Shape { message, .. }) => message,
+        other => panic!(
+            "expected a shape error, got {:?}",
+            other.map(|_: (Option<Tensor>, Tensor)| ())
+        ),
+    };
+    let small = Tensor::zeros(dev, &[layout.floats() - 4], shadernet_tensor::DType::F32).unwrap();
+    let m = message(conv2d_backward_kept_from_padded(
+        &x,
+        None,
+        &w,
+        &small,
+        &layout,
+        &cfg,
+        InputGrad::Yes { plus: None },
+    ));
+    assert!(m.contains("padded dY holds"), "{m}");
+    let dyp = Tensor::zeros(dev, &[layout.floats()], shadernet_tensor::DType::F32).unwrap();
+    let other = shadernet_tensor::ops::conv2d::Conv2dDyLayout {
+        hp: layout.hp + 1,
+        ..layout
+    };
+    let m = message(conv2d_backward_kept_from_padded(
+        &x,
+        None,
+        &w,
+        &dyp,
+        &other,
+        &cfg,
+        InputGrad::No,
+    ));
+    assert!(m.contains("padded layout"), "{m}");
+}
