@@ -295,21 +295,26 @@ impl Backward for Conv2dBackward {
         if self.bias {
             grads.push(Some(conv2d::conv2d_backward_bias(dy)?));
         }
-        for (k, (slot, g)) in acc.iter_mut().zip(grads).enumerate() {
-            if let Some(g) = g {
-                *slot = Some(match slot.take() {
-                    // dX already holds x's accumulated gradient.
-                    Some(_) if k == 0 => g,
-                    None => g,
-                    Some(a) => elementwise::add(&a, &g)?,
-                });
-            }
-        }
-        Ok(())
+        accumulate_after_dx(acc, grads)
     }
     fn saved_bytes(&self) -> u64 {
         bytes(&[&self.x, &self.w]) + self.kept.as_ref().map_or(0, |k| k.bytes())
     }
+}
+
+/// Adds `grads` into `acc` slot by slot, except slot 0: a convolution's dX,
+/// which already holds x's accumulated gradient (added in its store).
+fn accumulate_after_dx(acc: &mut [Option<Tensor>], grads: Vec<Option<Tensor>>) -> Result<()> {
+    for (k, (slot, g)) in acc.iter_mut().zip(grads).enumerate() {
+        if let Some(g) = g {
+            *slot = Some(match slot.take() {
+                Some(_) if k == 0 => g,
+                None => g,
+                Some(a) => elementwise::add(&a, &g)?,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// `torch.nn.functional.conv2d(x, w, b, stride, padding, dilation, groups)`.
@@ -776,17 +781,7 @@ impl Backward for ConvBnBackward {
         if self.residual.is_some() {
             grads.push(Some(g));
         }
-        for (k, (slot, g)) in acc.iter_mut().zip(grads).enumerate() {
-            if let Some(g) = g {
-                *slot = Some(match slot.take() {
-                    // dX already holds x's accumulated gradient.
-                    Some(_) if k == 0 => g,
-                    None => g,
-                    Some(a) => elementwise::add(&a, &g)?,
-                });
-            }
-        }
-        Ok(())
+        accumulate_after_dx(acc, grads)
     }
     fn saved_bytes(&self) -> u64 {
         self.conv.saved_bytes()
