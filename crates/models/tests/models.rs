@@ -303,7 +303,7 @@ fn fused_residual_batch_norm_matches_the_unfused_ops() {
             let tape = Tape::training();
             let (xv, rv) = (tape.param(&x), tape.param(&r));
             let y = match (fused, relu) {
-                (true, true) => bn.forward_add_relu(&tape, &xv, &rv),
+                (true, true) => f::batch_norm_residual(&tape, &xv, &rv, &bn, true),
                 (true, false) => bn.forward_add(&tape, &xv, &rv),
                 (false, true) => f::add_relu(&tape, &bn.forward(&tape, &xv).unwrap(), &rv),
                 (false, false) => f::add(&tape, &bn.forward(&tape, &xv).unwrap(), &rv),

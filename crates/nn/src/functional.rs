@@ -263,6 +263,28 @@ struct Conv2dBackward {
     kept: Option<conv2d::Conv2dInput>,
 }
 
+impl Conv2dBackward {
+    /// dX (where x needs it; holding `x_acc`, x's gradient so far, added in its
+    /// store) and dW from `dy`: NCHW, or already in the padded layout `padded`.
+    fn dx_dw(
+        &self,
+        dy: &Tensor,
+        padded: Option<&conv2d::Conv2dDyLayout>,
+        x_acc: Option<&Tensor>,
+    ) -> Result<(Option<Tensor>, Tensor)> {
+        let input_grad = if self.x_grad {
+            conv2d::InputGrad::Yes { plus: x_acc }
+        } else {
+            conv2d::InputGrad::No
+        };
+        let (x, kept, w, cfg) = (&self.x, self.kept.as_ref(), &self.w, &self.cfg);
+        match padded {
+            Some(l) => conv2d::conv2d_backward_kept_from_padded(x, kept, w, dy, l, cfg, input_grad),
+            None => conv2d::conv2d_backward_kept(x, kept, w, dy, cfg, input_grad),
+        }
+    }
+}
+
 impl Backward for Conv2dBackward {
     fn name(&self) -> &'static str {
         "conv2d"
@@ -276,21 +298,7 @@ impl Backward for Conv2dBackward {
     /// x's accumulated gradient (a residual block's shortcut) is added in dX's
     /// store instead of by a separate pass.
     fn backward_accumulate(&self, dy: &Tensor, acc: &mut [Option<Tensor>]) -> Result<()> {
-        let input_grad = if self.x_grad {
-            conv2d::InputGrad::Yes {
-                plus: acc.first().and_then(Option::as_ref),
-            }
-        } else {
-            conv2d::InputGrad::No
-        };
-        let (dx, dw) = conv2d::conv2d_backward_kept(
-            &self.x,
-            self.kept.as_ref(),
-            &self.w,
-            dy,
-            &self.cfg,
-            input_grad,
-        )?;
+        let (dx, dw) = self.dx_dw(dy, None, acc.first().and_then(Option::as_ref))?;
         let mut grads = vec![dx, Some(dw)];
         if self.bias {
             grads.push(Some(conv2d::conv2d_backward_bias(dy)?));
@@ -478,52 +486,159 @@ pub fn adaptive_avg_pool2d(tape: &Tape, x: &Var, out_h: usize, out_w: usize) -> 
     }))
 }
 
+/// What follows batch norm: an activation (or none), or a residual block's
+/// add, with or without the ReLU after it.
+#[derive(Clone, Copy)]
+pub enum BnTail<'a> {
+    /// `act(bn(x))`.
+    Act(Activation),
+    /// `bn(x) + residual`, then ReLU when `relu`.
+    Residual {
+        /// The shortcut.
+        residual: &'a Var,
+        /// Whether a ReLU follows the add.
+        relu: bool,
+    },
+}
+
+impl<'a> BnTail<'a> {
+    fn epilogue(self) -> batch_norm::BnEpilogue<'a> {
+        match self {
+            BnTail::Act(act) => batch_norm::BnEpilogue::act(act),
+            BnTail::Residual { residual, relu } => {
+                batch_norm::BnEpilogue::residual(residual.tensor(), relu)
+            }
+        }
+    }
+}
+
+/// Training-mode batch norm's backward, with its tail: inputs x, gamma, beta
+/// (and the residual).
 #[derive(Debug)]
 struct BatchNormBackward {
     x: Tensor,
     gamma: Tensor,
     /// With a fused activation: it and beta, to recompute its mask.
     act_beta: Option<(Activation, Tensor)>,
+    /// With a residual: the output when a ReLU followed (its mask).
+    residual: Option<Option<Tensor>>,
     saved: batch_norm::BatchNormSaved,
+}
+
+/// Batch norm's gradients: dx (NCHW, or in a convolution's padded dY layout
+/// when `padded`), dgamma, dbeta, and the residual's.
+struct BnGrads {
+    dx: Tensor,
+    padded: bool,
+    dgamma: Tensor,
+    dbeta: Tensor,
+    residual: Option<Tensor>,
+}
+
+impl BatchNormBackward {
+    /// The gradients for `dy`; dx in `layout` where given and batch norm can
+    /// write it there.
+    fn grads(&self, dy: &Tensor, layout: Option<&conv2d::Conv2dDyLayout>) -> Result<BnGrads> {
+        // With the residual's ReLU, y > 0 exactly where bn(x) + residual > 0; the
+        // residual gets the (masked) gradient as is.
+        let g = match &self.residual {
+            Some(Some(y)) => elementwise::relu_backward(dy, y)?,
+            _ => dy.clone(),
+        };
+        // Without an activation beta is bound but unused; gamma stands in for it.
+        let (act, beta) = match &self.act_beta {
+            Some((act, beta)) => (*act, beta),
+            None => (Activation::None, &self.gamma),
+        };
+        let (x, gamma, saved) = (&self.x, &self.gamma, &self.saved);
+        let padded = match layout {
+            Some(l) => {
+                batch_norm::batch_norm_act_backward_padded(x, gamma, beta, saved, &g, act, l)?
+            }
+            None => None,
+        };
+        let (dx, dgamma, dbeta, padded) = match padded {
+            Some((dx, dgamma, dbeta)) => (dx, dgamma, dbeta, true),
+            None => {
+                let (dx, dgamma, dbeta) =
+                    batch_norm::batch_norm_act_backward(x, gamma, beta, saved, &g, act)?;
+                (dx, dgamma, dbeta, false)
+            }
+        };
+        Ok(BnGrads {
+            dx,
+            padded,
+            dgamma,
+            dbeta,
+            residual: self.residual.is_some().then_some(g),
+        })
+    }
 }
 
 impl Backward for BatchNormBackward {
     fn name(&self) -> &'static str {
-        match &self.act_beta {
-            None => "batch_norm",
-            Some((Activation::Relu6, _)) => "batch_norm_relu6",
-            Some(_) => "batch_norm_relu",
+        match (&self.act_beta, &self.residual) {
+            (_, Some(Some(_))) => "batch_norm_add_relu",
+            (_, Some(None)) => "batch_norm_add",
+            (None, None) => "batch_norm",
+            (Some((Activation::Relu6, _)), None) => "batch_norm_relu6",
+            (Some(_), None) => "batch_norm_relu",
         }
     }
     fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        let (dx, dgamma, dbeta) = match &self.act_beta {
-            Some((act, beta)) => batch_norm::batch_norm_act_backward(
-                &self.x,
-                &self.gamma,
-                beta,
-                &self.saved,
-                dy,
-                *act,
-            )?,
-            None => batch_norm::batch_norm_backward(&self.x, &self.gamma, &self.saved, dy)?,
-        };
-        Ok(vec![Some(dx), Some(dgamma), Some(dbeta)])
+        let g = self.grads(dy, None)?;
+        let mut out = vec![Some(g.dx), Some(g.dgamma), Some(g.dbeta)];
+        if let Some(r) = g.residual {
+            out.push(Some(r));
+        }
+        Ok(out)
     }
     fn saved_bytes(&self) -> u64 {
-        bytes(&[&self.x, &self.saved.mean, &self.saved.invstd])
+        let mask = self.residual.as_ref().and_then(Option::as_ref);
+        bytes(&[&self.x, &self.saved.mean, &self.saved.invstd]) + mask.map_or(0, |y| bytes(&[y]))
     }
+}
+
+/// Training-mode batch norm of `x` with `tail` on the GPU (batch statistics,
+/// running statistics updated): the output and its backward rule.
+fn batch_norm_train(
+    x: &Tensor,
+    bn: &crate::layers::BatchNorm2d,
+    gamma: &Var,
+    beta: &Var,
+    tail: BnTail<'_>,
+) -> Result<(Tensor, BatchNormBackward)> {
+    let epilogue = tail.epilogue();
+    let (y, saved) = batch_norm::batch_norm_train_with(
+        x,
+        epilogue,
+        gamma.tensor(),
+        beta.tensor(),
+        &bn.running_mean,
+        &bn.running_var,
+        &bn.num_batches_tracked,
+        bn.momentum,
+        bn.eps,
+    )?;
+    let (act_beta, residual) = match tail {
+        BnTail::Act(Activation::None) => (None, None),
+        BnTail::Act(act) => (Some((act, beta.tensor().clone())), None),
+        BnTail::Residual { relu, .. } => (None, Some(relu.then(|| y.clone()))),
+    };
+    let rule = BatchNormBackward {
+        x: x.clone(),
+        gamma: gamma.tensor().clone(),
+        act_beta,
+        residual,
+        saved,
+    };
+    Ok((y, rule))
 }
 
 /// `BatchNorm2d` forward: batch statistics and a running-stat update on the
 /// GPU in training mode, running statistics in eval mode.
 pub fn batch_norm(tape: &Tape, x: &Var, bn: &crate::layers::BatchNorm2d) -> Result<Var> {
-    batch_norm_act(tape, x, bn, Activation::None)
-}
-
-/// `relu(batch_norm(x))` with the ReLU fused into the batch-norm kernels (one
-/// pass less forward and backward; the backward recomputes the ReLU mask).
-pub fn batch_norm_relu(tape: &Tape, x: &Var, bn: &crate::layers::BatchNorm2d) -> Result<Var> {
-    batch_norm_act(tape, x, bn, Activation::Relu)
+    batch_norm_tail(tape, x, bn, BnTail::Act(Activation::None))
 }
 
 /// `act(batch_norm(x))` with the activation (ReLU, ReLU6 or none) fused into the
@@ -535,92 +650,7 @@ pub fn batch_norm_act(
     bn: &crate::layers::BatchNorm2d,
     act: Activation,
 ) -> Result<Var> {
-    let gamma = tape.param(&bn.weight);
-    let beta = tape.param(&bn.bias);
-    if !tape.is_training() {
-        if act != Activation::None && !tape.is_recording() {
-            let y = batch_norm::batch_norm_eval_act(
-                x.tensor(),
-                act,
-                gamma.tensor(),
-                beta.tensor(),
-                &bn.running_mean,
-                &bn.running_var,
-                bn.eps,
-            )?;
-            return Ok(Var::constant(y));
-        }
-        let y = batch_norm::batch_norm_eval(
-            x.tensor(),
-            gamma.tensor(),
-            beta.tensor(),
-            &bn.running_mean,
-            &bn.running_var,
-            bn.eps,
-        )?;
-        let y = tape.record(y, &[x, &gamma, &beta], || {
-            Box::new(BatchNormEvalBackward {
-                gamma: gamma.tensor().clone(),
-                running_var: bn.running_var.clone(),
-                eps: bn.eps,
-            })
-        });
-        return match act {
-            Activation::None => Ok(y),
-            Activation::Relu => relu(tape, &y),
-            Activation::Relu6 => relu6(tape, &y),
-        };
-    }
-    let (y, saved) = batch_norm::batch_norm_train_act(
-        x.tensor(),
-        act,
-        gamma.tensor(),
-        beta.tensor(),
-        &bn.running_mean,
-        &bn.running_var,
-        &bn.num_batches_tracked,
-        bn.momentum,
-        bn.eps,
-    )?;
-    Ok(tape.record(y, &[x, &gamma, &beta], || {
-        Box::new(BatchNormBackward {
-            x: x.tensor().clone(),
-            gamma: gamma.tensor().clone(),
-            act_beta: (act != Activation::None).then(|| (act, beta.tensor().clone())),
-            saved,
-        })
-    }))
-}
-
-#[derive(Debug)]
-struct BatchNormResidualBackward {
-    bn: BatchNormBackward,
-    /// With the ReLU: the output, whose `> 0` is the mask.
-    relu_y: Option<Tensor>,
-}
-
-impl Backward for BatchNormResidualBackward {
-    fn name(&self) -> &'static str {
-        if self.relu_y.is_some() {
-            "batch_norm_add_relu"
-        } else {
-            "batch_norm_add"
-        }
-    }
-    fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        // With the ReLU, y > 0 exactly where bn(x) + residual > 0; the residual gets
-        // the (masked) gradient as is.
-        let g = match &self.relu_y {
-            Some(y) => elementwise::relu_backward(dy, y)?,
-            None => dy.clone(),
-        };
-        let mut grads = self.bn.backward(&g)?;
-        grads.push(Some(g));
-        Ok(grads)
-    }
-    fn saved_bytes(&self) -> u64 {
-        self.bn.saved_bytes() + self.relu_y.as_ref().map_or(0, |y| bytes(&[y]))
-    }
+    batch_norm_tail(tape, x, bn, BnTail::Act(act))
 }
 
 /// `batch_norm(x) + residual`, then ReLU when `relu`: a residual block's end,
@@ -633,21 +663,39 @@ pub fn batch_norm_residual(
     bn: &crate::layers::BatchNorm2d,
     relu: bool,
 ) -> Result<Var> {
+    batch_norm_tail(tape, x, bn, BnTail::Residual { residual, relu })
+}
+
+/// `tail(batch_norm(x))`: fused in training mode and in eval mode without a
+/// tape; eval mode on a recording tape records batch norm's affine map and
+/// the tail as their own ops.
+pub fn batch_norm_tail(
+    tape: &Tape,
+    x: &Var,
+    bn: &crate::layers::BatchNorm2d,
+    tail: BnTail<'_>,
+) -> Result<Var> {
     let gamma = tape.param(&bn.weight);
     let beta = tape.param(&bn.bias);
-    if !tape.is_training() {
-        if tape.is_recording() {
-            let y = batch_norm(tape, x, bn)?;
-            return if relu {
-                add_relu(tape, &y, residual)
-            } else {
-                add(tape, &y, residual)
-            };
-        }
-        let y = batch_norm::batch_norm_eval_residual(
+    let inputs = |residual: Option<&'_ Var>| -> Vec<Var> {
+        let mut v = vec![x.clone(), gamma.clone(), beta.clone()];
+        v.extend(residual.cloned());
+        v
+    };
+    if tape.is_training() {
+        let (y, rule) = batch_norm_train(x.tensor(), bn, &gamma, &beta, tail)?;
+        let residual = match tail {
+            BnTail::Residual { residual, .. } => Some(residual),
+            BnTail::Act(_) => None,
+        };
+        let inputs = inputs(residual);
+        let refs: Vec<&Var> = inputs.iter().collect();
+        return Ok(tape.record(y, &refs, || Box::new(rule)));
+    }
+    if !tape.is_recording() {
+        let y = batch_norm::batch_norm_eval_with(
             x.tensor(),
-            residual.tensor(),
-            relu,
+            tail.epilogue(),
             gamma.tensor(),
             beta.tensor(),
             &bn.running_mean,
@@ -656,53 +704,40 @@ pub fn batch_norm_residual(
         )?;
         return Ok(Var::constant(y));
     }
-    let (y, saved) = batch_norm::batch_norm_train_residual(
+    let y = batch_norm::batch_norm_eval(
         x.tensor(),
-        residual.tensor(),
-        relu,
         gamma.tensor(),
         beta.tensor(),
         &bn.running_mean,
         &bn.running_var,
-        &bn.num_batches_tracked,
-        bn.momentum,
         bn.eps,
     )?;
-    let relu_y = relu.then(|| y.clone());
-    Ok(tape.record(y, &[x, &gamma, &beta, residual], || {
-        Box::new(BatchNormResidualBackward {
-            bn: BatchNormBackward {
-                x: x.tensor().clone(),
-                gamma: gamma.tensor().clone(),
-                act_beta: None,
-                saved,
-            },
-            relu_y,
+    let y = tape.record(y, &[x, &gamma, &beta], || {
+        Box::new(BatchNormEvalBackward {
+            gamma: gamma.tensor().clone(),
+            running_var: bn.running_var.clone(),
+            eps: bn.eps,
         })
-    }))
-}
-
-/// What follows batch norm in [`conv_bn`]: an activation (or none), or a
-/// residual block's add, with or without the ReLU after it.
-#[derive(Clone, Copy)]
-pub enum BnTail<'a> {
-    /// `act(bn(conv(x)))`.
-    Act(Activation),
-    /// `bn(conv(x)) + residual`, then ReLU when `relu`.
-    Residual {
-        /// The shortcut.
-        residual: &'a Var,
-        /// Whether a ReLU follows the add.
-        relu: bool,
-    },
+    });
+    match tail {
+        BnTail::Act(Activation::None) => Ok(y),
+        BnTail::Act(Activation::Relu) => relu(tape, &y),
+        BnTail::Act(Activation::Relu6) => relu6(tape, &y),
+        BnTail::Residual {
+            residual,
+            relu: true,
+        } => add_relu(tape, &y, residual),
+        BnTail::Residual {
+            residual,
+            relu: false,
+        } => add(tape, &y, residual),
+    }
 }
 
 #[derive(Debug)]
 struct ConvBnBackward {
     conv: Conv2dBackward,
     bn: BatchNormBackward,
-    /// With a residual: whether a ReLU followed, and the output (its mask).
-    residual: Option<Option<Tensor>>,
     /// Where the convolution's backward reads dY, when batch norm's backward can
     /// write its dx there (no NCHW dY and no layout pass in between).
     layout: Option<conv2d::Conv2dDyLayout>,
@@ -713,84 +748,26 @@ impl Backward for ConvBnBackward {
         "conv2d_batch_norm"
     }
     fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        let mut acc = vec![None; if self.residual.is_some() { 5 } else { 4 }];
+        let mut acc = vec![None; if self.bn.residual.is_some() { 5 } else { 4 }];
         self.backward_accumulate(dy, &mut acc)?;
         Ok(acc)
     }
     /// Inputs: x, w, gamma, beta (, residual). x's accumulated gradient is added
     /// in dX's store, as [`Conv2dBackward`] does.
     fn backward_accumulate(&self, dy: &Tensor, acc: &mut [Option<Tensor>]) -> Result<()> {
-        let g = match &self.residual {
-            Some(Some(y)) => elementwise::relu_backward(dy, y)?,
-            _ => dy.clone(),
-        };
-        let (act, beta) = match &self.bn.act_beta {
-            Some((act, beta)) => (*act, beta),
-            None => (Activation::None, &self.bn.gamma),
-        };
-        let padded = match &self.layout {
-            Some(l) => batch_norm::batch_norm_act_backward_padded(
-                &self.bn.x,
-                &self.bn.gamma,
-                beta,
-                &self.bn.saved,
-                &g,
-                act,
-                l,
-            )?
-            .map(|r| (r, l)),
-            None => None,
-        };
-        let (dz, dgamma, dbeta, layout) = match padded {
-            Some(((dzp, dgamma, dbeta), l)) => (dzp, dgamma, dbeta, Some(l)),
-            None => {
-                let (dz, dgamma, dbeta) = batch_norm::batch_norm_act_backward(
-                    &self.bn.x,
-                    &self.bn.gamma,
-                    beta,
-                    &self.bn.saved,
-                    &g,
-                    act,
-                )?;
-                (dz, dgamma, dbeta, None)
-            }
-        };
-        let c = &self.conv;
-        let input_grad = if c.x_grad {
-            conv2d::InputGrad::Yes {
-                plus: acc.first().and_then(Option::as_ref),
-            }
-        } else {
-            conv2d::InputGrad::No
-        };
-        let (dx, dw) = match layout {
-            Some(l) => conv2d::conv2d_backward_kept_from_padded(
-                &c.x,
-                c.kept.as_ref(),
-                &c.w,
-                &dz,
-                l,
-                &c.cfg,
-                input_grad,
-            )?,
-            None => {
-                conv2d::conv2d_backward_kept(&c.x, c.kept.as_ref(), &c.w, &dz, &c.cfg, input_grad)?
-            }
-        };
-        let mut grads = vec![dx, Some(dw), Some(dgamma), Some(dbeta)];
-        if self.residual.is_some() {
-            grads.push(Some(g));
+        let g = self.bn.grads(dy, self.layout.as_ref())?;
+        let padded = self.layout.as_ref().filter(|_| g.padded);
+        let (dx, dw) = self
+            .conv
+            .dx_dw(&g.dx, padded, acc.first().and_then(Option::as_ref))?;
+        let mut grads = vec![dx, Some(dw), Some(g.dgamma), Some(g.dbeta)];
+        if let Some(r) = g.residual {
+            grads.push(Some(r));
         }
         accumulate_after_dx(acc, grads)
     }
     fn saved_bytes(&self) -> u64 {
-        self.conv.saved_bytes()
-            + self.bn.saved_bytes()
-            + self
-                .residual
-                .as_ref()
-                .and_then(Option::as_ref)
-                .map_or(0, |y| bytes(&[y]))
+        self.conv.saved_bytes() + self.bn.saved_bytes()
     }
 }
 
@@ -817,55 +794,13 @@ pub fn conv_bn(
     if !fuse {
         let b = conv.bias.as_ref().map(|b| tape.param(b));
         let z = conv2d(tape, x, &w, b.as_ref(), cfg)?;
-        return match tail {
-            BnTail::Act(act) => batch_norm_act(tape, &z, bn, act),
-            BnTail::Residual { residual, relu } => {
-                batch_norm_residual(tape, &z, residual, bn, relu)
-            }
-        };
+        return batch_norm_tail(tape, &z, bn, tail);
     }
     let gamma = tape.param(&bn.weight);
     let beta = tape.param(&bn.bias);
     let (z, kept) = conv2d::conv2d_keeping_input(x.tensor(), w.tensor(), None, cfg)?;
-    let (y, saved, residual) = match tail {
-        BnTail::Act(act) => {
-            let (y, saved) = batch_norm::batch_norm_train_act(
-                &z,
-                act,
-                gamma.tensor(),
-                beta.tensor(),
-                &bn.running_mean,
-                &bn.running_var,
-                &bn.num_batches_tracked,
-                bn.momentum,
-                bn.eps,
-            )?;
-            (y, saved, None)
-        }
-        BnTail::Residual { residual, relu } => {
-            let (y, saved) = batch_norm::batch_norm_train_residual(
-                &z,
-                residual.tensor(),
-                relu,
-                gamma.tensor(),
-                beta.tensor(),
-                &bn.running_mean,
-                &bn.running_var,
-                &bn.num_batches_tracked,
-                bn.momentum,
-                bn.eps,
-            )?;
-            let mask = relu.then(|| y.clone());
-            (y, saved, Some((residual, mask)))
-        }
-    };
-    let x_shape = shape4_of(x)?;
-    let w_shape = shape4_of(&w)?;
-    let layout = conv2d::conv2d_dy_layout(x.tensor().device(), x_shape, w_shape, cfg)?;
-    let act_beta = match tail {
-        BnTail::Act(Activation::None) | BnTail::Residual { .. } => None,
-        BnTail::Act(act) => Some((act, beta.tensor().clone())),
-    };
+    let (y, bn_rule) = batch_norm_train(&z, bn, &gamma, &beta, tail)?;
+    let layout = conv2d::conv2d_dy_layout(x.tensor().device(), shape4_of(x)?, shape4_of(&w)?, cfg)?;
     let rule = || -> Box<dyn Backward> {
         Box::new(ConvBnBackward {
             conv: Conv2dBackward {
@@ -876,19 +811,15 @@ pub fn conv_bn(
                 x_grad: x.node().is_some(),
                 kept,
             },
-            bn: BatchNormBackward {
-                x: z,
-                gamma: gamma.tensor().clone(),
-                act_beta,
-                saved,
-            },
-            residual: residual.as_ref().map(|(_, mask)| mask.clone()),
+            bn: bn_rule,
             layout,
         })
     };
-    Ok(match residual {
-        Some((r, _)) => tape.record(y, &[x, &w, &gamma, &beta, r], rule),
-        None => tape.record(y, &[x, &w, &gamma, &beta], rule),
+    Ok(match tail {
+        BnTail::Residual { residual, .. } => {
+            tape.record(y, &[x, &w, &gamma, &beta, residual], rule)
+        }
+        BnTail::Act(_) => tape.record(y, &[x, &w, &gamma, &beta], rule),
     })
 }
 

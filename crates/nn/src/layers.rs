@@ -168,19 +168,9 @@ impl BatchNorm2d {
 }
 
 impl BatchNorm2d {
-    /// `relu(self.forward(x))`, the ReLU fused into the batch-norm kernels.
-    pub fn forward_relu(&self, tape: &Tape, x: &Var) -> Result<Var> {
-        f::batch_norm_relu(tape, x, self)
-    }
-
-    /// `relu(self.forward(x) + residual)`, the add and ReLU fused into the
-    /// batch-norm kernels (a ResNet block's end).
-    pub fn forward_add_relu(&self, tape: &Tape, x: &Var, residual: &Var) -> Result<Var> {
-        f::batch_norm_residual(tape, x, residual, self, true)
-    }
-
     /// `self.forward(x) + residual`, the add fused into the batch-norm kernels
-    /// (MobileNetV2's inverted residual).
+    /// (MobileNetV2's inverted residual; ResNet's blocks use
+    /// [`f::conv_bn`] with a [`BnTail::Residual`]).
     pub fn forward_add(&self, tape: &Tape, x: &Var, residual: &Var) -> Result<Var> {
         f::batch_norm_residual(tape, x, residual, self, false)
     }

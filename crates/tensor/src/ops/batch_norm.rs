@@ -2,8 +2,8 @@
 //! normalizes with the batch mean and biased variance and updates
 //! `running_mean` / `running_var` (unbiased variance, momentum) and
 //! `num_batches_tracked` in place on the GPU; eval normalizes with the
-//! running statistics. Optional fused ReLU or ReLU6 (`*_relu`, `*_act`) and
-//! residual add (`*_residual`). The training-mode
+//! running statistics. Optional fused ReLU or ReLU6 and residual add
+//! (`*_relu`, `*_with` and a [`BnEpilogue`]). The training-mode
 //! backward is derived in `docs/ops/batch_norm.md`.
 //!
 //! Every statistic stays on the GPU: nothing is read back. Inputs larger than
@@ -195,29 +195,40 @@ fn records(
     Ok(rec)
 }
 
-/// What `apply` does after the affine map: a residual block's add
-/// (`bn(x) + residual`) where given, then the activation.
-#[derive(Clone, Copy)]
-struct Epilogue<'a> {
-    act: Activation,
-    residual: Option<&'a Tensor>,
+/// What batch norm's last pass does after the affine map: a residual block's
+/// add (`bn(x) + residual`) where given, then the activation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BnEpilogue<'a> {
+    /// The activation (none, ReLU or ReLU6).
+    pub act: Activation,
+    /// The residual operand, of x's shape.
+    pub residual: Option<&'a Tensor>,
 }
 
-impl<'a> Epilogue<'a> {
-    fn act(act: Activation) -> Epilogue<'a> {
-        Epilogue {
+impl<'a> BnEpilogue<'a> {
+    /// `act(bn(x))`.
+    pub fn act(act: Activation) -> BnEpilogue<'a> {
+        BnEpilogue {
             act,
             residual: None,
         }
     }
 
-    fn residual(self) -> Option<&'a Tensor> {
-        self.residual
+    /// `bn(x) + residual`, then ReLU when `relu`.
+    pub fn residual(residual: &'a Tensor, relu: bool) -> BnEpilogue<'a> {
+        BnEpilogue {
+            act: if relu {
+                Activation::Relu
+            } else {
+                Activation::None
+            },
+            residual: Some(residual),
+        }
     }
 
     /// A residual must be F32 with x's shape (checked before anything is launched).
     fn check(self, op: &'static str, x: &Tensor) -> Result<()> {
-        let Some(r) = self.residual() else {
+        let Some(r) = self.residual else {
             return Ok(());
         };
         r.expect_dtype(op, DType::F32)?;
@@ -244,14 +255,6 @@ fn act_constant(act: Activation) -> f64 {
     }
 }
 
-fn relu_if(relu: bool) -> Activation {
-    if relu {
-        Activation::Relu
-    } else {
-        Activation::None
-    }
-}
-
 /// `y = (x - mean) * k + beta` (then the epilogue) from per-channel records, by
 /// runs of images.
 fn apply(
@@ -259,11 +262,11 @@ fn apply(
     x: &Tensor,
     x_tex: Option<&Texels>,
     rec: &Tensor,
-    epilogue: Epilogue<'_>,
+    epilogue: BnEpilogue<'_>,
 ) -> Result<Tensor> {
     let (n, c, hw) = dims(x, op)?;
     let dev = x.device();
-    let residual = epilogue.residual();
+    let residual = epilogue.residual;
     let y = Tensor::uninit(dev, x.shape(), DType::F32)?;
     let wg = dev.elementwise_workgroup();
     let (rec_arg, _) = window_vec4(rec, 0, rec.numel())?;
@@ -320,7 +323,7 @@ fn train(
     num_batches_tracked: &Tensor,
     momentum: f32,
     eps: f32,
-    epilogue: Epilogue<'_>,
+    epilogue: BnEpilogue<'_>,
 ) -> Result<(Tensor, BatchNormSaved)> {
     let (n, c, hw) = dims(x, op)?;
     epilogue.check(op, x)?;
@@ -437,7 +440,7 @@ pub fn batch_norm_train(
         num_batches_tracked,
         momentum,
         eps,
-        Epilogue::act(Activation::None),
+        BnEpilogue::act(Activation::None),
     )
 }
 
@@ -454,9 +457,9 @@ pub fn batch_norm_train_relu(
     momentum: f32,
     eps: f32,
 ) -> Result<(Tensor, BatchNormSaved)> {
-    batch_norm_train_act(
+    batch_norm_train_with(
         x,
-        Activation::Relu,
+        BnEpilogue::act(Activation::Relu),
         gamma,
         beta,
         running_mean,
@@ -467,12 +470,17 @@ pub fn batch_norm_train_relu(
     )
 }
 
-/// [`batch_norm_train`] followed by `act` (ReLU or ReLU6: MobileNetV2's
-/// ConvBNReLU6), in the same kernels; pair it with [`batch_norm_act_backward`].
+/// [`batch_norm_train`] with `epilogue` in the same kernels: an activation
+/// (ReLU or ReLU6: MobileNetV2's ConvBNReLU6; pair it with
+/// [`batch_norm_act_backward`]), or a residual block's add with or without
+/// the ReLU after it (one pass less than batch norm then an add; its backward
+/// is [`batch_norm_backward`] of `dy`, masked by the output's `> 0` with the
+/// ReLU, and that gradient for the residual). A residual of another shape
+/// than x is a typed error before anything runs.
 #[allow(clippy::too_many_arguments)]
-pub fn batch_norm_train_act(
+pub fn batch_norm_train_with(
     x: &Tensor,
-    act: Activation,
+    epilogue: BnEpilogue<'_>,
     gamma: &Tensor,
     beta: &Tensor,
     running_mean: &Tensor,
@@ -482,7 +490,7 @@ pub fn batch_norm_train_act(
     eps: f32,
 ) -> Result<(Tensor, BatchNormSaved)> {
     train(
-        "batch_norm_train_act",
+        "batch_norm_train_with",
         x,
         gamma,
         beta,
@@ -491,41 +499,7 @@ pub fn batch_norm_train_act(
         num_batches_tracked,
         momentum,
         eps,
-        Epilogue::act(act),
-    )
-}
-
-/// `batch_norm_train(x) + residual`, then ReLU when `relu`, in the same kernels
-/// (a residual block's end: one pass less than batch norm followed by an add);
-/// `residual` has x's shape. Its backward is [`batch_norm_backward`] of `dy`
-/// (masked by the output's `> 0` with `relu`), and that gradient for the residual.
-#[allow(clippy::too_many_arguments)]
-pub fn batch_norm_train_residual(
-    x: &Tensor,
-    residual: &Tensor,
-    relu: bool,
-    gamma: &Tensor,
-    beta: &Tensor,
-    running_mean: &Tensor,
-    running_var: &Tensor,
-    num_batches_tracked: &Tensor,
-    momentum: f32,
-    eps: f32,
-) -> Result<(Tensor, BatchNormSaved)> {
-    train(
-        "batch_norm_train_residual",
-        x,
-        gamma,
-        beta,
-        running_mean,
-        running_var,
-        num_batches_tracked,
-        momentum,
-        eps,
-        Epilogue {
-            act: relu_if(relu),
-            residual: Some(residual),
-        },
+        epilogue,
     )
 }
 
@@ -538,7 +512,7 @@ fn eval(
     running_mean: &Tensor,
     running_var: &Tensor,
     eps: f32,
-    epilogue: Epilogue<'_>,
+    epilogue: BnEpilogue<'_>,
 ) -> Result<Tensor> {
     let (_, c, _) = dims(x, op)?;
     epilogue.check(op, x)?;
@@ -576,7 +550,7 @@ pub fn batch_norm_eval(
         running_mean,
         running_var,
         eps,
-        Epilogue::act(Activation::None),
+        BnEpilogue::act(Activation::None),
     )
 }
 
@@ -589,9 +563,9 @@ pub fn batch_norm_eval_relu(
     running_var: &Tensor,
     eps: f32,
 ) -> Result<Tensor> {
-    batch_norm_eval_act(
+    batch_norm_eval_with(
         x,
-        Activation::Relu,
+        BnEpilogue::act(Activation::Relu),
         gamma,
         beta,
         running_mean,
@@ -600,10 +574,11 @@ pub fn batch_norm_eval_relu(
     )
 }
 
-/// [`batch_norm_eval`] followed by `act` in the same kernel.
-pub fn batch_norm_eval_act(
+/// [`batch_norm_eval`] with `epilogue` (see [`batch_norm_train_with`]) in the
+/// same kernel.
+pub fn batch_norm_eval_with(
     x: &Tensor,
-    act: Activation,
+    epilogue: BnEpilogue<'_>,
     gamma: &Tensor,
     beta: &Tensor,
     running_mean: &Tensor,
@@ -611,41 +586,14 @@ pub fn batch_norm_eval_act(
     eps: f32,
 ) -> Result<Tensor> {
     eval(
-        "batch_norm_eval_act",
+        "batch_norm_eval_with",
         x,
         gamma,
         beta,
         running_mean,
         running_var,
         eps,
-        Epilogue::act(act),
-    )
-}
-
-/// `batch_norm_eval(x) + residual`, then ReLU when `relu`, in one kernel.
-#[allow(clippy::too_many_arguments)]
-pub fn batch_norm_eval_residual(
-    x: &Tensor,
-    residual: &Tensor,
-    relu: bool,
-    gamma: &Tensor,
-    beta: &Tensor,
-    running_mean: &Tensor,
-    running_var: &Tensor,
-    eps: f32,
-) -> Result<Tensor> {
-    eval(
-        "batch_norm_eval_residual",
-        x,
-        gamma,
-        beta,
-        running_mean,
-        running_var,
-        eps,
-        Epilogue {
-            act: relu_if(relu),
-            residual: Some(residual),
-        },
+        epilogue,
     )
 }
 

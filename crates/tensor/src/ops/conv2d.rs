@@ -1316,6 +1316,17 @@ fn phase_backward_input(
     Ok((dx, staged))
 }
 
+/// Output channels per block of the weight-gradient kernels. The subgroup
+/// kernel has a 16-channel block for narrow layers: up to 32 output channels
+/// (two blocks) it measured faster than 32- or 64-channel blocks, whose lanes'
+/// vec4s a 3x3 layer of 16 or 32 input channels fills only partly.
+fn dw_channel_block(variant: Conv2dVariant, g: &Geom) -> usize {
+    match variant {
+        Conv2dVariant::Igemm if g.k <= 32 => 16,
+        _ => DW_KB,
+    }
+}
+
 /// dW as a reduction over the N·H·W pixels, split for parallelism; the
 /// partial sums are added and put back in OIHW order by `dw_finish`.
 fn igemm_backward_weight(
@@ -1336,13 +1347,7 @@ fn igemm_backward_weight(
         }
         _ => (0, 64),
     };
-    // The subgroup kernel has a 16-channel block for narrow layers: up to 32 output
-    // channels (two blocks) it measured faster than 32- or 64-channel blocks, whose
-    // lanes' vec4s a 3x3 layer of 16 or 32 input channels fills only partly.
-    let kb = match variant {
-        Conv2dVariant::Igemm if g.k <= 32 => 16,
-        _ => DW_KB,
-    };
+    let kb = dw_channel_block(variant, g);
     // (r, s, c/4) vec4s per lane: weight_grad_k16 holds 9 (a 3x3 tap set), the
     // others LANE_ACC accumulators' worth.
     let jb = if kb == 16 { 9 } else { LANE_ACC / (4 * kb) };
@@ -2538,7 +2543,7 @@ pub fn conv2d_dy_layout(
     };
     // dW reads the same operand only with its own channel blocks (see
     // igemm_backward_weight's `reuse`).
-    let kb = if g.k <= 32 { 16 } else { DW_KB };
+    let kb = dw_channel_block(Conv2dVariant::Igemm, &g);
     let fits = l.kv * 4 == round_up(g.k, kb)
         && (g.oh - 1) * l.ups[0] + off_h < l.hp
         && (g.ow - 1) * l.ups[1] + off_w < l.wp;

@@ -241,8 +241,14 @@ fn check(k: &Case, ctx: &str) {
         }
     };
     for relu_after in [false, true] {
-        let y = ops::batch_norm_eval_residual(
-            &g.x, &res, relu_after, &g.gamma, &g.beta, &g.rm, &g.rv, EPS,
+        let y = ops::batch_norm_eval_with(
+            &g.x,
+            ops::BnEpilogue::residual(&res, relu_after),
+            &g.gamma,
+            &g.beta,
+            &g.rm,
+            &g.rv,
+            EPS,
         )
         .unwrap();
         assert_close(
@@ -255,8 +261,16 @@ fn check(k: &Case, ctx: &str) {
     let want = reference::batch_norm_train(&k.x, &k.gamma, &k.beta, n, c, hw, f64::from(EPS));
     let (mut rm, mut rv) = (k.rm.clone(), k.rv.clone());
     for relu_after in [false, true] {
-        let (y, saved) = ops::batch_norm_train_residual(
-            &g.x, &res, relu_after, &g.gamma, &g.beta, &g.rm, &g.rv, &g.nbt, MOMENTUM, EPS,
+        let (y, saved) = ops::batch_norm_train_with(
+            &g.x,
+            ops::BnEpilogue::residual(&res, relu_after),
+            &g.gamma,
+            &g.beta,
+            &g.rm,
+            &g.rv,
+            &g.nbt,
+            MOMENTUM,
+            EPS,
         )
         .unwrap();
         let ctx = format!("{ctx} residual relu={relu_after}");
@@ -578,8 +592,16 @@ fn bad_inputs_are_typed_errors() {
         download(&g.rv),
         g.nbt.to_vec_u32().unwrap(),
     );
-    let m = shape_message(ops::batch_norm_train_residual(
-        &g.x, &dy, true, &g.gamma, &g.beta, &g.rm, &g.rv, &g.nbt, MOMENTUM, EPS,
+    let m = shape_message(ops::batch_norm_train_with(
+        &g.x,
+        ops::BnEpilogue::residual(&dy, true),
+        &g.gamma,
+        &g.beta,
+        &g.rm,
+        &g.rv,
+        &g.nbt,
+        MOMENTUM,
+        EPS,
     ));
     assert!(
         m.contains("residual") && m.contains("[1, 3, 2, 2]") && m.contains("[2, 3, 2, 2]"),
@@ -588,8 +610,14 @@ fn bad_inputs_are_typed_errors() {
     assert_eq!(download(&g.rm), rm);
     assert_eq!(download(&g.rv), rv);
     assert_eq!(g.nbt.to_vec_u32().unwrap(), nbt);
-    let m = shape_message(ops::batch_norm_eval_residual(
-        &g.x, &dy, false, &g.gamma, &g.beta, &g.rm, &g.rv, EPS,
+    let m = shape_message(ops::batch_norm_eval_with(
+        &g.x,
+        ops::BnEpilogue::residual(&dy, false),
+        &g.gamma,
+        &g.beta,
+        &g.rm,
+        &g.rv,
+        EPS,
     ));
     assert!(m.contains("residual"), "{m}");
 }
@@ -617,9 +645,9 @@ fn batch_norm_relu6_matches_reference() {
                 above > 0 && below > 0,
                 "{ctx}: {above} above 6, {below} below 0"
             );
-            let (y, saved) = ops::batch_norm_train_act(
+            let (y, saved) = ops::batch_norm_train_with(
                 &g.x,
-                Activation::Relu6,
+                ops::BnEpilogue::act(Activation::Relu6),
                 &g.gamma,
                 &g.beta,
                 &g.rm,
@@ -675,9 +703,9 @@ fn batch_norm_relu6_matches_reference() {
                 hw,
                 f64::from(EPS),
             );
-            let y = ops::batch_norm_eval_act(
+            let y = ops::batch_norm_eval_with(
                 &g.x,
-                Activation::Relu6,
+                ops::BnEpilogue::act(Activation::Relu6),
                 &g.gamma,
                 &g.beta,
                 &g.rm,
