@@ -7,7 +7,9 @@
 // Thread mapping: main, one invocation per output element (main_row4: four along a row,
 // window rows read as vec4s; main_cols4: four along a row, walking down the plane and
 // keeping the window rows the next output row shares); backward, one per input element
-// (backward_cols8: eight columns of a plane with DIL1, walking down it); 1-D grid folded
+// (backward_cols8: eight columns of a plane with DIL1, walking down it; backward_3x3s2:
+// the same for the ResNet stem's 3x3 stride-2 window, its few windows per element written
+// out); 1-D grid folded
 // into 2-D. The generic kernels take the window geometry as override constants (KH, KW,
 // SH, SW, DIL1: fixed tap loops, no data-dependent bounds) and divide indices in f32
 // where they are small (SMALL_INDEX). The backward visits only the windows that can
@@ -539,6 +541,86 @@ fn backward_cols8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
         store_row4(xb + 1u, end + i32(j), hi, ring_hi[j]);
     }
 }
+
+// #if DY4
+// backward_3x3s2 (DY4): the 3x3 stride-2 window with padding 1 (the ResNet stem's), h in
+// {2*ho - 1, 2*ho}, w == 2*wo, wo, y_base, i_base and x_base multiples of 4 (the launcher
+// checks). Window (oh, ow) covers dx rows 2*oh - 1 .. 2*oh + 1 and columns likewise, so dx
+// row 2*oh is covered by window row oh alone and row 2*oh - 1 by rows oh - 1 then oh; in
+// columns the same with windows 4q .. 4q + 4 for the eight columns 8q .. 8q + 7 of one
+// invocation. Walking down the plane, each window row is read once (two aligned vec4s of
+// dy and of indices: windows 4q .. 4q + 7, of which 4q + 4 is used) and kept for the next
+// dx row; each dx row is two vec4 stores. Per element the windows' dy arrive in output
+// raster order (added to 0 for windows whose index does not point at it), as a sequential
+// scatter adds them.
+struct StemRow {
+    g: vec4<f32>,  // dy of windows 4q .. 4q + 3
+    i: vec4<u32>,  // their indices
+    g4: f32,       // window 4q + 4 (0 and NONE past the row's end)
+    i4: u32,
+}
+
+fn stem_row(o: u32, more: bool) -> StemRow {
+    let e = o / 4u;
+    let nxt = select(e, e + 1u, more);
+    let g4 = select(0.0, dy4_in[(p.y_base / 4u) + nxt].x, more);
+    let i4 = select(NONE, idx4_in[(p.i_base / 4u) + nxt].x, more);
+    return StemRow(dy4_in[(p.y_base / 4u) + e], idx4_in[(p.i_base / 4u) + e], g4, i4);
+}
+
+// `acc` plus window row `w`'s share of dx elements f .. f + 3 (lo: columns 8q .. 8q + 3,
+// else 8q + 4 .. 8q + 7): each even column from one window, each odd one from two, added
+// left first.
+fn stem_share(acc: vec4<f32>, w: StemRow, f: u32, lo: bool) -> vec4<f32> {
+    let fv = vec4<u32>(f) + vec4<u32>(0u, 1u, 2u, 3u);
+    let g1 = select(w.g.zzww, w.g.xxyy, lo);
+    let i1 = select(w.i.zzww, w.i.xxyy, lo);
+    let g2 = select(vec4<f32>(0.0, w.g.w, 0.0, w.g4), vec4<f32>(0.0, w.g.y, 0.0, w.g.z), lo);
+    let i2 = select(vec4<u32>(NONE, w.i.w, NONE, w.i4), vec4<u32>(NONE, w.i.y, NONE, w.i.z), lo);
+    return (acc + select(vec4<f32>(0.0), g1, i1 == fv)) + select(vec4<f32>(0.0), g2, i2 == fv);
+}
+
+@compute @workgroup_size(WG)
+fn backward_3x3s2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = gid.x + gid.y * nwg.x * WG;
+    let wq = p.w / 8u;
+    if (t >= p.planes * wq) {
+        return;
+    }
+    let plane = div_index(t, wq);
+    let q = t - plane * wq;
+    let out0 = plane * p.ho * p.wo + 4u * q;
+    let xb = (p.x_base + plane * p.h * p.w) / 4u + 2u * q;
+    let more = 4u * q + 4u < p.wo;
+    let none = StemRow(vec4<f32>(0.0), vec4<u32>(NONE), 0.0, NONE);
+    let zero = vec4<f32>(0.0);
+    var prev = none;
+    for (var oh = 0u; oh < p.ho; oh++) {
+        let cur = stem_row(out0 + oh * p.wo, more);
+        let r = 2u * oh;
+        if (oh > 0u) {
+            // dx row 2*oh - 1: window rows oh - 1, then oh.
+            let f = (r - 1u) * p.w + 8u * q;
+            let v = xb + (r - 1u) * (p.w / 4u);
+            dx4[v] = stem_share(stem_share(zero, prev, f, true), cur, f, true);
+            dx4[v + 1u] = stem_share(stem_share(zero, prev, f + 4u, false), cur, f + 4u, false);
+        }
+        let f = r * p.w + 8u * q;
+        let v = xb + r * (p.w / 4u);
+        dx4[v] = stem_share(zero, cur, f, true);
+        dx4[v + 1u] = stem_share(zero, cur, f + 4u, false);
+        prev = cur;
+    }
+    // dx row 2*ho - 1 when h is even: window row ho - 1 alone.
+    let r = 2u * p.ho - 1u;
+    if (r < p.h) {
+        let f = r * p.w + 8u * q;
+        let v = xb + r * (p.w / 4u);
+        dx4[v] = stem_share(zero, prev, f, true);
+        dx4[v + 1u] = stem_share(zero, prev, f + 4u, false);
+    }
+}
+// #endif
 
 // dx row r's four elements at vec4 xb + r * w / 4, if `ok` and r is inside the image.
 fn store_row4(xb: u32, r: i32, ok: bool, v: vec4<f32>) {

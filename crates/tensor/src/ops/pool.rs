@@ -20,6 +20,8 @@ const MAX_BWD: Kernel = crate::kernel!("max_pool2d", "backward");
 const MAX_BWD_COLS8: Kernel = crate::kernel!("max_pool2d", "backward_cols8");
 const MAX_BWD_COLS8_DY4: Kernel =
     crate::kernel!("max_pool2d", "backward_cols8").with_defines(&["DY4"]);
+const MAX_BWD_3X3S2: Kernel =
+    crate::kernel!("max_pool2d", "backward_3x3s2").with_defines(&["DY4"]);
 const MAX_FWD_ROW4: Kernel = crate::kernel!("max_pool2d", "main_row4");
 const MAX_FWD_COLS4: Kernel = crate::kernel!("max_pool2d", "main_cols4");
 const MAX_FWD_COLS4_SG: Kernel =
@@ -198,7 +200,9 @@ impl Pool2dConfig {
 
     /// Which kernel max / average pooling of an `h x w` input runs:
     /// `"2x2_vec4"` (the vectorized 2x2 stride-2 kernels; the backward also
-    /// needs the windows to tile the input exactly) or `"generic"`.
+    /// needs the windows to tile the input exactly), `"3x3s2"` (max pooling's
+    /// backward for the ResNet stem's 3x3 stride-2 padding-1 window on whole
+    /// vec4 rows) or `"generic"`.
     pub fn kernel_variant(&self, h: usize, w: usize, backward: bool) -> &'static str {
         match self.output_size("kernel_variant", h, w) {
             Ok((ho, wo))
@@ -206,6 +210,7 @@ impl Pool2dConfig {
             {
                 "2x2_vec4"
             }
+            Ok((ho, wo)) if backward && is_stem_3x3s2(self, h, w, ho, wo) => "3x3s2",
             _ => "generic",
         }
     }
@@ -485,6 +490,19 @@ fn max_window_constants(cfg: &Pool2dConfig, wg: u32, elements: usize) -> Vec<(&'
     ]
 }
 
+/// Whether `backward_3x3s2` fits: the 3x3 stride-2 window with padding 1 and
+/// dilation 1 (the ResNet stem's), every dx row reached (h is 2 ho or 2 ho - 1),
+/// w == 2 wo with wo a multiple of 4 (whole, aligned vec4 rows of dx and dy).
+fn is_stem_3x3s2(cfg: &Pool2dConfig, h: usize, w: usize, ho: usize, wo: usize) -> bool {
+    cfg.kernel == [3, 3]
+        && cfg.stride == [2, 2]
+        && cfg.padding == [1, 1]
+        && cfg.dilation == [1, 1]
+        && (h == 2 * ho || h + 1 == 2 * ho)
+        && w == 2 * wo
+        && wo.is_multiple_of(4)
+}
+
 /// Whether `backward_cols8` may read an output row's windows as aligned vec4s
 /// (`DY4`; the bound windows' starts are checked by the caller): a stride of 1 or
 /// 2 keeps `iw0 / sw` (iw0 a multiple of 8) a multiple of 4, so each group's first
@@ -522,6 +540,7 @@ pub fn max_pool2d_backward(
     let dx = Tensor::uninit(dev, x_shape, DType::F32)?;
     // The vectorized backward also needs the windows to tile the input exactly.
     let tile = is_2x2(cfg, h, w, ho, wo) && h == 2 * ho && w == 2 * wo;
+    let stem = is_stem_3x3s2(cfg, h, w, ho, wo);
     let wg = dev.elementwise_workgroup();
     for (p0, p1) in unit_runs(dev, op, n * c, (h * w).max(ho * wo))? {
         let (da, y_base) = window(dy, p0 * ho * wo, p1 * ho * wo);
@@ -541,6 +560,16 @@ pub fn max_pool2d_backward(
         };
         let (kernel, per_plane, constants) = if use_tile {
             (&MAX_BWD_2X2, ho * wo / 2, vec![("WG", f64::from(wg))])
+        } else if stem && [x_base, y_base, i_base].iter().all(|b| b.is_multiple_of(4)) {
+            let elements = (p1 - p0) * h * w;
+            (
+                &MAX_BWD_3X3S2,
+                w / 8,
+                vec![
+                    ("WG", f64::from(wg)),
+                    ("SMALL_INDEX", f64::from(u8::from(elements < 1 << 24))),
+                ],
+            )
         } else {
             let elements = (p1 - p0) * (h * w).max(ho * wo) + y_base.max(i_base) as usize;
             let constants = max_window_constants(cfg, wg, elements);

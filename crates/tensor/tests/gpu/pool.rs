@@ -39,6 +39,9 @@ const SHAPES: &[[usize; 4]] = &[
     // stride 2 puts the last group's fifth window past the output (wo 20), stride 1
     // with k 3 reads four vec4s per output row from a shifted start.
     [2, 3, 9, 40],
+    // The 3x3 stride-2 padding-1 window on whole vec4 rows (backward_3x3s2): even height
+    // here, odd above ([2, 3, 9, 40] and [1, 3, 7, 16]).
+    [2, 3, 10, 24],
 ];
 
 fn params(s: [usize; 4], cfg: &Pool2dConfig) -> Pool2dParams {
@@ -388,6 +391,17 @@ fn split_launches_match_single_launches() {
     assert_eq!(k2.kernel_variant(7, 16, false), "2x2_vec4");
     assert_eq!(k2.kernel_variant(7, 16, true), "generic");
     assert_eq!(k2.kernel_variant(8, 10, false), "generic");
+    let stem = Pool2dConfig::square(3)
+        .with_stride([2, 2])
+        .with_padding([1, 1]);
+    assert_eq!(stem.kernel_variant(112, 112, true), "3x3s2");
+    assert_eq!(stem.kernel_variant(9, 40, true), "3x3s2");
+    assert_eq!(stem.kernel_variant(9, 40, false), "generic");
+    assert_eq!(stem.kernel_variant(10, 12, true), "generic"); // wo = 6
+    assert_eq!(
+        stem.with_ceil_mode(true).kernel_variant(10, 24, true),
+        "generic"
+    );
     assert_eq!(
         k2.with_ceil_mode(true).kernel_variant(7, 16, false),
         "generic"
@@ -412,6 +426,18 @@ fn split_launches_match_single_launches() {
     };
     let whole2 = run2();
     assert!(ops::with_binding_limit(1000, run2) == whole2, "2x2 split");
+    // The stem backward (backward_3x3s2), two planes per launch (960 bytes each).
+    let x3 = upload(
+        &round32(&rng.vec_distinct(3 * 5 * 10 * 24, 0.01)),
+        &[3, 5, 10, 24],
+    );
+    let dy3 = upload(&round32(&rng.vec_normal(3 * 5 * 5 * 12)), &[3, 5, 5, 12]);
+    let run3 = || {
+        let (_, i) = ops::max_pool2d(&x3, &stem).unwrap();
+        download(&ops::max_pool2d_backward(&dy3, &i, &[3, 5, 10, 24], &stem).unwrap())
+    };
+    let whole3 = run3();
+    assert!(ops::with_binding_limit(2000, run3) == whole3, "3x3s2 split");
     // 13*11*4 = 572 bytes per plane: 1000 bytes holds one plane, 3000 bytes four.
     for limit in [1000, 3000] {
         let split = ops::with_binding_limit(limit, run);
