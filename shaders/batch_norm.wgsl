@@ -14,7 +14,8 @@
 //  apply / apply4: y = (x - mean) * k + beta, plus a residual operand when RESIDUAL (the
 //    end of a residual block: one pass instead of batch norm and an add), then the
 //    activation RELU (1: max(y, 0), 2: ReLU6, min(max(y, 0), 6)); one invocation per
-//    element (V = 1) / per V elements.
+//    element (V = 1) / per V elements; apply4_padded writes act(bn(x)) in a convolution's
+//    padded input layout instead of NCHW (see there).
 //  reduce_grad: one workgroup per channel; sum(g) and sum(g * xhat), g = dy (masked by
 //    y > 0 for RELU 1, 0 < y < 6 for RELU 2, y recomputed with the forward's expression;
 //    RESIDUAL plays no part there: the launcher masks first), chained over launches
@@ -35,7 +36,7 @@ struct Params {
     step_img: u32, // WG = step_img * (hw / V) + step_off: one stride of an invocation
     step_off: u32,
     items: u32, // items (of V elements) of the launch: the invocations of apply / dx
-    w: u32, // PADDED: the plane's width
+    w: u32, // dx4_padded / apply4_padded: the plane's width
     count: f32, // M = N * HW of the whole call
     momentum: f32,
     eps: f32,
@@ -44,7 +45,7 @@ struct Params {
     _pad1: f32,
     _pad2: f32,
     _pad3: f32,
-    // PADDED (dx4): dx written into a convolution's padded dY layout (see dx4).
+    // dx4_padded / apply4_padded: the padded layout written (see dx4_padded).
     pad_hp: u32,
     pad_wp: u32,
     pad_kv: u32, // vec4s per pixel
@@ -512,7 +513,7 @@ fn dx4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
 }
 
 // dx4_padded: dx written not as NCHW but where a convolution's dX and dW read their dY
-// (conv2d.rs, Conv2dDyLayout; the launcher zero-fills the rest): pixel (n, h, w) at vec4
+// (conv2d.rs, Conv2dPaddedLayout; the launcher zero-fills the rest): pixel (n, h, w) at vec4
 // ((n * pad_hp + h * pad_ups_h + pad_off_h) * pad_wp + w * pad_ups_w + pad_off_w)
 // * pad_kv + c / 4, channels c .. c + 3 in its components. One invocation per four
 // channels x QUADS x 4 pixels of a row (c % 4 == 0, 4 * QUADS divides w; items = n * c / 4
@@ -521,12 +522,19 @@ fn dx4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
 // to_padded_nhwc4) does, so every store is a vec4; the channels' records are read once.
 override QUADS: u32 = 1u;
 
-@compute @workgroup_size(WG)
-fn dx4_padded(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let t = gid.x + gid.y * nwg.x * WG;
-    if (t >= p.items) {
-        return;
-    }
+// The item of a padded launch (dx4_padded, apply4_padded): four channels (the first,
+// ch) x QUADS x 4 pixels of a row; k0 is the NCHW vec4 index of channel ch's first pixel
+// of the block (the next channels a plane, kp vec4s, on), px0 the padded layout's vec4
+// of that pixel (the next pixels of the row `step` vec4s on).
+struct PaddedItem {
+    ch: u32,
+    k0: u32,
+    kp: u32,
+    px0: u32,
+    step: u32,
+}
+
+fn padded_item(t: u32) -> PaddedItem {
     let blocks = p.hw / (4u * QUADS);
     let rest = udiv(t, blocks, p.inv_hwv);
     let pb = t - rest * blocks;
@@ -534,32 +542,71 @@ fn dx4_padded(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     let n = rest / groups;
     let cg = rest - n * groups;
     let ch = 4u * cg;
-    let a0 = rec[2u * ch];
-    let b0 = rec[2u * ch + 1u];
-    let a1 = rec[2u * ch + 2u];
-    let b1 = rec[2u * ch + 3u];
-    let a2 = rec[2u * ch + 4u];
-    let b2 = rec[2u * ch + 5u];
-    let a3 = rec[2u * ch + 6u];
-    let b3 = rec[2u * ch + 7u];
-    // vec4 index of channel ch's first pixel of the block; the next channels are a plane on.
-    let k0 = ((n * p.c + ch) * p.hw) / 4u + QUADS * pb;
-    let kp = p.hw / 4u;
     let e = 4u * QUADS * pb;
     let h = e / p.w;
     let w0 = e - h * p.w;
     let px0 = ((n * p.pad_hp + h * p.pad_ups_h + p.pad_off_h) * p.pad_wp + w0 * p.pad_ups_w
         + p.pad_off_w) * p.pad_kv + cg;
-    let step = p.pad_ups_w * p.pad_kv;
+    return PaddedItem(ch, ((n * p.c + ch) * p.hw) / 4u + QUADS * pb, p.hw / 4u, px0,
+                      p.pad_ups_w * p.pad_kv);
+}
+
+@compute @workgroup_size(WG)
+fn dx4_padded(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = gid.x + gid.y * nwg.x * WG;
+    if (t >= p.items) {
+        return;
+    }
+    let it = padded_item(t);
+    let a0 = rec[2u * it.ch];
+    let b0 = rec[2u * it.ch + 1u];
+    let a1 = rec[2u * it.ch + 2u];
+    let b1 = rec[2u * it.ch + 3u];
+    let a2 = rec[2u * it.ch + 4u];
+    let b2 = rec[2u * it.ch + 5u];
+    let a3 = rec[2u * it.ch + 6u];
+    let b3 = rec[2u * it.ch + 7u];
     for (var j = 0u; j < QUADS; j++) {
-        let d0 = dx4_value(k0 + j, a0, b0);
-        let d1 = dx4_value(k0 + kp + j, a1, b1);
-        let d2 = dx4_value(k0 + 2u * kp + j, a2, b2);
-        let d3 = dx4_value(k0 + 3u * kp + j, a3, b3);
-        let px = px0 + 4u * j * step;
+        let d0 = dx4_value(it.k0 + j, a0, b0);
+        let d1 = dx4_value(it.k0 + it.kp + j, a1, b1);
+        let d2 = dx4_value(it.k0 + 2u * it.kp + j, a2, b2);
+        let d3 = dx4_value(it.k0 + 3u * it.kp + j, a3, b3);
+        let px = it.px0 + 4u * j * it.step;
         dx4_out[px] = vec4<f32>(d0.x, d1.x, d2.x, d3.x);
-        dx4_out[px + step] = vec4<f32>(d0.y, d1.y, d2.y, d3.y);
-        dx4_out[px + 2u * step] = vec4<f32>(d0.z, d1.z, d2.z, d3.z);
-        dx4_out[px + 3u * step] = vec4<f32>(d0.w, d1.w, d2.w, d3.w);
+        dx4_out[px + it.step] = vec4<f32>(d0.y, d1.y, d2.y, d3.y);
+        dx4_out[px + 2u * it.step] = vec4<f32>(d0.z, d1.z, d2.z, d3.z);
+        dx4_out[px + 3u * it.step] = vec4<f32>(d0.w, d1.w, d2.w, d3.w);
+    }
+}
+
+// apply4_padded: apply4's act(bn(x)) (no residual) written where a convolution's forward
+// reads its input (conv2d.rs, conv2d_input_layout; the launcher zero-fills the padding)
+// instead of NCHW: dx4_padded's items and transposed stores, x at element offset 0.
+fn act_bn4(v: vec4<f32>, r: vec4<f32>) -> vec4<f32> {
+    return vec4<f32>(act(bn(v.x, r.x, r.y, r.z)), act(bn(v.y, r.x, r.y, r.z)),
+                     act(bn(v.z, r.x, r.y, r.z)), act(bn(v.w, r.x, r.y, r.z)));
+}
+
+@compute @workgroup_size(WG)
+fn apply4_padded(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = gid.x + gid.y * nwg.x * WG;
+    if (t >= p.items) {
+        return;
+    }
+    let it = padded_item(t);
+    let r0 = rec[it.ch];
+    let r1 = rec[it.ch + 1u];
+    let r2 = rec[it.ch + 2u];
+    let r3 = rec[it.ch + 3u];
+    for (var j = 0u; j < QUADS; j++) {
+        let v0 = act_bn4(x_vec4(it.k0 + j), r0);
+        let v1 = act_bn4(x_vec4(it.k0 + it.kp + j), r1);
+        let v2 = act_bn4(x_vec4(it.k0 + 2u * it.kp + j), r2);
+        let v3 = act_bn4(x_vec4(it.k0 + 3u * it.kp + j), r3);
+        let px = it.px0 + 4u * j * it.step;
+        y4[px] = vec4<f32>(v0.x, v1.x, v2.x, v3.x);
+        y4[px + it.step] = vec4<f32>(v0.y, v1.y, v2.y, v3.y);
+        y4[px + 2u * it.step] = vec4<f32>(v0.z, v1.z, v2.z, v3.z);
+        y4[px + 3u * it.step] = vec4<f32>(v0.w, v1.w, v2.w, v3.w);
     }
 }

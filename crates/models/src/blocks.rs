@@ -83,13 +83,6 @@ impl BasicBlock {
 
 impl Module for BasicBlock {
     fn forward(&self, tape: &Tape, x: &Var) -> Result<Var> {
-        let h = f::conv_bn(
-            tape,
-            x,
-            &self.conv1,
-            &self.bn1,
-            BnTail::Act(Activation::Relu),
-        )?;
         let shortcut = match &self.downsample {
             Some(d) => d.forward(tape, x)?,
             None => x.clone(),
@@ -98,7 +91,13 @@ impl Module for BasicBlock {
             residual: &shortcut,
             relu: true,
         };
-        f::conv_bn(tape, &h, &self.conv2, &self.bn2, tail)
+        f::conv_bn_act_conv_bn(
+            tape,
+            x,
+            (&self.conv1, &self.bn1, Activation::Relu),
+            (&self.conv2, &self.bn2),
+            tail,
+        )
     }
     fn visit(&self, prefix: &str, v: &mut dyn FnMut(String, Slot<'_>)) {
         self.conv1.visit(&join(prefix, "conv1"), v);
@@ -155,7 +154,6 @@ impl Module for Bottleneck {
     fn forward(&self, tape: &Tape, x: &Var) -> Result<Var> {
         let relu = BnTail::Act(Activation::Relu);
         let h = f::conv_bn(tape, x, &self.conv1, &self.bn1, relu)?;
-        let h = f::conv_bn(tape, &h, &self.conv2, &self.bn2, relu)?;
         let shortcut = match &self.downsample {
             Some(d) => d.forward(tape, x)?,
             None => x.clone(),
@@ -164,7 +162,13 @@ impl Module for Bottleneck {
             residual: &shortcut,
             relu: true,
         };
-        f::conv_bn(tape, &h, &self.conv3, &self.bn3, tail)
+        f::conv_bn_act_conv_bn(
+            tape,
+            &h,
+            (&self.conv2, &self.bn2, Activation::Relu),
+            (&self.conv3, &self.bn3),
+            tail,
+        )
     }
     fn visit(&self, prefix: &str, v: &mut dyn FnMut(String, Slot<'_>)) {
         self.conv1.visit(&join(prefix, "conv1"), v);

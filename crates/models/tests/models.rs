@@ -547,3 +547,151 @@ fn conv_bn_fused_backward_matches_the_separate_ops() {
         }
     }
 }
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn conv_bn_pair_matches_the_separate_ops() {
+    // conv1 -> bn1 -> ReLU -> conv2 -> bn2 -> tail as one tape op, the first batch
+    // norm writing conv2's padded input directly (3x3 stride 1 and 2 first layers, a
+    // 1x1 second layer); with a width of 6 the first batch norm cannot (the two
+    // conv_bn ops run instead). Tails: none, residual add + ReLU with a residual of
+    // its own, and with x itself as the residual (an identity shortcut, whose two
+    // gradients meet in conv1's dX). Output, running statistics and every gradient
+    // equal the separate ops'; the tape holds the one pair op where it applies.
+    use shadernet_nn::functional::BnTail;
+    use shadernet_nn::layers::{BatchNorm2d, Conv2d};
+    use shadernet_nn::Param;
+    use shadernet_tensor::ops::conv2d::{Activation, Conv2dConfig};
+    let mut rng = shadernet_reference::rng::Rng::new(21);
+    let mut data =
+        |len: usize| -> Vec<f32> { rng.vec_normal(len).into_iter().map(|v| v as f32).collect() };
+    // (n, c, h, w, k1, r1, stride1, k2, r2, pair op expected)
+    let cases = [
+        (2, 16, 8, 8, 16, 3, 1, 16, 3, true),
+        (2, 8, 8, 16, 16, 3, 2, 32, 3, true),
+        (2, 8, 8, 8, 16, 1, 1, 8, 1, true),
+        (2, 4, 6, 6, 8, 3, 1, 4, 3, false),
+    ];
+    for (n, c, h, w, k1, r1, s1, k2, r2, pair) in cases {
+        let (cfg1, cfg2) = (Conv2dConfig::new(s1, r1 / 2), Conv2dConfig::new(1, r2 / 2));
+        let (ho, wo) = (
+            (h + 2 * (r1 / 2) - r1) / s1 + 1,
+            (w + 2 * (r1 / 2) - r1) / s1 + 1,
+        );
+        let (xs, w1s, w2s, rs, dys) = (
+            data(n * c * h * w),
+            data(k1 * c * r1 * r1),
+            data(k2 * k1 * r2 * r2),
+            data(n * k2 * ho * wo),
+            data(n * k2 * ho * wo),
+        );
+        let (g1, b1, g2, b2) = (data(k1), data(k1), data(k2), data(k2));
+        let t = |v: &[f32], s: &[usize]| Tensor::from_f32(device(), v, s).unwrap();
+        // x itself can be the residual where the pair keeps its shape.
+        let identity = k2 == c && s1 == 1;
+        for tail in 0..if identity { 3 } else { 2 } {
+            let run = |fused: bool| {
+                let conv = |ws: &[f32], k: usize, ci: usize, r: usize, cfg| Conv2d {
+                    weight: Param::new(t(ws, &[k, ci, r, r])),
+                    bias: None,
+                    config: cfg,
+                };
+                let (conv1, conv2) = (conv(&w1s, k1, c, r1, cfg1), conv(&w2s, k2, k1, r2, cfg2));
+                let bn = |k: usize, g: &[f32], b: &[f32]| {
+                    let bn = BatchNorm2d::new(device(), k).unwrap();
+                    bn.weight.tensor().write_f32(g).unwrap();
+                    bn.bias.tensor().write_f32(b).unwrap();
+                    bn
+                };
+                let (bn1, bn2) = (bn(k1, &g1, &b1), bn(k2, &g2, &b2));
+                let x = Param::new(t(&xs, &[n, c, h, w]));
+                let res = Param::new(t(&rs, &[n, k2, ho, wo]));
+                let tape = Tape::training();
+                let (xv, rv) = (tape.param(&x), tape.param(&res));
+                let bt = match tail {
+                    0 => BnTail::Act(Activation::None),
+                    1 => BnTail::Residual {
+                        residual: &rv,
+                        relu: true,
+                    },
+                    _ => BnTail::Residual {
+                        residual: &xv,
+                        relu: true,
+                    },
+                };
+                let y = if fused {
+                    let y = f::conv_bn_act_conv_bn(
+                        &tape,
+                        &xv,
+                        (&conv1, &bn1, Activation::Relu),
+                        (&conv2, &bn2),
+                        bt,
+                    )
+                    .unwrap();
+                    let ops: Vec<&str> = tape
+                        .listing()
+                        .iter()
+                        .map(|n| n.name)
+                        .filter(|&n| n != "param")
+                        .collect();
+                    let want: &[&str] = if pair {
+                        &["conv2d_batch_norm_x2"]
+                    } else {
+                        &["conv2d_batch_norm", "conv2d_batch_norm"]
+                    };
+                    assert_eq!(ops, want, "case {:?}", (n, c, h, w, k1, r1, s1, k2, r2));
+                    y
+                } else {
+                    let z = conv1.forward(&tape, &xv).unwrap();
+                    let hv = f::batch_norm_act(&tape, &z, &bn1, Activation::Relu).unwrap();
+                    let z = conv2.forward(&tape, &hv).unwrap();
+                    match bt {
+                        BnTail::Act(a) => f::batch_norm_act(&tape, &z, &bn2, a),
+                        BnTail::Residual { residual, relu } => {
+                            f::batch_norm_residual(&tape, &z, residual, &bn2, relu)
+                        }
+                    }
+                    .unwrap()
+                };
+                let grads = tape.backward_with(&y, t(&dys, &[n, k2, ho, wo])).unwrap();
+                let mut out = vec![y.tensor().to_vec_f32().unwrap()];
+                for b in [&bn1, &bn2] {
+                    out.push(b.running_mean.to_vec_f32().unwrap());
+                    out.push(b.running_var.to_vec_f32().unwrap());
+                }
+                let params = [
+                    &x,
+                    &conv1.weight,
+                    &bn1.weight,
+                    &bn1.bias,
+                    &conv2.weight,
+                    &bn2.weight,
+                    &bn2.bias,
+                ];
+                for p in params {
+                    out.push(grads.get(p).expect("a gradient").to_vec_f32().unwrap());
+                }
+                if tail == 1 {
+                    out.push(grads.get(&res).expect("a gradient").to_vec_f32().unwrap());
+                }
+                out
+            };
+            let (fused, plain) = (run(true), run(false));
+            let what = [
+                "y", "mean1", "var1", "mean2", "var2", "dx", "dw1", "dgamma1", "dbeta1", "dw2",
+                "dgamma2", "dbeta2", "dres",
+            ];
+            assert_eq!(fused.len(), plain.len());
+            for ((a, b), name) in fused.iter().zip(&plain).zip(what) {
+                assert_eq!(a.len(), b.len(), "{name}");
+                for (i, (u, v)) in a.iter().zip(b).enumerate() {
+                    assert!(
+                        (u - v).abs() <= 1e-5 * (1.0 + v.abs()),
+                        "case {:?} tail {tail} {name}[{i}]: fused {u} vs separate {v}",
+                        (n, c, h, w, k1, r1, s1, k2, r2)
+                    );
+                }
+            }
+        }
+    }
+}

@@ -252,7 +252,9 @@ pub fn cross_entropy(tape: &Tape, logits: &Var, labels: &Tensor, smoothing: f32)
 
 #[derive(Debug)]
 struct Conv2dBackward {
-    x: Tensor,
+    /// The input; `None` where it exists only as `kept` (a producer wrote it in
+    /// the padded layout, [`conv_bn_act_conv_bn`]).
+    x: Option<Tensor>,
     w: Tensor,
     cfg: conv2d::Conv2dConfig,
     bias: bool,
@@ -269,7 +271,7 @@ impl Conv2dBackward {
     fn dx_dw(
         &self,
         dy: &Tensor,
-        padded: Option<&conv2d::Conv2dDyLayout>,
+        padded: Option<&conv2d::Conv2dPaddedLayout>,
         x_acc: Option<&Tensor>,
     ) -> Result<(Option<Tensor>, Tensor)> {
         let input_grad = if self.x_grad {
@@ -277,7 +279,7 @@ impl Conv2dBackward {
         } else {
             conv2d::InputGrad::No
         };
-        let (x, kept, w, cfg) = (&self.x, self.kept.as_ref(), &self.w, &self.cfg);
+        let (x, kept, w, cfg) = (self.x.as_ref(), self.kept.as_ref(), &self.w, &self.cfg);
         match padded {
             Some(l) => conv2d::conv2d_backward_kept_from_padded(x, kept, w, dy, l, cfg, input_grad),
             None => conv2d::conv2d_backward_kept(x, kept, w, dy, cfg, input_grad),
@@ -306,7 +308,8 @@ impl Backward for Conv2dBackward {
         accumulate_after_dx(acc, grads)
     }
     fn saved_bytes(&self) -> u64 {
-        bytes(&[&self.x, &self.w]) + self.kept.as_ref().map_or(0, |k| k.bytes())
+        let x = self.x.as_ref().map_or(0, |x| bytes(&[x]));
+        x + bytes(&[&self.w]) + self.kept.as_ref().map_or(0, |k| k.bytes())
     }
 }
 
@@ -333,7 +336,7 @@ pub fn conv2d(
     b: Option<&Var>,
     cfg: &conv2d::Conv2dConfig,
 ) -> Result<Var> {
-    if let Some(stride) = strided_pointwise(x, w, cfg) {
+    if let Some(stride) = strided_pointwise(x.shape(), w.shape(), cfg) {
         // A 1x1 window without padding reads every stride-th pixel only: take that
         // subsample first (a 1x1 average pool, exact; its backward scatters dX into
         // zeros), then a stride-1 pointwise convolution, so the layout pass, dX and
@@ -352,7 +355,7 @@ pub fn conv2d(
     };
     let rule = move || -> Box<dyn Backward> {
         Box::new(Conv2dBackward {
-            x: x.tensor().clone(),
+            x: Some(x.tensor().clone()),
             w: w.tensor().clone(),
             cfg: *cfg,
             bias: b.is_some(),
@@ -368,8 +371,8 @@ pub fn conv2d(
 
 /// The stride of a convolution that only subsamples its input before a
 /// pointwise product (a 1x1 kernel, stride > 1, no padding), else `None`.
-fn strided_pointwise(x: &Var, w: &Var, cfg: &conv2d::Conv2dConfig) -> Option<[usize; 2]> {
-    let pointwise = matches!(w.shape(), [_, _, 1, 1]) && x.shape().len() == 4;
+fn strided_pointwise(x: &[usize], w: &[usize], cfg: &conv2d::Conv2dConfig) -> Option<[usize; 2]> {
+    let pointwise = matches!(w, [_, _, 1, 1]) && x.len() == 4;
     let strided = cfg.stride != [1, 1] && !cfg.stride.contains(&0);
     (pointwise && strided && cfg.padding == [0; 4]).then_some(cfg.stride)
 }
@@ -538,7 +541,7 @@ struct BnGrads {
 impl BatchNormBackward {
     /// The gradients for `dy`; dx in `layout` where given and batch norm can
     /// write it there.
-    fn grads(&self, dy: &Tensor, layout: Option<&conv2d::Conv2dDyLayout>) -> Result<BnGrads> {
+    fn grads(&self, dy: &Tensor, layout: Option<&conv2d::Conv2dPaddedLayout>) -> Result<BnGrads> {
         // With the residual's ReLU, y > 0 exactly where bn(x) + residual > 0; the
         // residual gets the (masked) gradient as is.
         let g = match &self.residual {
@@ -633,6 +636,40 @@ fn batch_norm_train(
         saved,
     };
     Ok((y, rule))
+}
+
+/// [`batch_norm_train`] with an activation, written in a convolution's padded
+/// input `layout`; `None` (nothing run) where batch norm cannot write it there.
+fn batch_norm_train_padded(
+    x: &Tensor,
+    bn: &crate::layers::BatchNorm2d,
+    gamma: &Var,
+    beta: &Var,
+    act: Activation,
+    layout: &conv2d::Conv2dPaddedLayout,
+) -> Result<Option<(Tensor, BatchNormBackward)>> {
+    let out = batch_norm::batch_norm_train_padded(
+        x,
+        act,
+        gamma.tensor(),
+        beta.tensor(),
+        &bn.running_mean,
+        &bn.running_var,
+        &bn.num_batches_tracked,
+        bn.momentum,
+        bn.eps,
+        layout,
+    )?;
+    Ok(out.map(|(yp, saved)| {
+        let rule = BatchNormBackward {
+            x: x.clone(),
+            gamma: gamma.tensor().clone(),
+            act_beta: (act != Activation::None).then(|| (act, beta.tensor().clone())),
+            residual: None,
+            saved,
+        };
+        (yp, rule)
+    }))
 }
 
 /// `BatchNorm2d` forward: batch statistics and a running-stat update on the
@@ -740,7 +777,7 @@ struct ConvBnBackward {
     bn: BatchNormBackward,
     /// Where the convolution's backward reads dY, when batch norm's backward can
     /// write its dx there (no NCHW dY and no layout pass in between).
-    layout: Option<conv2d::Conv2dDyLayout>,
+    layout: Option<conv2d::Conv2dPaddedLayout>,
 }
 
 impl Backward for ConvBnBackward {
@@ -755,19 +792,80 @@ impl Backward for ConvBnBackward {
     /// Inputs: x, w, gamma, beta (, residual). x's accumulated gradient is added
     /// in dX's store, as [`Conv2dBackward`] does.
     fn backward_accumulate(&self, dy: &Tensor, acc: &mut [Option<Tensor>]) -> Result<()> {
-        let g = self.bn.grads(dy, self.layout.as_ref())?;
-        let padded = self.layout.as_ref().filter(|_| g.padded);
-        let (dx, dw) = self
-            .conv
-            .dx_dw(&g.dx, padded, acc.first().and_then(Option::as_ref))?;
-        let mut grads = vec![dx, Some(dw), Some(g.dgamma), Some(g.dbeta)];
-        if let Some(r) = g.residual {
-            grads.push(Some(r));
-        }
+        let grads = self.grads(dy, acc.first().and_then(Option::as_ref))?;
         accumulate_after_dx(acc, grads)
     }
     fn saved_bytes(&self) -> u64 {
         self.conv.saved_bytes() + self.bn.saved_bytes()
+    }
+}
+
+impl ConvBnBackward {
+    /// `[dx, dw, dgamma, dbeta (, residual)]` for `dy`, dx holding `x_acc` (x's
+    /// gradient so far) where given.
+    fn grads(&self, dy: &Tensor, x_acc: Option<&Tensor>) -> Result<Vec<Option<Tensor>>> {
+        let g = self.bn.grads(dy, self.layout.as_ref())?;
+        let padded = self.layout.as_ref().filter(|_| g.padded);
+        let (dx, dw) = self.conv.dx_dw(&g.dx, padded, x_acc)?;
+        let mut grads = vec![dx, Some(dw), Some(g.dgamma), Some(g.dbeta)];
+        if let Some(r) = g.residual {
+            grads.push(Some(r));
+        }
+        Ok(grads)
+    }
+}
+
+/// [`conv_bn_act_conv_bn`]'s backward: the second [`ConvBnBackward`], then the
+/// first on its dX.
+#[derive(Debug)]
+struct ConvBnPairBackward {
+    first: ConvBnBackward,
+    second: ConvBnBackward,
+    /// The residual is x itself (an identity shortcut): its gradient joins x's
+    /// in the first convolution's dX store instead of an add after the op.
+    residual_is_x: bool,
+}
+
+impl Backward for ConvBnPairBackward {
+    fn name(&self) -> &'static str {
+        "conv2d_batch_norm_x2"
+    }
+    fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let mut acc = vec![
+            None;
+            if self.second.bn.residual.is_some() {
+                8
+            } else {
+                7
+            }
+        ];
+        self.backward_accumulate(dy, &mut acc)?;
+        Ok(acc)
+    }
+    /// Inputs: x, w1, gamma1, beta1, w2, gamma2, beta2 (, residual).
+    fn backward_accumulate(&self, dy: &Tensor, acc: &mut [Option<Tensor>]) -> Result<()> {
+        let mut second = self.second.grads(dy, None)?;
+        let dh = second[0]
+            .take()
+            .ok_or_else(|| shadernet_tensor::Error::Shape {
+                op: "conv_bn_act_conv_bn",
+                message: "the second convolution gave no input gradient".into(),
+            })?;
+        let shortcut = if self.residual_is_x {
+            second.pop().flatten()
+        } else {
+            None
+        };
+        let x_acc = match (acc.first_mut().and_then(Option::take), shortcut) {
+            (Some(a), Some(r)) => Some(elementwise::add(&a, &r)?),
+            (a, r) => a.or(r),
+        };
+        let mut grads = self.first.grads(&dh, x_acc.as_ref())?;
+        grads.extend(second.into_iter().skip(1));
+        accumulate_after_dx(acc, grads)
+    }
+    fn saved_bytes(&self) -> u64 {
+        self.first.saved_bytes() + self.second.saved_bytes()
     }
 }
 
@@ -790,21 +888,37 @@ pub fn conv_bn(
         && tape.is_recording()
         && conv.bias.is_none()
         && w.node().is_some()
-        && strided_pointwise(x, &w, cfg).is_none();
+        && strided_pointwise(x.shape(), w.shape(), cfg).is_none();
     if !fuse {
         let b = conv.bias.as_ref().map(|b| tape.param(b));
         let z = conv2d(tape, x, &w, b.as_ref(), cfg)?;
         return batch_norm_tail(tape, &z, bn, tail);
     }
+    let (z, kept) = conv2d::conv2d_keeping_input(x.tensor(), w.tensor(), None, cfg)?;
+    record_conv_bn(tape, x, &w, cfg, &z, kept, bn, tail)
+}
+
+/// [`conv_bn`]'s fused op from the convolution's output `z` (and the input it
+/// kept): batch norm with `tail`, recorded as one op.
+#[allow(clippy::too_many_arguments)]
+fn record_conv_bn(
+    tape: &Tape,
+    x: &Var,
+    w: &Var,
+    cfg: &conv2d::Conv2dConfig,
+    z: &Tensor,
+    kept: Option<conv2d::Conv2dInput>,
+    bn: &crate::layers::BatchNorm2d,
+    tail: BnTail<'_>,
+) -> Result<Var> {
     let gamma = tape.param(&bn.weight);
     let beta = tape.param(&bn.bias);
-    let (z, kept) = conv2d::conv2d_keeping_input(x.tensor(), w.tensor(), None, cfg)?;
-    let (y, bn_rule) = batch_norm_train(&z, bn, &gamma, &beta, tail)?;
-    let layout = conv2d::conv2d_dy_layout(x.tensor().device(), shape4_of(x)?, shape4_of(&w)?, cfg)?;
+    let (y, bn_rule) = batch_norm_train(z, bn, &gamma, &beta, tail)?;
+    let layout = conv2d::conv2d_dy_layout(x.tensor().device(), shape4_of(x)?, shape4_of(w)?, cfg)?;
     let rule = || -> Box<dyn Backward> {
         Box::new(ConvBnBackward {
             conv: Conv2dBackward {
-                x: x.tensor().clone(),
+                x: Some(x.tensor().clone()),
                 w: w.tensor().clone(),
                 cfg: *cfg,
                 bias: false,
@@ -816,10 +930,112 @@ pub fn conv_bn(
         })
     };
     Ok(match tail {
+        BnTail::Residual { residual, .. } => tape.record(y, &[x, w, &gamma, &beta, residual], rule),
+        BnTail::Act(_) => tape.record(y, &[x, w, &gamma, &beta], rule),
+    })
+}
+
+/// `tail(bn2(conv2(act(bn1(conv1(x))))))` for two convolutions without bias (a
+/// residual block's layers): in training mode one tape op in which the first
+/// batch norm writes its output straight into the padded layout the second
+/// convolution's forward reads ([`conv2d::conv2d_input_layout`]), so that
+/// output never exists as NCHW and the layout pass before `conv2` is skipped;
+/// `conv2`'s dW reads that layout again, and the backward is [`conv_bn`]'s
+/// twice. The same values as two [`conv_bn`] calls, which it makes where the
+/// layout does not apply (eval mode, no recording, a bias, other variants).
+pub fn conv_bn_act_conv_bn(
+    tape: &Tape,
+    x: &Var,
+    first: (
+        &crate::layers::Conv2d,
+        &crate::layers::BatchNorm2d,
+        Activation,
+    ),
+    second: (&crate::layers::Conv2d, &crate::layers::BatchNorm2d),
+    tail: BnTail<'_>,
+) -> Result<Var> {
+    let (conv1, bn1, act) = first;
+    let (conv2, bn2) = second;
+    let (cfg1, cfg2) = (&conv1.config, &conv2.config);
+    let w1 = tape.param(&conv1.weight);
+    let w2 = tape.param(&conv2.weight);
+    let h_shape = cfg1.output_size(shape4_of(x)?, shape4_of(&w1)?)?;
+    let layout = if tape.is_training()
+        && tape.is_recording()
+        && conv1.bias.is_none()
+        && conv2.bias.is_none()
+        && w1.node().is_some()
+        && w2.node().is_some()
+        && strided_pointwise(x.shape(), w1.shape(), cfg1).is_none()
+        && strided_pointwise(&h_shape, w2.shape(), cfg2).is_none()
+    {
+        conv2d::conv2d_input_layout(x.tensor().device(), h_shape, shape4_of(&w2)?, cfg2)?
+    } else {
+        None
+    };
+    let Some(layout) = layout else {
+        let h = conv_bn(tape, x, conv1, bn1, BnTail::Act(act))?;
+        return conv_bn(tape, &h, conv2, bn2, tail);
+    };
+    let (z1, kept1) = conv2d::conv2d_keeping_input(x.tensor(), w1.tensor(), None, cfg1)?;
+    let gamma1 = tape.param(&bn1.weight);
+    let beta1 = tape.param(&bn1.bias);
+    let Some((hp, bn1_rule)) = batch_norm_train_padded(&z1, bn1, &gamma1, &beta1, act, &layout)?
+    else {
+        let h = record_conv_bn(tape, x, &w1, cfg1, &z1, kept1, bn1, BnTail::Act(act))?;
+        return conv_bn(tape, &h, conv2, bn2, tail);
+    };
+    let (z2, kept2) = conv2d::conv2d_keeping_input_from_padded(&hp, &layout, w2.tensor(), cfg2)?;
+    drop(hp);
+    let gamma2 = tape.param(&bn2.weight);
+    let beta2 = tape.param(&bn2.bias);
+    let (y, bn2_rule) = batch_norm_train(&z2, bn2, &gamma2, &beta2, tail)?;
+    let dev = x.tensor().device();
+    let layout1 = conv2d::conv2d_dy_layout(dev, shape4_of(x)?, shape4_of(&w1)?, cfg1)?;
+    let layout2 = conv2d::conv2d_dy_layout(dev, h_shape, shape4_of(&w2)?, cfg2)?;
+    let residual_is_x = match tail {
         BnTail::Residual { residual, .. } => {
-            tape.record(y, &[x, &w, &gamma, &beta, residual], rule)
+            residual.node().is_some() && residual.node() == x.node()
         }
-        BnTail::Act(_) => tape.record(y, &[x, &w, &gamma, &beta], rule),
+        BnTail::Act(_) => false,
+    };
+    let rule = || -> Box<dyn Backward> {
+        Box::new(ConvBnPairBackward {
+            first: ConvBnBackward {
+                conv: Conv2dBackward {
+                    x: Some(x.tensor().clone()),
+                    w: w1.tensor().clone(),
+                    cfg: *cfg1,
+                    bias: false,
+                    x_grad: x.node().is_some(),
+                    kept: kept1,
+                },
+                bn: bn1_rule,
+                layout: layout1,
+            },
+            second: ConvBnBackward {
+                conv: Conv2dBackward {
+                    x: None,
+                    w: w2.tensor().clone(),
+                    cfg: *cfg2,
+                    bias: false,
+                    x_grad: true,
+                    kept: Some(kept2),
+                },
+                bn: bn2_rule,
+                layout: layout2,
+            },
+            residual_is_x,
+        })
+    };
+    let params = [x, &w1, &gamma1, &beta1, &w2, &gamma2, &beta2];
+    Ok(match tail {
+        BnTail::Residual { residual, .. } => {
+            let mut inputs = params.to_vec();
+            inputs.push(residual);
+            tape.record(y, &inputs, rule)
+        }
+        BnTail::Act(_) => tape.record(y, &params, rule),
     })
 }
 

@@ -13,7 +13,7 @@
 use crate::device::Device;
 use crate::error::{shape_err, Result};
 use crate::kernel::Kernel;
-use crate::ops::conv2d::{Activation, Conv2dDyLayout};
+use crate::ops::conv2d::{Activation, Conv2dPaddedLayout};
 use crate::ops::pool::{unit_runs, window, window_vec4};
 use crate::tensor::{DType, Tensor};
 use crate::texels::{texel_kernel, texel_or_window, Texels};
@@ -26,6 +26,7 @@ const REDUCE_GRAD: Kernel = crate::kernel!("batch_norm", "reduce_grad");
 const DX: Kernel = crate::kernel!("batch_norm", "dx_main");
 const DX4: Kernel = crate::kernel!("batch_norm", "dx4");
 const DX4_PADDED: Kernel = crate::kernel!("batch_norm", "dx4_padded");
+const APPLY4_PADDED: Kernel = crate::kernel!("batch_norm", "apply4_padded");
 
 /// Invocations per workgroup of a per-channel reduction over `items` items:
 /// 256, or 64 for small channels (fewer idle invocations, a shorter tree).
@@ -324,7 +325,8 @@ fn train(
     momentum: f32,
     eps: f32,
     epilogue: BnEpilogue<'_>,
-) -> Result<(Tensor, BatchNormSaved)> {
+    out: Option<&Conv2dPaddedLayout>,
+) -> Result<Option<(Tensor, BatchNormSaved)>> {
     let (n, c, hw) = dims(x, op)?;
     epilogue.check(op, x)?;
     for (t, name) in [
@@ -361,9 +363,14 @@ fn train(
         );
     }
     let dev = x.device();
+    let runs = unit_runs(dev, op, n, c * hw)?;
+    if let Some(l) = out {
+        if epilogue.residual.is_some() || !padded_fits(x, runs.len(), l) {
+            return Ok(None);
+        }
+    }
     let mean = Tensor::uninit(dev, &[c], DType::F32)?;
     let invstd = Tensor::uninit(dev, &[c], DType::F32)?;
-    let runs = unit_runs(dev, op, n, c * hw)?;
     // Chained (mean, M2) between runs; only touched when there are several.
     let acc = Tensor::uninit(dev, &[2 * c], DType::F32)?;
     let last = runs.len() - 1;
@@ -410,8 +417,111 @@ fn train(
         )?;
     }
     let rec = records(&mean, &invstd, gamma, beta, c, eps, false)?;
-    let y = apply(op, x, x_tex, &rec, epilogue)?;
-    Ok((y, BatchNormSaved { mean, invstd }))
+    let y = match out {
+        Some(l) => apply_padded(x, x_tex, &rec, epilogue.act, l)?,
+        None => apply(op, x, x_tex, &rec, epilogue)?,
+    };
+    Ok(Some((y, BatchNormSaved { mean, invstd })))
+}
+
+/// [`train`] into NCHW: always `Some`.
+#[allow(clippy::too_many_arguments)]
+fn train_nchw(
+    op: &'static str,
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    num_batches_tracked: &Tensor,
+    momentum: f32,
+    eps: f32,
+    epilogue: BnEpilogue<'_>,
+) -> Result<(Tensor, BatchNormSaved)> {
+    let r = train(
+        op,
+        x,
+        gamma,
+        beta,
+        running_mean,
+        running_var,
+        num_batches_tracked,
+        momentum,
+        eps,
+        epilogue,
+        None,
+    )?;
+    r.ok_or_else(|| crate::error::Error::Shape {
+        op,
+        message: "no padded output was asked for".into(),
+    })
+}
+
+/// Whether a padded pass (dx4_padded, apply4_padded) can write x's shape into
+/// `l`: one launch (`runs`), whole vec4s of channels and of each row, and a
+/// layout for x's shape.
+fn padded_fits(x: &Tensor, runs: usize, l: &Conv2dPaddedLayout) -> bool {
+    let c = x.shape().get(1).copied().unwrap_or(0);
+    runs == 1 && w_of(x).is_multiple_of(4) && c.is_multiple_of(4) && x.shape() == l.shape.as_slice()
+}
+
+/// The parameters and QUADS of a padded pass over x (`padded_fits`): items of
+/// four channels x QUADS x four pixels of a row.
+fn padded_params(x: &Tensor, l: &Conv2dPaddedLayout) -> Result<(BnParams, usize)> {
+    let (n, c, hw) = dims(x, "batch_norm padded")?;
+    let w = w_of(x);
+    let quads = [4, 2, 1]
+        .into_iter()
+        .find(|q| (w / 4).is_multiple_of(*q))
+        .unwrap_or(1);
+    let p = BnParams {
+        w: w as u32,
+        items: (n * c / 4 * hw / (4 * quads)) as u32,
+        inv_hwv: (4 * quads) as f32 / hw as f32,
+        pad_hp: l.hp as u32,
+        pad_wp: l.wp as u32,
+        pad_kv: l.kv as u32,
+        pad_off_h: l.off[0] as u32,
+        pad_off_w: l.off[1] as u32,
+        pad_ups_h: l.ups[0] as u32,
+        pad_ups_w: l.ups[1] as u32,
+        ..params(n, c, hw, n * hw, 4)
+    };
+    Ok((p, quads))
+}
+
+/// `act(bn(x))` from the records, into the zero-filled padded layout `l`.
+fn apply_padded(
+    x: &Tensor,
+    x_tex: Option<&Texels>,
+    rec: &Tensor,
+    act: Activation,
+    l: &Conv2dPaddedLayout,
+) -> Result<Tensor> {
+    let dev = x.device();
+    let yp = Tensor::zeros(dev, &[l.floats()], DType::F32)?;
+    let (xa, _) = texel_or_window(x, x_tex, 0, x.numel())?;
+    let (rec_arg, _) = window_vec4(rec, 0, rec.numel())?;
+    let (p, quads) = padded_params(x, l)?;
+    let wg = dev.elementwise_workgroup();
+    let (kernel, constants) = texel_kernel(
+        dev,
+        APPLY4_PADDED,
+        x_tex.is_some(),
+        &[
+            ("WG", f64::from(wg)),
+            ("QUADS", quads as f64),
+            ("RELU", act_constant(act)),
+        ],
+    );
+    dev.launch(
+        &kernel,
+        &constants,
+        &p,
+        &[xa, yp.arg(), rec_arg],
+        dev.grid_1d(u64::from(p.items), wg)?,
+    )?;
+    Ok(yp)
 }
 
 /// Training-mode `torch.nn.functional.batch_norm(x, running_mean,
@@ -430,7 +540,7 @@ pub fn batch_norm_train(
     momentum: f32,
     eps: f32,
 ) -> Result<(Tensor, BatchNormSaved)> {
-    train(
+    train_nchw(
         "batch_norm_train",
         x,
         gamma,
@@ -489,7 +599,7 @@ pub fn batch_norm_train_with(
     momentum: f32,
     eps: f32,
 ) -> Result<(Tensor, BatchNormSaved)> {
-    train(
+    train_nchw(
         "batch_norm_train_with",
         x,
         gamma,
@@ -500,6 +610,42 @@ pub fn batch_norm_train_with(
         momentum,
         eps,
         epilogue,
+    )
+}
+
+/// [`batch_norm_train_with`] (an activation, no residual) writing `act(bn(x))`
+/// where a convolution's forward reads its input ([`Conv2dPaddedLayout`] from
+/// [`crate::ops::conv2d::conv2d_input_layout`], for
+/// [`crate::ops::conv2d::conv2d_keeping_input_from_padded`]) instead of NCHW:
+/// returns `(y_padded, saved)`, or `None` (nothing launched, the running
+/// statistics untouched) where it does not apply: x larger than one storage
+/// binding, C or W not a multiple of 4, or a layout for another shape. Its
+/// backward is [`batch_norm_act_backward`] (the mask recomputed from x).
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_train_padded(
+    x: &Tensor,
+    act: Activation,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    num_batches_tracked: &Tensor,
+    momentum: f32,
+    eps: f32,
+    layout: &Conv2dPaddedLayout,
+) -> Result<Option<(Tensor, BatchNormSaved)>> {
+    train(
+        "batch_norm_train_padded",
+        x,
+        gamma,
+        beta,
+        running_mean,
+        running_var,
+        num_batches_tracked,
+        momentum,
+        eps,
+        BnEpilogue::act(act),
+        Some(layout),
     )
 }
 
@@ -606,7 +752,7 @@ fn backward(
     saved: &BatchNormSaved,
     dy: &Tensor,
     act: Activation,
-    padded: Option<&Conv2dDyLayout>,
+    padded: Option<&Conv2dPaddedLayout>,
 ) -> Result<Option<(Tensor, Tensor, Tensor)>> {
     let (n, c, hw) = dims(x, op)?;
     dy.expect_dtype(op, DType::F32)?;
@@ -633,15 +779,8 @@ fn backward(
     let work = Tensor::uninit(dev, &[REC * c + 2 * c], DType::F32)?;
     let runs = unit_runs(dev, op, n, c * hw)?;
     // dx into a convolution's padded dY: one launch, whole vec4s per row.
-    if let Some(l) = padded {
-        let w = w_of(x);
-        if runs.len() != 1
-            || !w.is_multiple_of(4)
-            || !c.is_multiple_of(4)
-            || x.shape() != l.dy_shape.as_slice()
-        {
-            return Ok(None);
-        }
+    if padded.is_some_and(|l| !padded_fits(x, runs.len(), l)) {
+        return Ok(None);
     }
     let relu_c = ("RELU", act_constant(act));
     let last = runs.len() - 1;
@@ -697,24 +836,7 @@ fn backward(
         let dxp = Tensor::zeros(dev, &[l.floats()], DType::F32)?;
         let (xa, _) = texel_or_window(x, x_tex, 0, n * c * hw)?;
         let (da, _) = texel_or_window(dy, dy_tex, 0, n * c * hw)?;
-        // Items of four channels x `quads` x four pixels of a row (see dx4_padded).
-        let quads = [4, 2, 1]
-            .into_iter()
-            .find(|q| (w_of(x) / 4).is_multiple_of(*q))
-            .unwrap_or(1);
-        let p = BnParams {
-            w: w_of(x) as u32,
-            items: (n * c / 4 * hw / (4 * quads)) as u32,
-            inv_hwv: (4 * quads) as f32 / hw as f32,
-            pad_hp: l.hp as u32,
-            pad_wp: l.wp as u32,
-            pad_kv: l.kv as u32,
-            pad_off_h: l.off[0] as u32,
-            pad_off_w: l.off[1] as u32,
-            pad_ups_h: l.ups[0] as u32,
-            pad_ups_w: l.ups[1] as u32,
-            ..params(n, c, hw, n * hw, 4)
-        };
+        let (p, quads) = padded_params(x, l)?;
         let (kernel, constants) = texel_kernel(
             dev,
             DX4_PADDED,
@@ -848,7 +970,7 @@ pub fn batch_norm_act_backward(
 }
 
 /// [`batch_norm_act_backward`] writing dx where a convolution's backward reads
-/// its dY ([`Conv2dDyLayout`], for [`crate::ops::conv2d::conv2d_backward_kept_from_padded`])
+/// its dY ([`Conv2dPaddedLayout`], for [`crate::ops::conv2d::conv2d_backward_kept_from_padded`])
 /// instead of NCHW: returns `(dx_padded, dgamma, dbeta)`, or `None` (nothing
 /// launched) where it does not apply: x larger than one storage binding, a row
 /// width not a multiple of 4, or a layout for another shape.
@@ -859,7 +981,7 @@ pub fn batch_norm_act_backward_padded(
     saved: &BatchNormSaved,
     dy: &Tensor,
     act: Activation,
-    layout: &Conv2dDyLayout,
+    layout: &Conv2dPaddedLayout,
 ) -> Result<Option<(Tensor, Tensor, Tensor)>> {
     backward(
         "batch_norm_act_backward_padded",

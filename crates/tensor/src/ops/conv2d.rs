@@ -1330,14 +1330,13 @@ fn dw_channel_block(variant: Conv2dVariant, g: &Geom) -> usize {
 /// dW as a reduction over the N·H·W pixels, split for parallelism; the
 /// partial sums are added and put back in OIHW order by `dw_finish`.
 fn igemm_backward_weight(
+    dev: &Device,
     g: &Geom,
     variant: Conv2dVariant,
-    x: &Tensor,
-    kept: Option<&Staged>,
+    x: XOperand<'_>,
     dy: Option<&Tensor>,
     staged_dy: Option<&StagedDy>,
 ) -> Result<Tensor> {
-    let dev = x.device();
     let cv = g.c.div_ceil(4);
     let (hp, wp) = (g.h + g.pt + g.pb, g.w + g.pl + g.pr);
     let (sg, lanes) = match variant {
@@ -1354,9 +1353,9 @@ fn igemm_backward_weight(
     let kp = round_up(g.k, kb);
     // The forward pass built the same padded input (`igemm_forward`): reuse it when kept.
     let built;
-    let xp = match kept {
-        Some(xp) => xp,
-        None => {
+    let xp = match x {
+        XOperand::Kept(xp) => xp,
+        XOperand::Nchw(x) => {
             built = padded_input(x, g, variant)?;
             &built
         }
@@ -2424,6 +2423,50 @@ enum DyOperand<'a> {
     Staged(Staged),
 }
 
+/// x as dW reads it: NCHW (laid out again where needed), or the padded layout
+/// the forward pass kept.
+#[derive(Clone, Copy)]
+enum XOperand<'a> {
+    Nchw(&'a Tensor),
+    Kept(&'a Staged),
+}
+
+impl<'a> XOperand<'a> {
+    /// `kept` where it holds this geometry for this variant, else `x`; an error
+    /// where neither is there.
+    fn of(
+        x: Option<&'a Tensor>,
+        kept: Option<&'a Conv2dInput>,
+        g: &Geom,
+        variant: Conv2dVariant,
+    ) -> Result<XOperand<'a>> {
+        match (kept.filter(|k| k.variant == variant && k.geom == *g), x) {
+            (Some(k), _) => Ok(XOperand::Kept(&k.xp)),
+            (None, Some(x)) => Ok(XOperand::Nchw(x)),
+            (None, None) => shape_err(
+                OP,
+                "dW needs x: neither x nor its padded layout for this convolution was kept",
+            ),
+        }
+    }
+}
+
+/// The geometry of a backward pass whose input `x` may exist only as what the
+/// forward kept.
+fn backward_geom(
+    x: Option<&Tensor>,
+    kept: Option<&Conv2dInput>,
+    w: &Tensor,
+    cfg: &Conv2dConfig,
+) -> Result<Geom> {
+    let x_shape = match (x, kept) {
+        (Some(x), _) => shape4(x, "x")?,
+        (None, Some(k)) => k.geom.x_shape(),
+        (None, None) => return shape_err(OP, "neither x nor its kept padded layout was given"),
+    };
+    Geom::new(x_shape, shape4(w, "w")?, cfg)
+}
+
 /// Gradient of [`conv2d`] with respect to its weight: `dw` of shape `w_shape`
 /// from the input `x` and the output gradient `dy`.
 pub fn conv2d_backward_weight(
@@ -2447,7 +2490,7 @@ pub fn conv2d_backward_weight_with(
     expect_shape(dy, "dy", &g.y_shape())?;
     let dev = x.device();
     let plan = resolve(dev, &g, Conv2dPass::BackwardWeight, variant)?;
-    run_backward_weight(&g, plan, x, None, dy, None)
+    run_backward_weight(&g, plan, XOperand::Nchw(x), dy, None)
 }
 
 /// Whether [`conv2d_backward_kept`] computes the input gradient dX.
@@ -2467,18 +2510,19 @@ pub enum InputGrad<'a> {
 /// and its weight, from what the forward pass kept ([`conv2d_keeping_input`]
 /// on the same `x` and `cfg`, or `None`): where the implicit GEMMs run, dW
 /// reads the forward's padded input and dX's padded dY instead of laying
-/// either out again. Returns `(dx, dw)`.
+/// either out again. `x` may be `None` where the input exists only as `kept`
+/// ([`conv2d_keeping_input_from_padded`]). Returns `(dx, dw)`.
 pub fn conv2d_backward_kept(
-    x: &Tensor,
+    x: Option<&Tensor>,
     kept: Option<&Conv2dInput>,
     w: &Tensor,
     dy: &Tensor,
     cfg: &Conv2dConfig,
     input_grad: InputGrad<'_>,
 ) -> Result<(Option<Tensor>, Tensor)> {
-    let g = Geom::new(shape4(x, "x")?, shape4(w, "w")?, cfg)?;
+    let g = backward_geom(x, kept, w, cfg)?;
     expect_shape(dy, "dy", &g.y_shape())?;
-    let dev = x.device();
+    let dev = w.device();
     let (dx, staged_dy) = if let InputGrad::Yes { plus } = input_grad {
         let plan = resolve(dev, &g, Conv2dPass::BackwardInput, None)?;
         let (dx, staged) = run_backward_input(&g, plan, w, DyOperand::Nchw(dy), plus)?;
@@ -2487,38 +2531,40 @@ pub fn conv2d_backward_kept(
         (None, None)
     };
     let plan = resolve(dev, &g, Conv2dPass::BackwardWeight, None)?;
-    let xp = kept
-        .filter(|k| k.variant == plan.variant && k.geom == g)
-        .map(|k| &k.xp);
-    let dw = run_backward_weight(&g, plan, x, xp, dy, staged_dy.as_ref())?;
+    let xo = XOperand::of(x, kept, &g, plan.variant)?;
+    let dw = run_backward_weight(&g, plan, xo, dy, staged_dy.as_ref())?;
     Ok((dx, dw))
 }
 
-/// Where dX's implicit GEMM reads dY: NHWC vec4s `[n][hp][wp][kv]` (channels
-/// zero-padded to `4·kv`), dY pixel `(oh, ow)` at row `oh·ups[0] + off[0]`,
-/// column `ow·ups[1] + off[1]`, zeros everywhere else. A producer of dY (batch
-/// norm's backward) can write it there directly and hand it to
-/// [`conv2d_backward_kept_from_padded`], saving the layout pass.
+/// An operand of a convolution's implicit GEMMs in their padded NHWC layout:
+/// vec4s `[n][hp][wp][kv]` (channels zero-padded to `4·kv`), pixel `(i, j)` of
+/// the `[n, c, h, w]` tensor at row `i·ups[0] + off[0]`, column `j·ups[1] +
+/// off[1]`, zeros everywhere else. dY as dX and dW read it
+/// ([`conv2d_dy_layout`]; `ups` the stride where zeros are inserted), or x as
+/// the forward reads it ([`conv2d_input_layout`]; `off` the padding). A
+/// producer (batch norm's last pass) can write its output there directly and
+/// hand it to [`conv2d_backward_kept_from_padded`] or
+/// [`conv2d_keeping_input_from_padded`], saving the layout pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Conv2dDyLayout {
-    /// dY's shape `[n, k, oh, ow]`.
-    pub dy_shape: [usize; 4],
+pub struct Conv2dPaddedLayout {
+    /// The tensor's shape `[n, c, h, w]` (dY's `[n, k, oh, ow]`).
+    pub shape: [usize; 4],
     /// Rows of the padded layout.
     pub hp: usize,
     /// Columns of the padded layout.
     pub wp: usize,
     /// vec4s of channels per pixel.
     pub kv: usize,
-    /// Row and column of dY pixel (0, 0).
+    /// Row and column of pixel (0, 0).
     pub off: [usize; 2],
-    /// Row and column step between dY pixels (the stride where zeros are inserted).
+    /// Row and column step between pixels (dY's stride where zeros are inserted).
     pub ups: [usize; 2],
 }
 
-impl Conv2dDyLayout {
+impl Conv2dPaddedLayout {
     /// f32 elements of the padded layout.
     pub fn floats(&self) -> usize {
-        self.dy_shape[0] * self.hp * self.wp * self.kv * 4
+        self.shape[0] * self.hp * self.wp * self.kv * 4
     }
 }
 
@@ -2530,7 +2576,7 @@ pub fn conv2d_dy_layout(
     x_shape: [usize; 4],
     w_shape: [usize; 4],
     cfg: &Conv2dConfig,
-) -> Result<Option<Conv2dDyLayout>> {
+) -> Result<Option<Conv2dPaddedLayout>> {
     let g = Geom::new(x_shape, w_shape, cfg)?;
     let dx_plan = resolve(dev, &g, Conv2dPass::BackwardInput, None)?;
     let dw_plan = resolve(dev, &g, Conv2dPass::BackwardWeight, None)?;
@@ -2547,8 +2593,8 @@ pub fn conv2d_dy_layout(
     let fits = l.kv * 4 == round_up(g.k, kb)
         && (g.oh - 1) * l.ups[0] + off_h < l.hp
         && (g.ow - 1) * l.ups[1] + off_w < l.wp;
-    Ok(fits.then_some(Conv2dDyLayout {
-        dy_shape: g.y_shape(),
+    Ok(fits.then_some(Conv2dPaddedLayout {
+        shape: g.y_shape(),
         hp: l.hp,
         wp: l.wp,
         kv: l.kv,
@@ -2557,20 +2603,98 @@ pub fn conv2d_dy_layout(
     }))
 }
 
+/// The layout [`conv2d_keeping_input_from_padded`] takes x in for this
+/// convolution on `dev` (the forward's zero-padded input), or `None` where the
+/// forward or dW would not read it (variants other than the subgroup implicit
+/// GEMM).
+pub fn conv2d_input_layout(
+    dev: &Device,
+    x_shape: [usize; 4],
+    w_shape: [usize; 4],
+    cfg: &Conv2dConfig,
+) -> Result<Option<Conv2dPaddedLayout>> {
+    let g = Geom::new(x_shape, w_shape, cfg)?;
+    let fwd = resolve(dev, &g, Conv2dPass::Forward, None)?;
+    let dw = resolve(dev, &g, Conv2dPass::BackwardWeight, None)?;
+    if fwd.variant != Conv2dVariant::Igemm || dw.variant != Conv2dVariant::Igemm {
+        return Ok(None);
+    }
+    Ok(Some(Conv2dPaddedLayout {
+        shape: x_shape,
+        hp: g.h + g.pt + g.pb,
+        wp: g.w + g.pl + g.pr,
+        kv: g.c.div_ceil(4),
+        off: [g.pt, g.pl],
+        ups: [1, 1],
+    }))
+}
+
+/// [`conv2d_keeping_input`] with x already in the padded layout
+/// [`conv2d_input_layout`] gives (`xp`, at least [`Conv2dPaddedLayout::floats`]
+/// elements; a producer wrote it there): the forward reads it as it is and
+/// keeps it for dW ([`conv2d_backward_kept`] with no x).
+pub fn conv2d_keeping_input_from_padded(
+    xp: &Tensor,
+    layout: &Conv2dPaddedLayout,
+    w: &Tensor,
+    cfg: &Conv2dConfig,
+) -> Result<(Tensor, Conv2dInput)> {
+    let g = Geom::new(layout.shape, shape4(w, "w")?, cfg)?;
+    let dev = w.device();
+    if conv2d_input_layout(dev, g.x_shape(), g.w_shape(), cfg)? != Some(*layout) {
+        return shape_err(
+            OP,
+            format!("x's padded layout {layout:?} is not the one this convolution's forward reads"),
+        );
+    }
+    if xp.numel() < layout.floats() {
+        return shape_err(
+            OP,
+            format!(
+                "padded x holds {} elements, its layout needs {}",
+                xp.numel(),
+                layout.floats()
+            ),
+        );
+    }
+    let plan = resolve(dev, &g, Conv2dPass::Forward, None)?;
+    let staged = Staged::Texels(dev.texels(xp, layout.floats() / 4)?);
+    let y = Tensor::uninit(dev, &g.y_shape(), DType::F32)?;
+    let hw = (layout.hp, layout.wp);
+    let opts = Conv2dOptions::default();
+    igemm_forward_from(
+        Conv2dPass::Forward,
+        &g,
+        plan,
+        &staged,
+        hw,
+        w,
+        None,
+        &opts,
+        &y,
+    )?;
+    let kept = Conv2dInput {
+        variant: plan.variant,
+        geom: g,
+        xp: staged,
+    };
+    Ok((y, kept))
+}
+
 /// [`conv2d_backward_kept`] with dY already in the padded layout
-/// [`conv2d_dy_layout`] gives (`dyp`, at least [`Conv2dDyLayout::floats`]
+/// [`conv2d_dy_layout`] gives (`dyp`, at least [`Conv2dPaddedLayout::floats`]
 /// elements): dX and dW read it as it is.
 pub fn conv2d_backward_kept_from_padded(
-    x: &Tensor,
+    x: Option<&Tensor>,
     kept: Option<&Conv2dInput>,
     w: &Tensor,
     dyp: &Tensor,
-    layout: &Conv2dDyLayout,
+    layout: &Conv2dPaddedLayout,
     cfg: &Conv2dConfig,
     input_grad: InputGrad<'_>,
 ) -> Result<(Option<Tensor>, Tensor)> {
-    let g = Geom::new(shape4(x, "x")?, shape4(w, "w")?, cfg)?;
-    let dev = x.device();
+    let g = backward_geom(x, kept, w, cfg)?;
+    let dev = w.device();
     if conv2d_dy_layout(dev, g.x_shape(), g.w_shape(), cfg)? != Some(*layout) {
         return shape_err(
             OP,
@@ -2608,30 +2732,36 @@ pub fn conv2d_backward_kept_from_padded(
         }
     };
     let plan = resolve(dev, &g, Conv2dPass::BackwardWeight, None)?;
-    let xp = kept
-        .filter(|k| k.variant == plan.variant && k.geom == g)
-        .map(|k| &k.xp);
-    let dw = igemm_backward_weight(&g, plan.variant, x, xp, None, staged_dy.as_ref())?;
+    let xo = XOperand::of(x, kept, &g, plan.variant)?;
+    let dw = igemm_backward_weight(dev, &g, plan.variant, xo, None, staged_dy.as_ref())?;
     Ok((dx, dw))
 }
 
 fn run_backward_weight(
     g: &Geom,
     plan: Plan,
-    x: &Tensor,
-    kept: Option<&Staged>,
+    x: XOperand<'_>,
     dy: &Tensor,
     staged_dy: Option<&StagedDy>,
 ) -> Result<Tensor> {
-    match plan.variant {
-        Conv2dVariant::Direct => direct_backward_weight(g, x, dy),
-        Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable => {
-            igemm_backward_weight(g, plan.variant, x, kept, Some(dy), staged_dy)
+    match (plan.variant, x) {
+        (Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable, x) => {
+            igemm_backward_weight(dy.device(), g, plan.variant, x, Some(dy), staged_dy)
         }
-        Conv2dVariant::Depthwise if depthwise_3x3_applies(x.device(), g) => {
+        (_, XOperand::Kept(_)) => shape_err(
+            OP,
+            format!(
+                "dW of this convolution ({:?}) needs x itself, not its padded layout",
+                plan.variant
+            ),
+        ),
+        (Conv2dVariant::Direct, XOperand::Nchw(x)) => direct_backward_weight(g, x, dy),
+        (Conv2dVariant::Depthwise, XOperand::Nchw(x)) if depthwise_3x3_applies(x.device(), g) => {
             depthwise_3x3_backward_weight(g, x, dy)
         }
-        Conv2dVariant::Depthwise | Conv2dVariant::Grouped => grouped_backward_weight(g, x, dy),
+        (Conv2dVariant::Depthwise | Conv2dVariant::Grouped, XOperand::Nchw(x)) => {
+            grouped_backward_weight(g, x, dy)
+        }
     }
 }
 
@@ -2862,7 +2992,9 @@ mod autotune {
             Conv2dPass::BackwardInput => {
                 run_backward_input(g, plan, w, super::DyOperand::Nchw(dy), None).map(|(dx, _)| dx)
             }
-            Conv2dPass::BackwardWeight => run_backward_weight(g, plan, x, None, dy, None),
+            Conv2dPass::BackwardWeight => {
+                run_backward_weight(g, plan, super::XOperand::Nchw(x), dy, None)
+            }
         }
         .ok()
     }

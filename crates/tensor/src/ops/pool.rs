@@ -20,8 +20,7 @@ const MAX_BWD: Kernel = crate::kernel!("max_pool2d", "backward");
 const MAX_BWD_COLS8: Kernel = crate::kernel!("max_pool2d", "backward_cols8");
 const MAX_BWD_COLS8_DY4: Kernel =
     crate::kernel!("max_pool2d", "backward_cols8").with_defines(&["DY4"]);
-const MAX_BWD_3X3S2: Kernel =
-    crate::kernel!("max_pool2d", "backward_3x3s2").with_defines(&["DY4"]);
+const MAX_BWD_3X3S2: Kernel = crate::kernel!("max_pool2d", "backward_3x3s2").with_defines(&["DY4"]);
 const MAX_FWD_ROW4: Kernel = crate::kernel!("max_pool2d", "main_row4");
 const MAX_FWD_COLS4: Kernel = crate::kernel!("max_pool2d", "main_cols4");
 const MAX_FWD_COLS4_SG: Kernel =

@@ -726,3 +726,86 @@ fn batch_norm_relu6_matches_reference() {
         without_texel_operands(|| run(&format!("[{n}, {c}, {h}, {w}] storage")));
     }
 }
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn train_into_a_padded_input_matches_nchw() {
+    // batch_norm_train_padded writes act(bn(x)) where a 3x3 convolution's forward reads
+    // its input: every pixel where the NCHW output has it, zeros in the padding, the
+    // same running statistics. Where it does not apply (a width of 6) it returns None
+    // and leaves the running statistics alone.
+    use shadernet_tensor::ops::conv2d::{conv2d_input_layout, Conv2dConfig};
+    let dev = device();
+    let mut rng = Rng::new(31);
+    let cfg = Conv2dConfig::new(1, 1);
+    for act in [Activation::Relu, Activation::Relu6, Activation::None] {
+        let shape = [2, 8, 4, 8];
+        let layout = conv2d_input_layout(dev, shape, [16, 8, 3, 3], &cfg)
+            .unwrap()
+            .expect("a padded input layout");
+        let xs = round32(&rng.vec_normal(2 * 8 * 4 * 8));
+        let x = upload(&xs, &shape);
+        let (g, b) = (upload(&[1.5; 8], &[8]), upload(&[0.25; 8], &[8]));
+        let stats = || {
+            (
+                Tensor::zeros(dev, &[8], DType::F32).unwrap(),
+                upload(&[1.0; 8], &[8]),
+                Tensor::from_u32(dev, &[0], &[1]).unwrap(),
+            )
+        };
+        let (m1, v1, n1) = stats();
+        let (m2, v2, n2) = stats();
+        let (yp, _) =
+            ops::batch_norm_train_padded(&x, act, &g, &b, &m1, &v1, &n1, 0.1, 1e-5, &layout)
+                .unwrap()
+                .expect("batch norm writes this layout");
+        let (y, _) = ops::batch_norm_train_with(
+            &x,
+            ops::BnEpilogue::act(act),
+            &g,
+            &b,
+            &m2,
+            &v2,
+            &n2,
+            0.1,
+            1e-5,
+        )
+        .unwrap();
+        let (yp, y) = (download(&yp), download(&y));
+        assert_eq!(yp.len(), layout.floats());
+        let mut want = vec![0.0f32; layout.floats()];
+        for (i, &v) in y.iter().enumerate() {
+            let (n, c, r, s) = (i / 256, i / 32 % 8, i / 8 % 4, i % 8);
+            want[((n * 6 + r + 1) * 10 + s + 1) * 8 + c] = v;
+        }
+        assert_eq!(yp, want, "{act:?}");
+        assert_eq!(download(&m1), download(&m2), "running mean");
+        assert_eq!(download(&v1), download(&v2), "running var");
+        assert_eq!(n1.to_vec_u32().unwrap(), [1]);
+    }
+    // Width 6: no vec4 rows, nothing run.
+    let shape = [2, 8, 4, 6];
+    let layout = conv2d_input_layout(dev, shape, [16, 8, 3, 3], &cfg)
+        .unwrap()
+        .expect("a padded input layout");
+    let x = upload(&round32(&rng.vec_normal(2 * 8 * 4 * 6)), &shape);
+    let ones = upload(&[1.0; 8], &[8]);
+    let m = Tensor::zeros(dev, &[8], DType::F32).unwrap();
+    let n = Tensor::from_u32(dev, &[0], &[1]).unwrap();
+    let r = ops::batch_norm_train_padded(
+        &x,
+        Activation::Relu,
+        &ones,
+        &ones,
+        &m,
+        &ones,
+        &n,
+        0.1,
+        1e-5,
+        &layout,
+    )
+    .unwrap();
+    assert!(r.is_none());
+    assert_eq!(download(&m), vec![0.0; 8]);
+    assert_eq!(n.to_vec_u32().unwrap(), [0]);
+}

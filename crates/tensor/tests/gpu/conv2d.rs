@@ -108,7 +108,7 @@ fn check_kept_backward(case: &Case, pr: &BackwardProblem, acc: Option<(&Tensor, 
         plus: acc.map(|a| a.0),
     };
     let (dx, dw) = conv::conv2d_backward_kept(
-        &pr.xt,
+        Some(&pr.xt),
         kept.as_ref(),
         &pr.wt,
         &pr.dyt,
@@ -1080,9 +1080,15 @@ fn gradients_from_kept_operands_match_reference() {
             (InputGrad::Yes { plus: Some(&acc_t) }, Some(&want_sum)),
         ];
         for (input_grad, want) in modes {
-            let (dx, dw) =
-                conv::conv2d_backward_kept(&xt, kept.as_ref(), &wt, &dyt, &case.cfg, input_grad)
-                    .unwrap();
+            let (dx, dw) = conv::conv2d_backward_kept(
+                Some(&xt),
+                kept.as_ref(),
+                &wt,
+                &dyt,
+                &case.cfg,
+                input_grad,
+            )
+            .unwrap();
             let ctx = format!("kept, {input_grad:?}, {case:?}");
             assert_close(&download(&dw), &want_dw, tol, &format!("dw {ctx}"));
             assert_eq!(dx.is_some(), want.is_some(), "{ctx}");
@@ -1103,7 +1109,7 @@ fn gradients_from_kept_operands_match_reference() {
         let dyo_t = upload(&dyo, &[po.n, po.c_out, po.h_out(), po.w_out()]);
         let yes = InputGrad::Yes { plus: None };
         let (_, dw_o) =
-            conv::conv2d_backward_kept(&xt, kept.as_ref(), &wt, &dyo_t, &other, yes).unwrap();
+            conv::conv2d_backward_kept(Some(&xt), kept.as_ref(), &wt, &dyo_t, &other, yes).unwrap();
         assert_close(
             &download(&dw_o),
             &want_o,
@@ -1648,7 +1654,7 @@ fn padded_dy_of_the_wrong_layout_or_size_is_a_typed_error() {
     };
     let small = Tensor::zeros(dev, &[layout.floats() - 4], shadernet_tensor::DType::F32).unwrap();
     let m = message(conv2d_backward_kept_from_padded(
-        &x,
+        Some(&x),
         None,
         &w,
         &small,
@@ -1658,12 +1664,12 @@ fn padded_dy_of_the_wrong_layout_or_size_is_a_typed_error() {
     ));
     assert!(m.contains("padded dY holds"), "{m}");
     let dyp = Tensor::zeros(dev, &[layout.floats()], shadernet_tensor::DType::F32).unwrap();
-    let other = shadernet_tensor::ops::conv2d::Conv2dDyLayout {
+    let other = shadernet_tensor::ops::conv2d::Conv2dPaddedLayout {
         hp: layout.hp + 1,
         ..layout
     };
     let m = message(conv2d_backward_kept_from_padded(
-        &x,
+        Some(&x),
         None,
         &w,
         &dyp,
@@ -1672,4 +1678,68 @@ fn padded_dy_of_the_wrong_layout_or_size_is_a_typed_error() {
         InputGrad::No,
     ));
     assert!(m.contains("padded layout"), "{m}");
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn padded_input_of_the_wrong_layout_or_size_is_a_typed_error() {
+    // conv2d_keeping_input_from_padded takes x only in the layout conv2d_input_layout
+    // gives for the same convolution and at least that many elements; a backward given
+    // neither x nor its kept layout is a typed error too. Given the right layout it
+    // equals conv2d_keeping_input on the same values (x laid out by hand here).
+    use shadernet_tensor::ops::conv2d::{
+        conv2d_backward_kept, conv2d_input_layout, conv2d_keeping_input,
+        conv2d_keeping_input_from_padded, Conv2dPaddedLayout, InputGrad,
+    };
+    let dev = device();
+    let cfg = Conv2dConfig::new(1, 1);
+    let (x_shape, w_shape) = ([2, 4, 4, 8], [16, 4, 3, 3]);
+    let layout = conv2d_input_layout(dev, x_shape, w_shape, &cfg)
+        .unwrap()
+        .expect("the implicit GEMMs read a padded input here");
+    assert_eq!(
+        (layout.hp, layout.wp, layout.kv, layout.off),
+        (6, 10, 1, [1, 1])
+    );
+    let mut rng = shadernet_reference::rng::Rng::new(5);
+    let xs = round32(&rng.vec_normal(2 * 4 * 4 * 8));
+    let ws = round32(&rng.vec_normal(16 * 4 * 9));
+    let (x, w) = (upload(&xs, &x_shape), upload(&ws, &w_shape));
+    let mut padded = vec![0.0; layout.floats()];
+    for (i, &v) in xs.iter().enumerate() {
+        let (n, c, r, s) = (i / 128, i / 32 % 4, i / 8 % 4, i % 8);
+        padded[((n * 6 + r + 1) * 10 + s + 1) * 4 + c] = v;
+    }
+    let xp = upload(&padded, &[layout.floats()]);
+    let (y, kept) = conv2d_keeping_input_from_padded(&xp, &layout, &w, &cfg).unwrap();
+    let (want, _) = conv2d_keeping_input(&x, &w, None, &cfg).unwrap();
+    assert_eq!(download(&y), download(&want));
+    // dW from the kept layout alone equals dW from x.
+    let dy = upload(&round32(&rng.vec_normal(2 * 16 * 4 * 8)), &[2, 16, 4, 8]);
+    let (_, dw) = conv2d_backward_kept(None, Some(&kept), &w, &dy, &cfg, InputGrad::No).unwrap();
+    let (_, want_dw) = conv2d_backward_kept(Some(&x), None, &w, &dy, &cfg, InputGrad::No).unwrap();
+    assert_close(
+        &download(&dw),
+        &download(&want_dw)
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect::<Vec<_>>(),
+        Tol::BACKWARD,
+        "dw from the kept layout",
+    );
+    let message = |r: Result<(Tensor, _), Error>| match r {
+        Err(Error::Shape { message, .. }) => message,
+        other => panic!("expected a shape error, got {:?}", other.map(|_| ())),
+    };
+    let small = Tensor::zeros(dev, &[layout.floats() - 4], shadernet_tensor::DType::F32).unwrap();
+    let m = message(conv2d_keeping_input_from_padded(&small, &layout, &w, &cfg));
+    assert!(m.contains("padded x holds"), "{m}");
+    let other = Conv2dPaddedLayout {
+        wp: layout.wp + 1,
+        ..layout
+    };
+    let m = message(conv2d_keeping_input_from_padded(&xp, &other, &w, &cfg));
+    assert!(m.contains("padded layout"), "{m}");
+    let r = conv2d_backward_kept(None, None, &w, &dy, &cfg, InputGrad::No);
+    assert!(matches!(r, Err(Error::Shape { .. })), "{:?}", r.map(|_| ()));
 }
