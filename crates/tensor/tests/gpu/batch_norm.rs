@@ -731,8 +731,8 @@ fn batch_norm_relu6_matches_reference() {
 #[cfg_attr(skip_gpu_tests, ignore)]
 fn train_into_a_padded_input_matches_nchw() {
     // batch_norm_train_padded writes act(bn(x)) where a 3x3 convolution's forward reads
-    // its input: every pixel where the NCHW output has it, zeros in the padding, the
-    // same running statistics. Where it does not apply (a width of 6) it returns None
+    // its input: every pixel where the NCHW output has it, zeros in the padding (the
+    // buffer may come dirty from the pool), the same running statistics. Where it does not apply (a width of 6) it returns None
     // and leaves the running statistics alone.
     use shadernet_tensor::ops::conv2d::{conv2d_input_layout, Conv2dConfig};
     let dev = device();
@@ -755,6 +755,8 @@ fn train_into_a_padded_input_matches_nchw() {
         };
         let (m1, v1, n1) = stats();
         let (m2, v2, n2) = stats();
+        // A pooled buffer of the output's size, dirty: the padding must be zeroed.
+        drop(upload(&vec![f64::NAN; layout.floats()], &[layout.floats()]));
         let (yp, _) =
             ops::batch_norm_train_padded(&x, act, &g, &b, &m1, &v1, &n1, 0.1, 1e-5, &layout)
                 .unwrap()
