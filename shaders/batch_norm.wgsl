@@ -211,6 +211,13 @@ fn stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
             }
         }
     }
+    finish_stats(m, lid, ch, pivot);
+}
+
+// The workgroup's moments `m` (of values - pivot) folded together, chained with earlier
+// launches through `acc`; the last launch writes mean / invstd and updates the running
+// statistics.
+fn finish_stats(m: Moments, lid: u32, ch: u32, pivot: f32) {
     s_n[lid] = m.n;
     s_mean[lid] = m.mean;
     s_m2[lid] = m.m2;
@@ -256,6 +263,30 @@ fn stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     if (ch == 0u) {
         num_batches[0] += 1u;
     }
+}
+
+// ---- stats_parts ----
+// stats from a convolution's partial moments (conv2d_igemm.wgsl, MOMENTS) instead of x:
+// p.items blocks of p.hw pixels each (the last holds the rest of p.count), (mean, M2) per
+// block and channel at parts[block * p.c + ch], merged as `stats` merges its items (one
+// launch: n_done 0, last 1).
+@group(0) @binding(1) var<storage, read> parts: array<vec2<f32>>;
+
+@compute @workgroup_size(WG)
+fn stats_parts(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+    let ch = wid.x + wid.y * nwg.x; // uniform over the workgroup
+    var m = Moments(0.0, 0.0, 0.0);
+    var pivot = 0.0;
+    if (ch < p.c) {
+        pivot = parts[ch].x;
+        for (var b = lid; b < p.items; b += WG) {
+            let e = parts[b * p.c + ch];
+            let n = min(f32(p.hw), p.count - f32(b * p.hw));
+            m = merge(m, Moments(n, e.x - pivot, e.y));
+        }
+    }
+    finish_stats(m, lid, ch, pivot);
 }
 
 // ---- records ----

@@ -603,26 +603,36 @@ impl Backward for BatchNormBackward {
 }
 
 /// Training-mode batch norm of `x` with `tail` on the GPU (batch statistics,
-/// running statistics updated): the output and its backward rule.
+/// from the producing convolution's `moments` where given; running statistics
+/// updated): the output and its backward rule.
 fn batch_norm_train(
     x: &Tensor,
+    moments: Option<&conv2d::OutputMoments>,
     bn: &crate::layers::BatchNorm2d,
     gamma: &Var,
     beta: &Var,
     tail: BnTail<'_>,
 ) -> Result<(Tensor, BatchNormBackward)> {
     let epilogue = tail.epilogue();
-    let (y, saved) = batch_norm::batch_norm_train_with(
-        x,
-        epilogue,
-        gamma.tensor(),
-        beta.tensor(),
-        &bn.running_mean,
-        &bn.running_var,
-        &bn.num_batches_tracked,
-        bn.momentum,
-        bn.eps,
-    )?;
+    let (g, b) = (gamma.tensor(), beta.tensor());
+    let (rm, rv, nbt) = (&bn.running_mean, &bn.running_var, &bn.num_batches_tracked);
+    let (y, saved) = match moments {
+        Some(mo) => batch_norm::batch_norm_train_from_moments(
+            x,
+            mo,
+            epilogue,
+            g,
+            b,
+            rm,
+            rv,
+            nbt,
+            bn.momentum,
+            bn.eps,
+        )?,
+        None => {
+            batch_norm::batch_norm_train_with(x, epilogue, g, b, rm, rv, nbt, bn.momentum, bn.eps)?
+        }
+    };
     let (act_beta, residual) = match tail {
         BnTail::Act(Activation::None) => (None, None),
         BnTail::Act(act) => (Some((act, beta.tensor().clone())), None),
@@ -642,6 +652,7 @@ fn batch_norm_train(
 /// input `layout`; `None` (nothing run) where batch norm cannot write it there.
 fn batch_norm_train_padded(
     x: &Tensor,
+    moments: Option<&conv2d::OutputMoments>,
     bn: &crate::layers::BatchNorm2d,
     gamma: &Var,
     beta: &Var,
@@ -659,6 +670,7 @@ fn batch_norm_train_padded(
         bn.momentum,
         bn.eps,
         layout,
+        moments,
     )?;
     Ok(out.map(|(yp, saved)| {
         let rule = BatchNormBackward {
@@ -720,7 +732,7 @@ pub fn batch_norm_tail(
         v
     };
     if tape.is_training() {
-        let (y, rule) = batch_norm_train(x.tensor(), bn, &gamma, &beta, tail)?;
+        let (y, rule) = batch_norm_train(x.tensor(), None, bn, &gamma, &beta, tail)?;
         let residual = match tail {
             BnTail::Residual { residual, .. } => Some(residual),
             BnTail::Act(_) => None,
@@ -894,26 +906,33 @@ pub fn conv_bn(
         let z = conv2d(tape, x, &w, b.as_ref(), cfg)?;
         return batch_norm_tail(tape, &z, bn, tail);
     }
-    let (z, kept) = conv2d::conv2d_keeping_input(x.tensor(), w.tensor(), None, cfg)?;
-    record_conv_bn(tape, x, &w, cfg, &z, kept, bn, tail)
+    let (z, kept, moments) = conv2d::conv2d_keeping_input_and_moments(x.tensor(), w.tensor(), cfg)?;
+    record_conv_bn(tape, x, &w, cfg, (&z, kept, moments.as_ref()), bn, tail)
 }
 
+/// A convolution's output, the input it kept for dW and batch norm's partial
+/// moments of the output where its kernel wrote them.
+type ConvOutput<'a> = (
+    &'a Tensor,
+    Option<conv2d::Conv2dInput>,
+    Option<&'a conv2d::OutputMoments>,
+);
+
 /// [`conv_bn`]'s fused op from the convolution's output `z` (and the input it
-/// kept): batch norm with `tail`, recorded as one op.
+/// kept, and the moments): batch norm with `tail`, recorded as one op.
 #[allow(clippy::too_many_arguments)]
 fn record_conv_bn(
     tape: &Tape,
     x: &Var,
     w: &Var,
     cfg: &conv2d::Conv2dConfig,
-    z: &Tensor,
-    kept: Option<conv2d::Conv2dInput>,
+    (z, kept, moments): ConvOutput<'_>,
     bn: &crate::layers::BatchNorm2d,
     tail: BnTail<'_>,
 ) -> Result<Var> {
     let gamma = tape.param(&bn.weight);
     let beta = tape.param(&bn.bias);
-    let (y, bn_rule) = batch_norm_train(z, bn, &gamma, &beta, tail)?;
+    let (y, bn_rule) = batch_norm_train(z, moments, bn, &gamma, &beta, tail)?;
     let layout = conv2d::conv2d_dy_layout(x.tensor().device(), shape4_of(x)?, shape4_of(w)?, cfg)?;
     let rule = || -> Box<dyn Backward> {
         Box::new(ConvBnBackward {
@@ -977,19 +996,21 @@ pub fn conv_bn_act_conv_bn(
         let h = conv_bn(tape, x, conv1, bn1, BnTail::Act(act))?;
         return conv_bn(tape, &h, conv2, bn2, tail);
     };
-    let (z1, kept1) = conv2d::conv2d_keeping_input(x.tensor(), w1.tensor(), None, cfg1)?;
+    let (z1, kept1, mo1) = conv2d::conv2d_keeping_input_and_moments(x.tensor(), w1.tensor(), cfg1)?;
     let gamma1 = tape.param(&bn1.weight);
     let beta1 = tape.param(&bn1.bias);
-    let Some((hp, bn1_rule)) = batch_norm_train_padded(&z1, bn1, &gamma1, &beta1, act, &layout)?
-    else {
-        let h = record_conv_bn(tape, x, &w1, cfg1, &z1, kept1, bn1, BnTail::Act(act))?;
+    let padded = batch_norm_train_padded(&z1, mo1.as_ref(), bn1, &gamma1, &beta1, act, &layout)?;
+    let Some((hp, bn1_rule)) = padded else {
+        let out1 = (&z1, kept1, mo1.as_ref());
+        let h = record_conv_bn(tape, x, &w1, cfg1, out1, bn1, BnTail::Act(act))?;
         return conv_bn(tape, &h, conv2, bn2, tail);
     };
-    let (z2, kept2) = conv2d::conv2d_keeping_input_from_padded(&hp, &layout, w2.tensor(), cfg2)?;
+    let (z2, kept2, mo2) =
+        conv2d::conv2d_keeping_input_from_padded(&hp, &layout, w2.tensor(), cfg2, true)?;
     drop(hp);
     let gamma2 = tape.param(&bn2.weight);
     let beta2 = tape.param(&bn2.bias);
-    let (y, bn2_rule) = batch_norm_train(&z2, bn2, &gamma2, &beta2, tail)?;
+    let (y, bn2_rule) = batch_norm_train(&z2, mo2.as_ref(), bn2, &gamma2, &beta2, tail)?;
     let dev = x.tensor().device();
     let layout1 = conv2d::conv2d_dy_layout(dev, shape4_of(x)?, shape4_of(&w1)?, cfg1)?;
     let layout2 = conv2d::conv2d_dy_layout(dev, h_shape, shape4_of(&w2)?, cfg2)?;

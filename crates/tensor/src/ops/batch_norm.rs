@@ -13,12 +13,13 @@
 use crate::device::Device;
 use crate::error::{shape_err, Result};
 use crate::kernel::Kernel;
-use crate::ops::conv2d::{Activation, Conv2dPaddedLayout};
+use crate::ops::conv2d::{Activation, Conv2dPaddedLayout, OutputMoments};
 use crate::ops::pool::{unit_runs, window, window_vec4};
 use crate::tensor::{DType, Tensor};
 use crate::texels::{texel_kernel, texel_or_window, Texels};
 
 const STATS: Kernel = crate::kernel!("batch_norm", "stats");
+const STATS_PARTS: Kernel = crate::kernel!("batch_norm", "stats_parts");
 const RECORDS: Kernel = crate::kernel!("batch_norm", "records");
 const APPLY: Kernel = crate::kernel!("batch_norm", "apply");
 const APPLY4: Kernel = crate::kernel!("batch_norm", "apply4");
@@ -326,9 +327,28 @@ fn train(
     eps: f32,
     epilogue: BnEpilogue<'_>,
     out: Option<&Conv2dPaddedLayout>,
+    moments: Option<&OutputMoments>,
 ) -> Result<Option<(Tensor, BatchNormSaved)>> {
     let (n, c, hw) = dims(x, op)?;
     epilogue.check(op, x)?;
+    if let Some(mo) = moments {
+        let pixels = n * hw;
+        let fits = mo.block > 0
+            && mo.blocks == pixels.div_ceil(mo.block)
+            && mo.parts.numel() >= mo.blocks * c * 2;
+        if !fits {
+            return shape_err(
+                op,
+                format!(
+                    "moments of {} blocks of {} pixels ({} floats) do not cover x of shape {:?}",
+                    mo.blocks,
+                    mo.block,
+                    mo.parts.numel(),
+                    x.shape()
+                ),
+            );
+        }
+    }
     for (t, name) in [
         (gamma, "gamma"),
         (beta, "beta"),
@@ -376,7 +396,32 @@ fn train(
     let last = runs.len() - 1;
     let tex = dev.texel_copies(&[x])?;
     let x_tex = tex.as_ref().map(|t| &t[0]);
-    for (r, &(i0, i1)) in runs.iter().enumerate() {
+    if let Some(mo) = moments {
+        let p = BnParams {
+            hw: mo.block as u32,
+            items: mo.blocks as u32,
+            last: 1,
+            momentum,
+            eps,
+            ..params(n, c, 1, n * hw, 1)
+        };
+        dev.launch(
+            &STATS_PARTS,
+            &[("WG", f64::from(reduce_wg(mo.blocks)))],
+            &p,
+            &[
+                mo.parts.arg(),
+                acc.arg(),
+                mean.arg(),
+                invstd.arg(),
+                running_mean.arg(),
+                running_var.arg(),
+                num_batches_tracked.arg(),
+            ],
+            fold(dev, c),
+        )?;
+    }
+    for (r, &(i0, i1)) in runs.iter().enumerate().filter(|_| moments.is_none()) {
         let (xa, x_base) = texel_or_window(x, x_tex, i0 * c * hw, i1 * c * hw)?;
         let v = if x_base.is_multiple_of(4) {
             vec_width(hw)
@@ -437,6 +482,7 @@ fn train_nchw(
     momentum: f32,
     eps: f32,
     epilogue: BnEpilogue<'_>,
+    moments: Option<&OutputMoments>,
 ) -> Result<(Tensor, BatchNormSaved)> {
     let r = train(
         op,
@@ -450,6 +496,7 @@ fn train_nchw(
         eps,
         epilogue,
         None,
+        moments,
     )?;
     r.ok_or_else(|| crate::error::Error::Shape {
         op,
@@ -551,6 +598,7 @@ pub fn batch_norm_train(
         momentum,
         eps,
         BnEpilogue::act(Activation::None),
+        None,
     )
 }
 
@@ -610,6 +658,40 @@ pub fn batch_norm_train_with(
         momentum,
         eps,
         epilogue,
+        None,
+    )
+}
+
+/// [`batch_norm_train_with`] whose batch statistics come from the partial
+/// moments the convolution that produced x wrote
+/// ([`crate::ops::conv2d::conv2d_keeping_input_and_moments`]) instead of a
+/// pass over x (the same values up to rounding: blocks' exact two-pass moments
+/// merged by Chan's formula). Moments that do not cover x are a typed error.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_train_from_moments(
+    x: &Tensor,
+    moments: &OutputMoments,
+    epilogue: BnEpilogue<'_>,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    num_batches_tracked: &Tensor,
+    momentum: f32,
+    eps: f32,
+) -> Result<(Tensor, BatchNormSaved)> {
+    train_nchw(
+        "batch_norm_train_from_moments",
+        x,
+        gamma,
+        beta,
+        running_mean,
+        running_var,
+        num_batches_tracked,
+        momentum,
+        eps,
+        epilogue,
+        Some(moments),
     )
 }
 
@@ -620,7 +702,8 @@ pub fn batch_norm_train_with(
 /// returns `(y_padded, saved)`, or `None` (nothing launched, the running
 /// statistics untouched) where it does not apply: x larger than one storage
 /// binding, C or W not a multiple of 4, or a layout for another shape. Its
-/// backward is [`batch_norm_act_backward`] (the mask recomputed from x).
+/// backward is [`batch_norm_act_backward`] (the mask recomputed from x). With
+/// `moments` the statistics come from them (see [`batch_norm_train_from_moments`]).
 #[allow(clippy::too_many_arguments)]
 pub fn batch_norm_train_padded(
     x: &Tensor,
@@ -633,6 +716,7 @@ pub fn batch_norm_train_padded(
     momentum: f32,
     eps: f32,
     layout: &Conv2dPaddedLayout,
+    moments: Option<&OutputMoments>,
 ) -> Result<Option<(Tensor, BatchNormSaved)>> {
     train(
         "batch_norm_train_padded",
@@ -646,6 +730,7 @@ pub fn batch_norm_train_padded(
         eps,
         BnEpilogue::act(act),
         Some(layout),
+        moments,
     )
 }
 

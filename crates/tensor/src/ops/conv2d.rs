@@ -49,6 +49,17 @@ const IGEMM_FWD: [(usize, Kernel); 2] = [
     (32, crate::kernel!("conv2d_igemm", "forward_k32")),
     (16, crate::kernel!("conv2d_igemm", "forward_k16")),
 ];
+/// The same entries with batch norm's partial moments in the epilogue (MOMENTS).
+const IGEMM_FWD_MOMENTS: [(usize, Kernel); 2] = [
+    (
+        32,
+        crate::kernel!("conv2d_igemm", "forward_k32").with_defines(&["MOMENTS"]),
+    ),
+    (
+        16,
+        crate::kernel!("conv2d_igemm", "forward_k16").with_defines(&["MOMENTS"]),
+    ),
+];
 /// Pixels per lane of the subgroup kernel's forward entries.
 const IGEMM_PB: usize = 8;
 const PORTABLE_FWD: [(usize, Kernel); 3] = [
@@ -918,6 +929,7 @@ fn igemm_launch(
     bias: Option<&Tensor>,
     opts: &Conv2dOptions<'_>,
     y: &Tensor,
+    moments: Option<&Tensor>,
 ) -> Result<()> {
     let dev = y.device();
     // The profiler's name: the same kernels run the forward pass and dX.
@@ -953,7 +965,14 @@ fn igemm_launch(
     let kblocks = (params.k as usize).div_ceil(tile.kb) as u32;
     if variant == Conv2dVariant::Igemm {
         let w_tex = dev.texels(wt, wt.numel() / 4)?;
-        let args = [xp.arg(), Arg::texels(&w_tex), b_arg, r_arg, vec4_arg(y)?];
+        let mut args = vec![xp.arg(), Arg::texels(&w_tex), b_arg, r_arg, vec4_arg(y)?];
+        let table = match moments {
+            Some(mo) => {
+                args.push(mo.arg());
+                &IGEMM_FWD_MOMENTS
+            }
+            None => &IGEMM_FWD,
+        };
         let blocks = m.div_ceil(tile.sg * tile.pb);
         let wgs = blocks.div_ceil(tile.wg / tile.sg);
         let mut grid = dev.grid_1d(wgs as u64, 1)?;
@@ -969,11 +988,16 @@ fn igemm_launch(
             ("FLAT", f64::from(u8::from(params.cv < 8))),
         ];
         dev.launch(
-            tile_kernel(&IGEMM_FWD, tile.kb)?,
+            tile_kernel(table, tile.kb)?,
             &constants,
             params,
             &args,
             grid,
+        )
+    } else if moments.is_some() {
+        shape_err(
+            OP,
+            "batch-norm moments come only from the subgroup implicit GEMM",
         )
     } else {
         let args = [xp.arg(), wt.arg(), b_arg, r_arg, vec4_arg(y)?];
@@ -1005,6 +1029,7 @@ fn padded_input(x: &Tensor, g: &Geom, variant: Conv2dVariant) -> Result<Staged> 
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn igemm_forward(
     g: &Geom,
     plan: Plan,
@@ -1013,11 +1038,55 @@ fn igemm_forward(
     bias: Option<&Tensor>,
     opts: &Conv2dOptions<'_>,
     y: &Tensor,
+    moments: Option<&Tensor>,
 ) -> Result<Staged> {
     let xp = padded_input(x, g, plan.variant)?;
     let hw = (g.h + g.pt + g.pb, g.w + g.pl + g.pr);
-    igemm_forward_from(Conv2dPass::Forward, g, plan, &xp, hw, w, bias, opts, y)?;
+    igemm_forward_from(
+        Conv2dPass::Forward,
+        g,
+        plan,
+        &xp,
+        hw,
+        w,
+        bias,
+        opts,
+        y,
+        moments,
+    )?;
     Ok(xp)
+}
+
+/// Batch norm's partial moments of a convolution's output, written by its
+/// forward kernel ([`conv2d_keeping_input_and_moments`]): `(mean, M2)` of each
+/// block of `block` consecutive output pixels (in `(n, oh, ow)` order; the
+/// last block holds the rest) and output channel, `[blocks][k]` vec2s in
+/// `parts`. [`crate::ops::batch_norm::batch_norm_train_from_moments`] merges
+/// them instead of reading the output again.
+#[derive(Debug)]
+pub struct OutputMoments {
+    /// `[blocks][k]` pairs `(mean, M2)`.
+    pub parts: Tensor,
+    /// Output pixels per block.
+    pub block: usize,
+    /// Blocks.
+    pub blocks: usize,
+}
+
+/// The moments buffer of `g`'s forward with `plan` (subgroup kernels only).
+fn output_moments(dev: &Device, g: &Geom, plan: Plan) -> Result<Option<OutputMoments>> {
+    if plan.variant != Conv2dVariant::Igemm {
+        return Ok(None);
+    }
+    let tile = forward_tile(dev, plan, g.k);
+    let block = tile.sg * tile.pb;
+    let blocks = (g.n * g.oh * g.ow).div_ceil(block);
+    let parts = Tensor::uninit(dev, &[blocks * g.k * 2], DType::F32)?;
+    Ok(Some(OutputMoments {
+        parts,
+        block,
+        blocks,
+    }))
 }
 
 /// The forward implicit GEMM from an input already laid out: `xp` holds
@@ -1034,6 +1103,7 @@ fn igemm_forward_from(
     bias: Option<&Tensor>,
     opts: &Conv2dOptions<'_>,
     y: &Tensor,
+    moments: Option<&Tensor>,
 ) -> Result<()> {
     let variant = plan.variant;
     let tile = forward_tile(w.device(), plan, g.k);
@@ -1065,7 +1135,7 @@ fn igemm_forward_from(
         wk_stride: (g.kh * g.kw * cv) as u32,
         ..Default::default()
     };
-    igemm_launch(pass, variant, tile, &params, xp, wt, bias, opts, y)
+    igemm_launch(pass, variant, tile, &params, xp, wt, bias, opts, y, moments)
 }
 
 /// dX's padded, zero-inserted dY (an NHWK vec4 operand), which the weight
@@ -1188,6 +1258,7 @@ fn igemm_backward_input(
             ..Default::default()
         },
         dx,
+        None,
     )?;
     Ok(StagedDy {
         variant,
@@ -1279,6 +1350,7 @@ fn phase_backward_input(
             None,
             &Conv2dOptions::default(),
             &y,
+            None,
         )?;
         phases.push(y);
     }
@@ -2288,7 +2360,7 @@ fn run_forward(
     match plan.variant {
         Conv2dVariant::Direct => direct_forward(g, x, w, bias, opts, &y)?,
         Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable => {
-            let xp = igemm_forward(g, plan, x, w, bias, opts, &y)?;
+            let xp = igemm_forward(g, plan, x, w, bias, opts, &y, None)?;
             kept = Some(Conv2dInput {
                 variant: plan.variant,
                 geom: *g,
@@ -2337,6 +2409,32 @@ pub fn conv2d_keeping_input(
     }
     let plan = resolve(x.device(), &g, Conv2dPass::Forward, None)?;
     run_forward(&g, plan, x, w, bias, &Conv2dOptions::default())
+}
+
+/// [`conv2d_keeping_input`] without bias that also returns batch norm's
+/// partial moments of the output where the subgroup implicit GEMM runs
+/// ([`OutputMoments`]; `None` for the other variants).
+pub fn conv2d_keeping_input_and_moments(
+    x: &Tensor,
+    w: &Tensor,
+    cfg: &Conv2dConfig,
+) -> Result<(Tensor, Option<Conv2dInput>, Option<OutputMoments>)> {
+    let g = Geom::new(shape4(x, "x")?, shape4(w, "w")?, cfg)?;
+    let dev = x.device();
+    let plan = resolve(dev, &g, Conv2dPass::Forward, None)?;
+    let Some(mo) = output_moments(dev, &g, plan)? else {
+        let (y, kept) = run_forward(&g, plan, x, w, None, &Conv2dOptions::default())?;
+        return Ok((y, kept, None));
+    };
+    let y = Tensor::uninit(dev, &g.y_shape(), DType::F32)?;
+    let opts = Conv2dOptions::default();
+    let xp = igemm_forward(&g, plan, x, w, None, &opts, &y, Some(&mo.parts))?;
+    let kept = Conv2dInput {
+        variant: plan.variant,
+        geom: g,
+        xp,
+    };
+    Ok((y, Some(kept), Some(mo)))
 }
 
 /// Gradient of [`conv2d`] with respect to its input: `dx` of shape `x_shape`
@@ -2632,13 +2730,15 @@ pub fn conv2d_input_layout(
 /// [`conv2d_keeping_input`] with x already in the padded layout
 /// [`conv2d_input_layout`] gives (`xp`, at least [`Conv2dPaddedLayout::floats`]
 /// elements; a producer wrote it there): the forward reads it as it is and
-/// keeps it for dW ([`conv2d_backward_kept`] with no x).
+/// keeps it for dW ([`conv2d_backward_kept`] with no x); with `moments` it also
+/// returns batch norm's partial moments of the output ([`OutputMoments`]).
 pub fn conv2d_keeping_input_from_padded(
     xp: &Tensor,
     layout: &Conv2dPaddedLayout,
     w: &Tensor,
     cfg: &Conv2dConfig,
-) -> Result<(Tensor, Conv2dInput)> {
+    moments: bool,
+) -> Result<(Tensor, Conv2dInput, Option<OutputMoments>)> {
     let g = Geom::new(layout.shape, shape4(w, "w")?, cfg)?;
     let dev = w.device();
     if conv2d_input_layout(dev, g.x_shape(), g.w_shape(), cfg)? != Some(*layout) {
@@ -2662,6 +2762,12 @@ pub fn conv2d_keeping_input_from_padded(
     let y = Tensor::uninit(dev, &g.y_shape(), DType::F32)?;
     let hw = (layout.hp, layout.wp);
     let opts = Conv2dOptions::default();
+    let mo = if moments {
+        output_moments(dev, &g, plan)?
+    } else {
+        None
+    };
+    let parts = mo.as_ref().map(|m| &m.parts);
     igemm_forward_from(
         Conv2dPass::Forward,
         &g,
@@ -2672,13 +2778,14 @@ pub fn conv2d_keeping_input_from_padded(
         None,
         &opts,
         &y,
+        parts,
     )?;
     let kept = Conv2dInput {
         variant: plan.variant,
         geom: g,
         xp: staged,
     };
-    Ok((y, kept))
+    Ok((y, kept, mo))
 }
 
 /// [`conv2d_backward_kept`] with dY already in the padded layout

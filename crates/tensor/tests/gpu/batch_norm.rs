@@ -758,7 +758,7 @@ fn train_into_a_padded_input_matches_nchw() {
         // A pooled buffer of the output's size, dirty: the padding must be zeroed.
         drop(upload(&vec![f64::NAN; layout.floats()], &[layout.floats()]));
         let (yp, _) =
-            ops::batch_norm_train_padded(&x, act, &g, &b, &m1, &v1, &n1, 0.1, 1e-5, &layout)
+            ops::batch_norm_train_padded(&x, act, &g, &b, &m1, &v1, &n1, 0.1, 1e-5, &layout, None)
                 .unwrap()
                 .expect("batch norm writes this layout");
         let (y, _) = ops::batch_norm_train_with(
@@ -805,9 +805,108 @@ fn train_into_a_padded_input_matches_nchw() {
         0.1,
         1e-5,
         &layout,
+        None,
     )
     .unwrap();
     assert!(r.is_none());
     assert_eq!(download(&m), vec![0.0; 8]);
     assert_eq!(n.to_vec_u32().unwrap(), [0]);
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn statistics_from_conv_moments_match_reference() {
+    // The implicit GEMM's epilogue writes each subgroup block's (mean, M2) per output
+    // channel; batch_norm_train_from_moments merges them instead of reading the output.
+    // Against the f64 moments of the very output it wrote: a partial last block (189
+    // pixels, blocks of 64), output channels that fill no whole tile (20 of 32), the
+    // 16-channel tile, and outputs whose mean is ~10^4 standard deviations from zero.
+    // The same y and running statistics as batch norm's own statistics pass, within
+    // rounding; moments that do not cover x are a typed error.
+    use shadernet_tensor::ops::conv2d::{conv2d_keeping_input_and_moments, Conv2dConfig};
+    let dev = device();
+    let mut rng = Rng::new(41);
+    let cfg = Conv2dConfig::new(1, 1);
+    for (x_shape, k, offset) in [
+        ([3, 5, 7, 9], 20, 0.0),
+        ([2, 16, 8, 8], 16, 0.0),
+        ([2, 8, 4, 8], 32, 50.0),
+    ] {
+        let [n, c, h, w] = x_shape;
+        let xs: Vec<f64> = round32(&rng.vec_normal(n * c * h * w))
+            .iter()
+            .map(|v| offset + if offset > 0.0 { 0.01 * v } else { *v })
+            .collect();
+        let ws: Vec<f64> = round32(&rng.vec_normal(k * c * 9))
+            .iter()
+            .map(|v| if offset > 0.0 { v.abs() } else { *v })
+            .collect();
+        let (x, wt) = (upload(&round32(&xs), &x_shape), upload(&ws, &[k, c, 3, 3]));
+        let (z, _, mo) = conv2d_keeping_input_and_moments(&x, &wt, &cfg).unwrap();
+        let mo = mo.expect("the subgroup implicit GEMM writes moments");
+        assert_eq!(mo.blocks, (n * h * w).div_ceil(mo.block));
+        let zs = download(&z);
+        let hw = h * w;
+        let stats = || {
+            (
+                Tensor::zeros(dev, &[k], DType::F32).unwrap(),
+                upload(&vec![1.0; k], &[k]),
+                Tensor::from_u32(dev, &[0], &[1]).unwrap(),
+            )
+        };
+        let (g, b) = (upload(&vec![1.0; k], &[k]), upload(&vec![0.0; k], &[k]));
+        let ((m1, v1, n1), (m2, v2, n2)) = (stats(), stats());
+        let epi = ops::BnEpilogue::act(Activation::None);
+        let (y1, s1) =
+            ops::batch_norm_train_from_moments(&z, &mo, epi, &g, &b, &m1, &v1, &n1, 0.1, 1e-5)
+                .unwrap();
+        let (y2, _) =
+            ops::batch_norm_train_with(&z, epi, &g, &b, &m2, &v2, &n2, 0.1, 1e-5).unwrap();
+        let (mean, invstd) = (download(&s1.mean), download(&s1.invstd));
+        let ctx = format!("{x_shape:?} k {k} offset {offset}");
+        for ch in 0..k {
+            let vals: Vec<f64> = (0..n)
+                .flat_map(|i| {
+                    zs[(i * k + ch) * hw..(i * k + ch + 1) * hw]
+                        .iter()
+                        .map(|&v| f64::from(v))
+                })
+                .collect();
+            let mu = vals.iter().sum::<f64>() / vals.len() as f64;
+            let var = vals.iter().map(|v| (v - mu) * (v - mu)).sum::<f64>() / vals.len() as f64;
+            let want = 1.0 / (var + 1e-5).sqrt();
+            assert!(
+                (f64::from(mean[ch]) - mu).abs() <= 1e-6 * (1.0 + mu.abs()),
+                "{ctx} mean[{ch}] {} vs {mu}",
+                mean[ch]
+            );
+            assert!(
+                (f64::from(invstd[ch]) - want).abs() <= 1e-4 * want,
+                "{ctx} invstd[{ch}] {} vs {want}",
+                invstd[ch]
+            );
+        }
+        let close = |a: &[f32], b: &[f32], what: &str| {
+            for (i, (u, v)) in a.iter().zip(b).enumerate() {
+                assert!(
+                    (u - v).abs() <= 1e-4 * (1.0 + v.abs()),
+                    "{ctx} {what}[{i}]: {u} vs {v}"
+                );
+            }
+        };
+        close(&download(&y1), &download(&y2), "y");
+        close(&download(&m1), &download(&m2), "running_mean");
+        close(&download(&v1), &download(&v2), "running_var");
+        assert_eq!(n1.to_vec_u32().unwrap(), [1]);
+        // Moments of another shape.
+        let other = Tensor::zeros(dev, &[n + 1, k, h, w], DType::F32).unwrap();
+        let r =
+            ops::batch_norm_train_from_moments(&other, &mo, epi, &g, &b, &m1, &v1, &n1, 0.1, 1e-5);
+        assert!(
+            matches!(r, Err(Error::Shape { .. })),
+            "{ctx}: {:?}",
+            r.map(|_| ())
+        );
+        assert_eq!(n1.to_vec_u32().unwrap(), [1]);
+    }
 }

@@ -1711,7 +1711,7 @@ fn padded_input_of_the_wrong_layout_or_size_is_a_typed_error() {
         padded[((n * 6 + r + 1) * 10 + s + 1) * 4 + c] = v;
     }
     let xp = upload(&padded, &[layout.floats()]);
-    let (y, kept) = conv2d_keeping_input_from_padded(&xp, &layout, &w, &cfg).unwrap();
+    let (y, kept, _) = conv2d_keeping_input_from_padded(&xp, &layout, &w, &cfg, false).unwrap();
     let (want, _) = conv2d_keeping_input(&x, &w, None, &cfg).unwrap();
     assert_eq!(download(&y), download(&want));
     // dW from the kept layout alone equals dW from x.
@@ -1727,18 +1727,22 @@ fn padded_input_of_the_wrong_layout_or_size_is_a_typed_error() {
         Tol::BACKWARD,
         "dw from the kept layout",
     );
-    let message = |r: Result<(Tensor, _), Error>| match r {
+    let message = |r: Result<(Tensor, _, _), Error>| match r {
         Err(Error::Shape { message, .. }) => message,
         other => panic!("expected a shape error, got {:?}", other.map(|_| ())),
     };
     let small = Tensor::zeros(dev, &[layout.floats() - 4], shadernet_tensor::DType::F32).unwrap();
-    let m = message(conv2d_keeping_input_from_padded(&small, &layout, &w, &cfg));
+    let m = message(conv2d_keeping_input_from_padded(
+        &small, &layout, &w, &cfg, false,
+    ));
     assert!(m.contains("padded x holds"), "{m}");
     let other = Conv2dPaddedLayout {
         wp: layout.wp + 1,
         ..layout
     };
-    let m = message(conv2d_keeping_input_from_padded(&xp, &other, &w, &cfg));
+    let m = message(conv2d_keeping_input_from_padded(
+        &xp, &other, &w, &cfg, false,
+    ));
     assert!(m.contains("padded layout"), "{m}");
     let r = conv2d_backward_kept(None, None, &w, &dy, &cfg, InputGrad::No);
     assert!(matches!(r, Err(Error::Shape { .. })), "{:?}", r.map(|_| ()));
