@@ -2664,6 +2664,35 @@ impl Conv2dPaddedLayout {
     pub fn floats(&self) -> usize {
         self.shape[0] * self.hp * self.wp * self.kv * 4
     }
+
+    /// `t`, holding this layout, as a texel operand: a typed error where this is
+    /// not `expected` (the layout in which the convolution's `pass` reads `what`)
+    /// or `t` is too small for it.
+    fn stage(
+        &self,
+        dev: &Device,
+        t: &Tensor,
+        expected: Option<Conv2dPaddedLayout>,
+        (what, pass): (&str, &str),
+    ) -> Result<Staged> {
+        if expected != Some(*self) {
+            return shape_err(
+                OP,
+                format!("{what}'s padded layout {self:?} is not the one this convolution's {pass} reads"),
+            );
+        }
+        if t.numel() < self.floats() {
+            return shape_err(
+                OP,
+                format!(
+                    "padded {what} holds {} elements, its layout needs {}",
+                    t.numel(),
+                    self.floats()
+                ),
+            );
+        }
+        Ok(Staged::Texels(dev.texels(t, self.floats() / 4)?))
+    }
 }
 
 /// The layout [`conv2d_backward_kept_from_padded`] takes dY in for this
@@ -2741,24 +2770,9 @@ pub fn conv2d_keeping_input_from_padded(
 ) -> Result<(Tensor, Conv2dInput, Option<OutputMoments>)> {
     let g = Geom::new(layout.shape, shape4(w, "w")?, cfg)?;
     let dev = w.device();
-    if conv2d_input_layout(dev, g.x_shape(), g.w_shape(), cfg)? != Some(*layout) {
-        return shape_err(
-            OP,
-            format!("x's padded layout {layout:?} is not the one this convolution's forward reads"),
-        );
-    }
-    if xp.numel() < layout.floats() {
-        return shape_err(
-            OP,
-            format!(
-                "padded x holds {} elements, its layout needs {}",
-                xp.numel(),
-                layout.floats()
-            ),
-        );
-    }
+    let expected = conv2d_input_layout(dev, g.x_shape(), g.w_shape(), cfg)?;
+    let staged = layout.stage(dev, xp, expected, ("x", "forward"))?;
     let plan = resolve(dev, &g, Conv2dPass::Forward, None)?;
-    let staged = Staged::Texels(dev.texels(xp, layout.floats() / 4)?);
     let y = Tensor::uninit(dev, &g.y_shape(), DType::F32)?;
     let hw = (layout.hp, layout.wp);
     let opts = Conv2dOptions::default();
@@ -2802,26 +2816,9 @@ pub fn conv2d_backward_kept_from_padded(
 ) -> Result<(Option<Tensor>, Tensor)> {
     let g = backward_geom(x, kept, w, cfg)?;
     let dev = w.device();
-    if conv2d_dy_layout(dev, g.x_shape(), g.w_shape(), cfg)? != Some(*layout) {
-        return shape_err(
-            OP,
-            format!(
-                "dY's padded layout {layout:?} is not the one this convolution's backward reads"
-            ),
-        );
-    }
-    if dyp.numel() < layout.floats() {
-        return shape_err(
-            OP,
-            format!(
-                "padded dY holds {} elements, its layout needs {}",
-                dyp.numel(),
-                layout.floats()
-            ),
-        );
-    }
+    let expected = conv2d_dy_layout(dev, g.x_shape(), g.w_shape(), cfg)?;
+    let staged = layout.stage(dev, dyp, expected, ("dY", "backward"))?;
     let dx_plan = resolve(dev, &g, Conv2dPass::BackwardInput, None)?;
-    let staged = Staged::Texels(dev.texels(dyp, layout.floats() / 4)?);
     let (dx, staged_dy) = match input_grad {
         InputGrad::Yes { plus } => {
             let (dx, s) = run_backward_input(&g, dx_plan, w, DyOperand::Staged(staged), plus)?;
