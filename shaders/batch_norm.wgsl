@@ -36,7 +36,7 @@ struct Params {
     step_img: u32, // WG = step_img * (hw / V) + step_off: one stride of an invocation
     step_off: u32,
     items: u32, // items (of V elements) of the launch: the invocations of apply / dx
-    w: u32, // dx4_padded / apply4_padded: the plane's width
+    w: u32, // dx4_padded / apply4_padded: the plane's width; stats_parts: the last block's pixels
     count: f32, // M = N * HW of the whole call
     momentum: f32,
     eps: f32,
@@ -267,9 +267,9 @@ fn finish_stats(m: Moments, lid: u32, ch: u32, pivot: f32) {
 
 // ---- stats_parts ----
 // stats from a convolution's partial moments (conv2d_igemm.wgsl, MOMENTS) instead of x:
-// p.items blocks of p.hw pixels each (the last holds the rest of p.count), (mean, M2) per
-// block and channel at parts[block * p.c + ch], merged as `stats` merges its items (one
-// launch: n_done 0, last 1).
+// p.items blocks of p.hw pixels each but the last, of p.w, (mean, M2) per block and
+// channel at parts[block * p.c + ch], merged as `stats` merges its items (one launch:
+// n_done 0, last 1).
 @group(0) @binding(1) var<storage, read> parts: array<vec2<f32>>;
 
 @compute @workgroup_size(WG)
@@ -282,7 +282,7 @@ fn stats_parts(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
         pivot = parts[ch].x;
         for (var b = lid; b < p.items; b += WG) {
             let e = parts[b * p.c + ch];
-            let n = min(f32(p.hw), p.count - f32(b * p.hw));
+            let n = f32(select(p.hw, p.w, b + 1u == p.items));
             m = merge(m, Moments(n, e.x - pivot, e.y));
         }
     }

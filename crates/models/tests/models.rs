@@ -561,12 +561,13 @@ fn conv_bn_pair_matches_the_separate_ops() {
     // 1x1 second layer); with a width of 6 the first batch norm cannot (the two
     // conv_bn ops run instead). Tails: none, residual add + ReLU with a residual of
     // its own, and with x itself as the residual (an identity shortcut, whose two
-    // gradients meet in conv1's dX). Output, running statistics and every gradient
-    // equal the separate ops'; the tape holds the one pair op where it applies.
+    // gradients meet in conv1's dX; x is used again after the op, so a third is
+    // pending). Output, running statistics and every gradient equal the separate ops';
+    // the tape holds the one pair op where it applies.
     use shadernet_nn::functional::BnTail;
     use shadernet_nn::layers::{BatchNorm2d, Conv2d};
     use shadernet_nn::Param;
-    use shadernet_tensor::ops::conv2d::{Activation, Conv2dConfig};
+    use shadernet_tensor::ops::conv2d::{conv2d_input_layout, Activation, Conv2dConfig};
     let mut rng = shadernet_reference::rng::Rng::new(21);
     let mut data =
         |len: usize| -> Vec<f32> { rng.vec_normal(len).into_iter().map(|v| v as f32).collect() };
@@ -583,6 +584,10 @@ fn conv_bn_pair_matches_the_separate_ops() {
             (h + 2 * (r1 / 2) - r1) / s1 + 1,
             (w + 2 * (r1 / 2) - r1) / s1 + 1,
         );
+        // conv2 reads a padded input in every case: where the pair op is not taken, it
+        // is batch norm that cannot write it (after conv1 ran).
+        let layout = conv2d_input_layout(device(), [n, k1, ho, wo], [k2, k1, r2, r2], &cfg2);
+        assert!(layout.unwrap().is_some(), "case {:?}", (n, c, h, w));
         let (xs, w1s, w2s, rs, dys) = (
             data(n * c * h * w),
             data(k1 * c * r1 * r1),
@@ -657,6 +662,13 @@ fn conv_bn_pair_matches_the_separate_ops() {
                         }
                     }
                     .unwrap()
+                };
+                // With x as the residual, x is used once more after the op: its gradient
+                // is pending when the pair's backward runs, beside the shortcut's.
+                let y = if tail == 2 {
+                    f::add(&tape, &y, &xv).unwrap()
+                } else {
+                    y
                 };
                 let grads = tape.backward_with(&y, t(&dys, &[n, k2, ho, wo])).unwrap();
                 let mut out = vec![y.tensor().to_vec_f32().unwrap()];

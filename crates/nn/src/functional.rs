@@ -633,19 +633,34 @@ fn batch_norm_train(
             batch_norm::batch_norm_train_with(x, epilogue, g, b, rm, rv, nbt, bn.momentum, bn.eps)?
         }
     };
-    let (act_beta, residual) = match tail {
-        BnTail::Act(Activation::None) => (None, None),
-        BnTail::Act(act) => (Some((act, beta.tensor().clone())), None),
-        BnTail::Residual { relu, .. } => (None, Some(relu.then(|| y.clone()))),
-    };
-    let rule = BatchNormBackward {
-        x: x.clone(),
-        gamma: gamma.tensor().clone(),
-        act_beta,
-        residual,
-        saved,
-    };
+    let rule = BatchNormBackward::new(x, gamma, beta, tail, &y, saved);
     Ok((y, rule))
+}
+
+impl BatchNormBackward {
+    /// The rule of training-mode batch norm of `x` with `tail`, whose output is
+    /// `y` (kept only as a residual ReLU's mask).
+    fn new(
+        x: &Tensor,
+        gamma: &Var,
+        beta: &Var,
+        tail: BnTail<'_>,
+        y: &Tensor,
+        saved: batch_norm::BatchNormSaved,
+    ) -> BatchNormBackward {
+        let (act_beta, residual) = match tail {
+            BnTail::Act(Activation::None) => (None, None),
+            BnTail::Act(act) => (Some((act, beta.tensor().clone())), None),
+            BnTail::Residual { relu, .. } => (None, Some(relu.then(|| y.clone()))),
+        };
+        BatchNormBackward {
+            x: x.clone(),
+            gamma: gamma.tensor().clone(),
+            act_beta,
+            residual,
+            saved,
+        }
+    }
 }
 
 /// [`batch_norm_train`] with an activation, written in a convolution's padded
@@ -673,13 +688,7 @@ fn batch_norm_train_padded(
         moments,
     )?;
     Ok(out.map(|(yp, saved)| {
-        let rule = BatchNormBackward {
-            x: x.clone(),
-            gamma: gamma.tensor().clone(),
-            act_beta: (act != Activation::None).then(|| (act, beta.tensor().clone())),
-            residual: None,
-            saved,
-        };
+        let rule = BatchNormBackward::new(x, gamma, beta, BnTail::Act(act), &yp, saved);
         (yp, rule)
     }))
 }
@@ -813,6 +822,29 @@ impl Backward for ConvBnBackward {
 }
 
 impl ConvBnBackward {
+    /// The rule of `conv` (no bias) on `x` with weight `w`, then batch norm.
+    fn new(
+        x: &Var,
+        w: &Var,
+        cfg: &conv2d::Conv2dConfig,
+        kept: Option<conv2d::Conv2dInput>,
+        bn: BatchNormBackward,
+        layout: Option<conv2d::Conv2dPaddedLayout>,
+    ) -> ConvBnBackward {
+        ConvBnBackward {
+            conv: Conv2dBackward {
+                x: Some(x.tensor().clone()),
+                w: w.tensor().clone(),
+                cfg: *cfg,
+                bias: false,
+                x_grad: x.node().is_some(),
+                kept,
+            },
+            bn,
+            layout,
+        }
+    }
+
     /// `[dx, dw, dgamma, dbeta (, residual)]` for `dy`, dx holding `x_acc` (x's
     /// gradient so far) where given.
     fn grads(&self, dy: &Tensor, x_acc: Option<&Tensor>) -> Result<Vec<Option<Tensor>>> {
@@ -863,8 +895,9 @@ impl Backward for ConvBnPairBackward {
                 op: "conv_bn_act_conv_bn",
                 message: "the second convolution gave no input gradient".into(),
             })?;
+        // The second rule's slots: [dh, dw2, dgamma2, dbeta2, residual].
         let shortcut = if self.residual_is_x {
-            second.pop().flatten()
+            second.get_mut(4).and_then(Option::take)
         } else {
             None
         };
@@ -934,20 +967,8 @@ fn record_conv_bn(
     let beta = tape.param(&bn.bias);
     let (y, bn_rule) = batch_norm_train(z, moments, bn, &gamma, &beta, tail)?;
     let layout = conv2d::conv2d_dy_layout(x.tensor().device(), shape4_of(x)?, shape4_of(w)?, cfg)?;
-    let rule = || -> Box<dyn Backward> {
-        Box::new(ConvBnBackward {
-            conv: Conv2dBackward {
-                x: Some(x.tensor().clone()),
-                w: w.tensor().clone(),
-                cfg: *cfg,
-                bias: false,
-                x_grad: x.node().is_some(),
-                kept,
-            },
-            bn: bn_rule,
-            layout,
-        })
-    };
+    let rule =
+        || -> Box<dyn Backward> { Box::new(ConvBnBackward::new(x, w, cfg, kept, bn_rule, layout)) };
     Ok(match tail {
         BnTail::Residual { residual, .. } => tape.record(y, &[x, w, &gamma, &beta, residual], rule),
         BnTail::Act(_) => tape.record(y, &[x, w, &gamma, &beta], rule),
@@ -1021,31 +1042,13 @@ pub fn conv_bn_act_conv_bn(
         BnTail::Act(_) => false,
     };
     let rule = || -> Box<dyn Backward> {
+        let mut second = ConvBnBackward::new(x, &w2, cfg2, Some(kept2), bn2_rule, layout2);
+        // conv2's input exists only as the layout it kept; its gradient is needed.
+        second.conv.x = None;
+        second.conv.x_grad = true;
         Box::new(ConvBnPairBackward {
-            first: ConvBnBackward {
-                conv: Conv2dBackward {
-                    x: Some(x.tensor().clone()),
-                    w: w1.tensor().clone(),
-                    cfg: *cfg1,
-                    bias: false,
-                    x_grad: x.node().is_some(),
-                    kept: kept1,
-                },
-                bn: bn1_rule,
-                layout: layout1,
-            },
-            second: ConvBnBackward {
-                conv: Conv2dBackward {
-                    x: None,
-                    w: w2.tensor().clone(),
-                    cfg: *cfg2,
-                    bias: false,
-                    x_grad: true,
-                    kept: Some(kept2),
-                },
-                bn: bn2_rule,
-                layout: layout2,
-            },
+            first: ConvBnBackward::new(x, &w1, cfg1, kept1, bn1_rule, layout1),
+            second,
             residual_is_x,
         })
     };

@@ -334,13 +334,15 @@ fn train(
     if let Some(mo) = moments {
         let pixels = n * hw;
         let fits = mo.block > 0
+            && mo.pixels == pixels
             && mo.blocks == pixels.div_ceil(mo.block)
-            && mo.parts.numel() >= mo.blocks * c * 2;
+            && mo.parts.numel() == mo.blocks * c * 2;
         if !fits {
             return shape_err(
                 op,
                 format!(
-                    "moments of {} blocks of {} pixels ({} floats) do not cover x of shape {:?}",
+                    "moments of {} pixels in {} blocks of {} ({} floats) do not cover x of shape {:?}",
+                    mo.pixels,
                     mo.blocks,
                     mo.block,
                     mo.parts.numel(),
@@ -400,6 +402,7 @@ fn train(
         let p = BnParams {
             hw: mo.block as u32,
             items: mo.blocks as u32,
+            w: (n * hw - (mo.blocks - 1) * mo.block) as u32,
             last: 1,
             momentum,
             eps,
@@ -505,11 +508,19 @@ fn train_nchw(
 }
 
 /// Whether a padded pass (dx4_padded, apply4_padded) can write x's shape into
-/// `l`: one launch (`runs`), whole vec4s of channels and of each row, and a
-/// layout for x's shape.
+/// `l`: one launch (`runs`), whole vec4s of channels and of each row, a layout
+/// for x's shape that holds every pixel and channel.
 fn padded_fits(x: &Tensor, runs: usize, l: &Conv2dPaddedLayout) -> bool {
-    let c = x.shape().get(1).copied().unwrap_or(0);
-    runs == 1 && w_of(x).is_multiple_of(4) && c.is_multiple_of(4) && x.shape() == l.shape.as_slice()
+    let [_, c, h, w] = l.shape;
+    let inside =
+        |len: usize, ups: usize, off: usize, size: usize| len == 0 || (len - 1) * ups + off < size;
+    runs == 1
+        && w.is_multiple_of(4)
+        && c.is_multiple_of(4)
+        && x.shape() == l.shape.as_slice()
+        && inside(h, l.ups[0], l.off[0], l.hp)
+        && inside(w, l.ups[1], l.off[1], l.wp)
+        && l.kv * 4 >= c
 }
 
 /// The parameters and QUADS of a padded pass over x (`padded_fits`): items of

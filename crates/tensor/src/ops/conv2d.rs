@@ -1071,6 +1071,8 @@ pub struct OutputMoments {
     pub block: usize,
     /// Blocks.
     pub blocks: usize,
+    /// Output pixels in all (`N·OH·OW`).
+    pub pixels: usize,
 }
 
 /// The moments buffer of `g`'s forward with `plan` (subgroup kernels only).
@@ -1080,12 +1082,14 @@ fn output_moments(dev: &Device, g: &Geom, plan: Plan) -> Result<Option<OutputMom
     }
     let tile = forward_tile(dev, plan, g.k);
     let block = tile.sg * tile.pb;
-    let blocks = (g.n * g.oh * g.ow).div_ceil(block);
+    let pixels = g.n * g.oh * g.ow;
+    let blocks = pixels.div_ceil(block);
     let parts = Tensor::uninit(dev, &[blocks * g.k * 2], DType::F32)?;
     Ok(Some(OutputMoments {
         parts,
         block,
         blocks,
+        pixels,
     }))
 }
 
@@ -2344,9 +2348,11 @@ pub fn conv2d_with(
     }
     let dev = x.device();
     let plan = resolve(dev, &g, Conv2dPass::Forward, opts.variant)?;
-    Ok(run_forward(&g, plan, x, w, bias, opts)?.0)
+    Ok(run_forward(&g, plan, x, w, bias, opts, None)?.0)
 }
 
+/// The forward with `plan`; `moments` (the subgroup implicit GEMM only) gets
+/// batch norm's partial moments of the output.
 fn run_forward(
     g: &Geom,
     plan: Plan,
@@ -2354,13 +2360,14 @@ fn run_forward(
     w: &Tensor,
     bias: Option<&Tensor>,
     opts: &Conv2dOptions<'_>,
+    moments: Option<&Tensor>,
 ) -> Result<(Tensor, Option<Conv2dInput>)> {
     let y = Tensor::uninit(x.device(), &g.y_shape(), DType::F32)?;
     let mut kept = None;
     match plan.variant {
         Conv2dVariant::Direct => direct_forward(g, x, w, bias, opts, &y)?,
         Conv2dVariant::Igemm | Conv2dVariant::IgemmPortable => {
-            let xp = igemm_forward(g, plan, x, w, bias, opts, &y, None)?;
+            let xp = igemm_forward(g, plan, x, w, bias, opts, &y, moments)?;
             kept = Some(Conv2dInput {
                 variant: plan.variant,
                 geom: *g,
@@ -2408,7 +2415,7 @@ pub fn conv2d_keeping_input(
         expect_shape(b, "bias", &[g.k])?;
     }
     let plan = resolve(x.device(), &g, Conv2dPass::Forward, None)?;
-    run_forward(&g, plan, x, w, bias, &Conv2dOptions::default())
+    run_forward(&g, plan, x, w, bias, &Conv2dOptions::default(), None)
 }
 
 /// [`conv2d_keeping_input`] without bias that also returns batch norm's
@@ -2422,19 +2429,10 @@ pub fn conv2d_keeping_input_and_moments(
     let g = Geom::new(shape4(x, "x")?, shape4(w, "w")?, cfg)?;
     let dev = x.device();
     let plan = resolve(dev, &g, Conv2dPass::Forward, None)?;
-    let Some(mo) = output_moments(dev, &g, plan)? else {
-        let (y, kept) = run_forward(&g, plan, x, w, None, &Conv2dOptions::default())?;
-        return Ok((y, kept, None));
-    };
-    let y = Tensor::uninit(dev, &g.y_shape(), DType::F32)?;
-    let opts = Conv2dOptions::default();
-    let xp = igemm_forward(&g, plan, x, w, None, &opts, &y, Some(&mo.parts))?;
-    let kept = Conv2dInput {
-        variant: plan.variant,
-        geom: g,
-        xp,
-    };
-    Ok((y, Some(kept), Some(mo)))
+    let mo = output_moments(dev, &g, plan)?;
+    let parts = mo.as_ref().map(|m| &m.parts);
+    let (y, kept) = run_forward(&g, plan, x, w, None, &Conv2dOptions::default(), parts)?;
+    Ok((y, kept, mo))
 }
 
 /// Gradient of [`conv2d`] with respect to its input: `dx` of shape `x_shape`
@@ -3091,7 +3089,7 @@ mod autotune {
         let [x, w, dy] = ops;
         match pass {
             Conv2dPass::Forward => {
-                run_forward(g, plan, x, w, None, &Conv2dOptions::default()).map(|(y, _)| y)
+                run_forward(g, plan, x, w, None, &Conv2dOptions::default(), None).map(|(y, _)| y)
             }
             Conv2dPass::BackwardInput => {
                 run_backward_input(g, plan, w, super::DyOperand::Nchw(dy), None).map(|(dx, _)| dx)

@@ -201,7 +201,8 @@ impl Pool2dConfig {
     /// `"2x2_vec4"` (the vectorized 2x2 stride-2 kernels; the backward also
     /// needs the windows to tile the input exactly), `"3x3s2"` (max pooling's
     /// backward for the ResNet stem's 3x3 stride-2 padding-1 window on whole
-    /// vec4 rows) or `"generic"`.
+    /// vec4 rows; a split launch whose bound windows are not vec4-aligned falls
+    /// back to the generic kernels) or `"generic"`.
     pub fn kernel_variant(&self, h: usize, w: usize, backward: bool) -> &'static str {
         match self.output_size("kernel_variant", h, w) {
             Ok((ho, wo))

@@ -732,8 +732,8 @@ fn batch_norm_relu6_matches_reference() {
 fn train_into_a_padded_input_matches_nchw() {
     // batch_norm_train_padded writes act(bn(x)) where a 3x3 convolution's forward reads
     // its input: every pixel where the NCHW output has it, zeros in the padding (the
-    // buffer may come dirty from the pool), the same running statistics. Where it does not apply (a width of 6) it returns None
-    // and leaves the running statistics alone.
+    // buffer may come dirty from the pool), the same running statistics. Where it does
+    // not apply (a width of 6) it returns None and leaves the running statistics alone.
     use shadernet_tensor::ops::conv2d::{conv2d_input_layout, Conv2dConfig};
     let dev = device();
     let mut rng = Rng::new(31);
@@ -820,18 +820,20 @@ fn statistics_from_conv_moments_match_reference() {
     // channel; batch_norm_train_from_moments merges them instead of reading the output.
     // Against the f64 moments of the very output it wrote: a partial last block (189
     // pixels, blocks of 64), output channels that fill no whole tile (20 of 32), the
-    // 16-channel tile, and outputs whose mean is ~10^4 standard deviations from zero.
+    // 16-channel tile, and (a valid 3x3 window over inputs 50 +- 0.01, positive weights)
+    // outputs whose mean is ~3*10^4 standard deviations from zero.
     // The same y and running statistics as batch norm's own statistics pass, within
     // rounding; moments that do not cover x are a typed error.
     use shadernet_tensor::ops::conv2d::{conv2d_keeping_input_and_moments, Conv2dConfig};
     let dev = device();
     let mut rng = Rng::new(41);
-    let cfg = Conv2dConfig::new(1, 1);
     for (x_shape, k, offset) in [
         ([3, 5, 7, 9], 20, 0.0),
         ([2, 16, 8, 8], 16, 0.0),
         ([2, 8, 4, 8], 32, 50.0),
     ] {
+        // Padding 1, except the offset case: no zero taps to spread its outputs.
+        let cfg = Conv2dConfig::new(1, usize::from(offset == 0.0));
         let [n, c, h, w] = x_shape;
         let xs: Vec<f64> = round32(&rng.vec_normal(n * c * h * w))
             .iter()
@@ -844,9 +846,8 @@ fn statistics_from_conv_moments_match_reference() {
         let (x, wt) = (upload(&round32(&xs), &x_shape), upload(&ws, &[k, c, 3, 3]));
         let (z, _, mo) = conv2d_keeping_input_and_moments(&x, &wt, &cfg).unwrap();
         let mo = mo.expect("the subgroup implicit GEMM writes moments");
-        assert_eq!(mo.blocks, (n * h * w).div_ceil(mo.block));
         let zs = download(&z);
-        let hw = h * w;
+        let hw = z.shape()[2] * z.shape()[3];
         let stats = || {
             (
                 Tensor::zeros(dev, &[k], DType::F32).unwrap(),
@@ -875,8 +876,10 @@ fn statistics_from_conv_moments_match_reference() {
             let mu = vals.iter().sum::<f64>() / vals.len() as f64;
             let var = vals.iter().map(|v| (v - mu) * (v - mu)).sum::<f64>() / vals.len() as f64;
             let want = 1.0 / (var + 1e-5).sqrt();
+            // A few ulps of the mean itself (it is rounded to f32 like the data).
+            let ulps = 4.0 * f64::from(f32::EPSILON) * mu.abs() + 1e-6;
             assert!(
-                (f64::from(mean[ch]) - mu).abs() <= 1e-6 * (1.0 + mu.abs()),
+                (f64::from(mean[ch]) - mu).abs() <= ulps,
                 "{ctx} mean[{ch}] {} vs {mu}",
                 mean[ch]
             );
@@ -886,12 +889,16 @@ fn statistics_from_conv_moments_match_reference() {
                 invstd[ch]
             );
         }
+        // y = (z - mean) * invstd inherits the two means' rounding (a few ulps of a mean
+        // ~3*10^4 standard deviations from zero moves y by ~1e-3); the running
+        // statistics are at the data's scale.
+        let slack = (0..k)
+            .map(|ch| 8.0 * f32::EPSILON * mean[ch].abs() * invstd[ch])
+            .fold(0.0f32, f32::max);
         let close = |a: &[f32], b: &[f32], what: &str| {
             for (i, (u, v)) in a.iter().zip(b).enumerate() {
-                assert!(
-                    (u - v).abs() <= 1e-4 * (1.0 + v.abs()),
-                    "{ctx} {what}[{i}]: {u} vs {v}"
-                );
+                let tol = 1e-4 * (1.0 + v.abs()) + if what == "y" { slack } else { 0.0 };
+                assert!((u - v).abs() <= tol, "{ctx} {what}[{i}]: {u} vs {v}");
             }
         };
         close(&download(&y1), &download(&y2), "y");
@@ -899,7 +906,8 @@ fn statistics_from_conv_moments_match_reference() {
         close(&download(&v1), &download(&v2), "running_var");
         assert_eq!(n1.to_vec_u32().unwrap(), [1]);
         // Moments of another shape.
-        let other = Tensor::zeros(dev, &[n + 1, k, h, w], DType::F32).unwrap();
+        let other =
+            Tensor::zeros(dev, &[n + 1, k, z.shape()[2], z.shape()[3]], DType::F32).unwrap();
         let r =
             ops::batch_norm_train_from_moments(&other, &mo, epi, &g, &b, &m1, &v1, &n1, 0.1, 1e-5);
         assert!(

@@ -138,7 +138,18 @@ fn check_max(s: [usize; 4], cfg: &Pool2dConfig, x: &[f64], rng: &mut Rng) {
     let want_dx = reference::max_pool2d_backward(&dy, &want_i, &p);
     let dx = ops::max_pool2d_backward(&upload(&dy, &out_shape), &idx, &s, cfg).unwrap();
     assert_eq!(dx.shape(), s.as_slice(), "{ctx}");
-    assert_close(&download(&dx), &want_dx, Tol::BACKWARD, &ctx);
+    let got_dx = download(&dx);
+    assert_close(&got_dx, &want_dx, Tol::BACKWARD, &ctx);
+    // Exactly the f32 sums in output raster order, as PyTorch's sequential scatter.
+    let (plane_in, plane_out) = (p.h * p.w, p.h_out() * p.w_out());
+    let mut seq = vec![0.0f32; got_dx.len()];
+    for (o, (&g, &i)) in dy.iter().zip(&want_i32).enumerate() {
+        if (i as usize) < plane_in {
+            seq[o / plane_out * plane_in + i as usize] += g as f32;
+        }
+    }
+    // (f32 equality: exact, with +0 == -0 where nothing was added.)
+    assert!(got_dx == seq, "{ctx}: dx is not the raster-order f32 sum");
 }
 
 #[test]
