@@ -2693,6 +2693,15 @@ impl Conv2dPaddedLayout {
     }
 }
 
+/// `pass`'s plan where it and dW both run the subgroup implicit GEMM (the
+/// kernels that read padded operands a producer may write), else `None`.
+fn subgroup_igemm_with_dw(dev: &Device, g: &Geom, pass: Conv2dPass) -> Result<Option<Plan>> {
+    let plan = resolve(dev, g, pass, None)?;
+    let dw = resolve(dev, g, Conv2dPass::BackwardWeight, None)?;
+    let both = plan.variant == Conv2dVariant::Igemm && dw.variant == Conv2dVariant::Igemm;
+    Ok(both.then_some(plan))
+}
+
 /// The layout [`conv2d_backward_kept_from_padded`] takes dY in for this
 /// convolution on `dev`, or `None` where its dX or dW would not read one (other
 /// variants, or a dW kernel whose channel blocks differ from dX's).
@@ -2703,11 +2712,9 @@ pub fn conv2d_dy_layout(
     cfg: &Conv2dConfig,
 ) -> Result<Option<Conv2dPaddedLayout>> {
     let g = Geom::new(x_shape, w_shape, cfg)?;
-    let dx_plan = resolve(dev, &g, Conv2dPass::BackwardInput, None)?;
-    let dw_plan = resolve(dev, &g, Conv2dPass::BackwardWeight, None)?;
-    if dx_plan.variant != Conv2dVariant::Igemm || dw_plan.variant != Conv2dVariant::Igemm {
+    let Some(dx_plan) = subgroup_igemm_with_dw(dev, &g, Conv2dPass::BackwardInput)? else {
         return Ok(None);
-    }
+    };
     let l = DyLayout::for_dx(dev, &g, dx_plan);
     let [Ok(off_h), Ok(off_w)] = l.off.map(usize::try_from) else {
         return Ok(None);
@@ -2739,9 +2746,7 @@ pub fn conv2d_input_layout(
     cfg: &Conv2dConfig,
 ) -> Result<Option<Conv2dPaddedLayout>> {
     let g = Geom::new(x_shape, w_shape, cfg)?;
-    let fwd = resolve(dev, &g, Conv2dPass::Forward, None)?;
-    let dw = resolve(dev, &g, Conv2dPass::BackwardWeight, None)?;
-    if fwd.variant != Conv2dVariant::Igemm || dw.variant != Conv2dVariant::Igemm {
+    if subgroup_igemm_with_dw(dev, &g, Conv2dPass::Forward)?.is_none() {
         return Ok(None);
     }
     Ok(Some(Conv2dPaddedLayout {
