@@ -20,6 +20,8 @@
 //    y > 0 for RELU 1, 0 < y < 6 for RELU 2, y recomputed with the forward's expression;
 //    RESIDUAL plays no part there: the launcher masks first), chained over launches
 //    through `work`; the last writes two vec4 records per channel for dx.
+//  grad_parts: the same sums and records from a convolution's dX epilogue (its per-block
+//    partial sums, conv2d_igemm.wgsl GRAD_SUMS) instead of reading g and x (see there).
 //  dx_main / dx4: dx = k * (g - sum(g)/M - xhat * sum(g*xhat)/M), xhat = (x - mean) * invstd
 //    (derivation: docs/ops/batch_norm.md); dx4_padded writes it in a convolution's padded
 //    dY layout instead of NCHW (see there).
@@ -407,6 +409,31 @@ fn masked(g: f32, v: f32, mean: f32, k: f32, be: f32) -> f32 {
     return g;
 }
 
+// The workgroup's totals of (sg, sgx), valid at lid 0: FOLD lanes sum WG / FOLD shares each,
+// then lane 0 sums theirs (a fixed order: the result does not depend on scheduling).
+fn fold_sums(sg: f32, sgx: f32, lid: u32) -> vec2<f32> {
+    s_g[lid] = sg;
+    s_gx[lid] = sgx;
+    workgroupBarrier();
+    if (lid < FOLD) {
+        let w = WG / FOLD;
+        var a = 0.0;
+        var b = 0.0;
+        for (var i = 0u; i < w; i++) {
+            a += s_g[lid * w + i];
+            b += s_gx[lid * w + i];
+        }
+        s_g[lid * w] = a;
+        s_gx[lid * w] = b;
+    }
+    workgroupBarrier();
+    var t = vec2<f32>(0.0);
+    for (var i = 0u; i < FOLD; i++) {
+        t += vec2<f32>(s_g[i * (WG / FOLD)], s_gx[i * (WG / FOLD)]);
+    }
+    return t;
+}
+
 @compute @workgroup_size(WG)
 fn reduce_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
@@ -454,31 +481,13 @@ fn reduce_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
             }
         }
     }
-    s_g[lid] = sg;
-    s_gx[lid] = sgx;
-    workgroupBarrier();
-    if (lid < FOLD) {
-        let w = WG / FOLD;
-        var a = 0.0;
-        var b = 0.0;
-        for (var i = 0u; i < w; i++) {
-            a += s_g[lid * w + i];
-            b += s_gx[lid * w + i];
-        }
-        s_g[lid * w] = a;
-        s_gx[lid * w] = b;
-    }
-    workgroupBarrier();
+    let t = fold_sums(sg, sgx, lid);
     if (ch >= p.c || lid != 0u) {
         return;
     }
     let sums = 8u * p.c;
-    var tg = 0.0;
-    var tgx = 0.0;
-    for (var i = 0u; i < FOLD; i++) {
-        tg += s_g[i * (WG / FOLD)];
-        tgx += s_gx[i * (WG / FOLD)];
-    }
+    var tg = t.x;
+    var tgx = t.y;
     if (p.n_done > 0u) {
         tg += work[sums + ch];
         tgx += work[sums + p.c + ch];
@@ -496,6 +505,47 @@ fn reduce_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
         work[r + 6u] = 0.0;
         work[r + 7u] = 0.0;
     }
+}
+
+// ---- grad_parts ----
+// reduce_grad's sums from a convolution's dX epilogue (conv2d_igemm.wgsl, GRAD_SUMS)
+// instead of x and dy: per block of pixels and channel (sum(g), sum(g * xhat)) at
+// parts[block * p.c + ch] (p.items blocks), g already masked by the activation there;
+// gp_rec holds `records`' (mean, k, beta, invstd). Writes `work` as reduce_grad's last
+// launch does.
+@group(0) @binding(2) var<storage, read> gp_rec: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> gp_work: array<f32>;
+
+@compute @workgroup_size(WG)
+fn grad_parts(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+    let ch = wid.x + wid.y * nwg.x; // uniform over the workgroup
+    var sg = 0.0;
+    var sgx = 0.0;
+    if (ch < p.c) {
+        for (var b = lid; b < p.items; b += WG) {
+            let e = parts[b * p.c + ch];
+            sg += e.x;
+            sgx += e.y;
+        }
+    }
+    let t = fold_sums(sg, sgx, lid);
+    if (ch >= p.c || lid != 0u) {
+        return;
+    }
+    let sums = 8u * p.c;
+    gp_work[sums + ch] = t.x; // dbeta
+    gp_work[sums + p.c + ch] = t.y; // dgamma
+    let r = gp_rec[ch];
+    let o = 8u * ch;
+    gp_work[o] = r.x;
+    gp_work[o + 1u] = r.y;
+    gp_work[o + 2u] = r.z;
+    gp_work[o + 3u] = r.w;
+    gp_work[o + 4u] = t.x / p.count;
+    gp_work[o + 5u] = t.y / p.count;
+    gp_work[o + 6u] = 0.0;
+    gp_work[o + 7u] = 0.0;
 }
 
 // ---- dx_main / dx4 ----

@@ -256,19 +256,23 @@ fn store_one(v: f32, ybase: u32, k: u32) {
     }
 }
 
+// Per subgroup block of pixels and output channel, the pairs the MOMENTS and GRAD_SUMS
+// epilogues write (see there) at pairs[block * p.k + k].
+@group(0) @binding(6) var<storage, read_write> pairs: array<vec2<f32>>;
+
+// 1 for pixels base .. base + 3 of the lane below its `nv` valid ones, else 0 (the
+// MOMENTS and GRAD_SUMS epilogues).
+fn valid4(nv: u32, base: u32) -> vec4<f32> {
+    return select(vec4<f32>(0.0), vec4<f32>(1.0), vec4<u32>(base) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(nv));
+}
+
 // #if MOMENTS
 // MOMENTS (forward entries): the epilogue also writes batch norm's partial moments of the
 // output (stored values, before any epilogue: the launcher runs it without one): per
 // subgroup block of SG * 8 pixels and output channel, (mean, M2) of the block's pixels
 // below p.m, in two passes over the registers (the block's sum, then the squared
-// deviations from its mean), at moments[block * p.k + k]. Batch norm's stats_parts merges
+// deviations from its mean), at pairs[block * p.k + k]. Batch norm's stats_parts merges
 // them instead of reading the output again.
-@group(0) @binding(6) var<storage, read_write> moments: array<vec2<f32>>;
-
-// 1 for pixels base .. base + 3 of the lane below its `nv` valid ones, else 0.
-fn valid4(nv: u32, base: u32) -> vec4<f32> {
-    return select(vec4<f32>(0.0), vec4<f32>(1.0), vec4<u32>(base) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(nv));
-}
 
 // Per channel (components), the sum over a 4-pixel block's valid pixels (a[q]: pixel q).
 fn block_sum(a: mat4x4<f32>, v: vec4<f32>) -> vec4<f32> {
@@ -287,7 +291,71 @@ fn block_m2(a: mat4x4<f32>, v: vec4<f32>, mean: vec4<f32>) -> vec4<f32> {
 // Channels kb .. kb + 3 of the subgroup's block: lane e writes channel kb + e.
 fn store_moments(blk: u32, kb: u32, mean: vec4<f32>, m2: vec4<f32>, lane: u32) {
     if (lane < 4u && kb + lane < p.k) {
-        moments[blk * p.k + kb + lane] = vec2<f32>(mean[lane], m2[lane]);
+        pairs[blk * p.k + kb + lane] = vec2<f32>(mean[lane], m2[lane]);
+    }
+}
+// #endif
+
+// #if GRAD_SUMS
+// GRAD_SUMS (forward entries running dX, whose output is the gradient g of a batch norm's
+// output act(bn(x)), x of the output's shape): the epilogue also writes batch norm's
+// backward sums, per subgroup block of SG * 8 pixels and output channel k,
+// (sum(g'), sum(g' * xhat)) over the block's pixels below p.m at pairs[block * p.k + k],
+// g' = g where the activation GRAD_ACT (0 none, 1 ReLU, 2 ReLU6) passes the
+// gradient, xhat = (x - mean) * invstd: reduce_grad's sums without reading g and x again
+// (batch norm's grad_parts merges them). gsum_rec holds `records`' (mean, k, beta,
+// invstd) per channel. Needs VEC4_ROWS and no epilogue (the launcher checks).
+@group(0) @binding(7) var<storage, read> gsum_x: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read> gsum_rec: array<vec4<f32>>;
+override GRAD_ACT: u32 = 0u;
+
+// Where the 4-pixel block at mb of channel 0 is in y and gsum_x (elements; lanes past the
+// end get a valid block, their v is 0).
+fn grad_base(mb: u32) -> u32 {
+    let m = min(mb, p.m - 4u);
+    let n = div_m(m, p.pq);
+    return n * p.k * p.pq + (m - n * p.pq);
+}
+
+// Per channel kb .. kb + 3 (components), column 0 the sum of g' and column 1 of g' * xhat
+// over the lane's two 4-pixel blocks (a0 at base0, a1 at base1; a[q]: pixel q) where v0 /
+// v1 are 1; rec's columns are the 4 channels' records.
+fn grad_group(a0: mat4x4<f32>, a1: mat4x4<f32>, base0: u32, base1: u32, kb: u32,
+              v0: vec4<f32>, v1: vec4<f32>, rec: mat4x4<f32>) -> mat2x4<f32> {
+    let t0 = transpose(a0);
+    let t1 = transpose(a1);
+    let s0 = grad_channel(t0[0], t1[0], base0, base1, kb, v0, v1, rec[0]);
+    let s1 = grad_channel(t0[1], t1[1], base0, base1, kb + 1u, v0, v1, rec[1]);
+    let s2 = grad_channel(t0[2], t1[2], base0, base1, kb + 2u, v0, v1, rec[2]);
+    let s3 = grad_channel(t0[3], t1[3], base0, base1, kb + 3u, v0, v1, rec[3]);
+    return mat2x4<f32>(vec4<f32>(s0.x, s1.x, s2.x, s3.x), vec4<f32>(s0.y, s1.y, s2.y, s3.y));
+}
+
+// (sum(g'), sum(g' * xhat)) of channel k over its two 4-pixel blocks.
+fn grad_channel(g0: vec4<f32>, g1: vec4<f32>, base0: u32, base1: u32, k: u32,
+                v0: vec4<f32>, v1: vec4<f32>, r: vec4<f32>) -> vec2<f32> {
+    let kc = min(k, p.k - 1u); // channels past p.k: never stored
+    return grad_quad(g0, gsum_x[(base0 + kc * p.pq) / 4u], v0, r)
+        + grad_quad(g1, gsum_x[(base1 + kc * p.pq) / 4u], v1, r);
+}
+
+// One channel's 4 pixels, with reduce_grad's expressions (r: mean, k, beta, invstd).
+fn grad_quad(g: vec4<f32>, x: vec4<f32>, v: vec4<f32>, r: vec4<f32>) -> vec2<f32> {
+    let y = (x - vec4<f32>(r.x)) * r.y + vec4<f32>(r.z);
+    var keep = v > vec4<f32>(0.5);
+    if (GRAD_ACT == 1u) {
+        keep = keep & (y > vec4<f32>(0.0));
+    } else if (GRAD_ACT == 2u) {
+        keep = keep & (y > vec4<f32>(0.0)) & (y < vec4<f32>(6.0));
+    }
+    let gm = select(vec4<f32>(0.0), g, keep);
+    return vec2<f32>((gm.x + gm.y) + (gm.z + gm.w), dot(gm, (x - vec4<f32>(r.x)) * r.w));
+}
+
+// Channels kb .. kb + 3 of the subgroup's block: lane e writes channel kb + e.
+fn store_grad_sums(blk: u32, kb: u32, s: mat2x4<f32>, lane: u32) {
+    if (lane < 4u && kb + lane < p.k) {
+        pairs[blk * p.k + kb + lane] = vec2<f32>(s[0][lane], s[1][lane]);
     }
 }
 // #endif
@@ -440,6 +508,36 @@ fn forward_k32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     let mean7 = subgroupAdd(block_sum(a7_0, v0) + block_sum(a7_1, v1)) / count;
     store_moments(blk, k0 + 28u, mean7, subgroupAdd(block_m2(a7_0, v0, mean7) + block_m2(a7_1, v1, mean7)), lane);
 // #endif
+// #if GRAD_SUMS
+    // Batch norm's backward sums of the block (see GRAD_SUMS): 8 pixels per lane.
+    let gn = min(p.m - min(m0, p.m), 8u);
+    let gv0 = valid4(gn, 0u);
+    let gv1 = valid4(gn, 4u);
+    let gb0 = grad_base(m0);
+    let gb1 = grad_base(m0 + 4u);
+    // The lane loads the records of channels k0 + j*SG + lane (shuffled to all, as the weights).
+    var grec: array<vec4<f32>, 4>;
+    grec[0] = gsum_rec[min(k0 + 0u * SG + lane, p.k - 1u)];
+    if (1u < 32u / SG) { grec[1] = gsum_rec[min(k0 + 1u * SG + lane, p.k - 1u)]; }
+    if (2u < 32u / SG) { grec[2] = gsum_rec[min(k0 + 2u * SG + lane, p.k - 1u)]; }
+    if (3u < 32u / SG) { grec[3] = gsum_rec[min(k0 + 3u * SG + lane, p.k - 1u)]; }
+    let gs0 = grad_group(a0_0, a0_1, gb0, gb1, k0 + 0u, gv0, gv1, mat4x4<f32>(subgroupShuffle(grec[0u / SG], 0u % SG), subgroupShuffle(grec[1u / SG], 1u % SG), subgroupShuffle(grec[2u / SG], 2u % SG), subgroupShuffle(grec[3u / SG], 3u % SG)));
+    store_grad_sums(blk, k0 + 0u, mat2x4<f32>(subgroupAdd(gs0[0]), subgroupAdd(gs0[1])), lane);
+    let gs1 = grad_group(a1_0, a1_1, gb0, gb1, k0 + 4u, gv0, gv1, mat4x4<f32>(subgroupShuffle(grec[4u / SG], 4u % SG), subgroupShuffle(grec[5u / SG], 5u % SG), subgroupShuffle(grec[6u / SG], 6u % SG), subgroupShuffle(grec[7u / SG], 7u % SG)));
+    store_grad_sums(blk, k0 + 4u, mat2x4<f32>(subgroupAdd(gs1[0]), subgroupAdd(gs1[1])), lane);
+    let gs2 = grad_group(a2_0, a2_1, gb0, gb1, k0 + 8u, gv0, gv1, mat4x4<f32>(subgroupShuffle(grec[8u / SG], 8u % SG), subgroupShuffle(grec[9u / SG], 9u % SG), subgroupShuffle(grec[10u / SG], 10u % SG), subgroupShuffle(grec[11u / SG], 11u % SG)));
+    store_grad_sums(blk, k0 + 8u, mat2x4<f32>(subgroupAdd(gs2[0]), subgroupAdd(gs2[1])), lane);
+    let gs3 = grad_group(a3_0, a3_1, gb0, gb1, k0 + 12u, gv0, gv1, mat4x4<f32>(subgroupShuffle(grec[12u / SG], 12u % SG), subgroupShuffle(grec[13u / SG], 13u % SG), subgroupShuffle(grec[14u / SG], 14u % SG), subgroupShuffle(grec[15u / SG], 15u % SG)));
+    store_grad_sums(blk, k0 + 12u, mat2x4<f32>(subgroupAdd(gs3[0]), subgroupAdd(gs3[1])), lane);
+    let gs4 = grad_group(a4_0, a4_1, gb0, gb1, k0 + 16u, gv0, gv1, mat4x4<f32>(subgroupShuffle(grec[16u / SG], 16u % SG), subgroupShuffle(grec[17u / SG], 17u % SG), subgroupShuffle(grec[18u / SG], 18u % SG), subgroupShuffle(grec[19u / SG], 19u % SG)));
+    store_grad_sums(blk, k0 + 16u, mat2x4<f32>(subgroupAdd(gs4[0]), subgroupAdd(gs4[1])), lane);
+    let gs5 = grad_group(a5_0, a5_1, gb0, gb1, k0 + 20u, gv0, gv1, mat4x4<f32>(subgroupShuffle(grec[20u / SG], 20u % SG), subgroupShuffle(grec[21u / SG], 21u % SG), subgroupShuffle(grec[22u / SG], 22u % SG), subgroupShuffle(grec[23u / SG], 23u % SG)));
+    store_grad_sums(blk, k0 + 20u, mat2x4<f32>(subgroupAdd(gs5[0]), subgroupAdd(gs5[1])), lane);
+    let gs6 = grad_group(a6_0, a6_1, gb0, gb1, k0 + 24u, gv0, gv1, mat4x4<f32>(subgroupShuffle(grec[24u / SG], 24u % SG), subgroupShuffle(grec[25u / SG], 25u % SG), subgroupShuffle(grec[26u / SG], 26u % SG), subgroupShuffle(grec[27u / SG], 27u % SG)));
+    store_grad_sums(blk, k0 + 24u, mat2x4<f32>(subgroupAdd(gs6[0]), subgroupAdd(gs6[1])), lane);
+    let gs7 = grad_group(a7_0, a7_1, gb0, gb1, k0 + 28u, gv0, gv1, mat4x4<f32>(subgroupShuffle(grec[28u / SG], 28u % SG), subgroupShuffle(grec[29u / SG], 29u % SG), subgroupShuffle(grec[30u / SG], 30u % SG), subgroupShuffle(grec[31u / SG], 31u % SG)));
+    store_grad_sums(blk, k0 + 28u, mat2x4<f32>(subgroupAdd(gs7[0]), subgroupAdd(gs7[1])), lane);
+// #endif
     store_block(a0_0, m0 + 0u, k0 + 0u);
     store_block(a0_1, m0 + 4u, k0 + 0u);
     store_block(a1_0, m0 + 0u, k0 + 4u);
@@ -562,6 +660,26 @@ fn forward_k16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     store_moments(blk, k0 + 8u, mean2, subgroupAdd(block_m2(a2_0, v0, mean2) + block_m2(a2_1, v1, mean2)), lane);
     let mean3 = subgroupAdd(block_sum(a3_0, v0) + block_sum(a3_1, v1)) / count;
     store_moments(blk, k0 + 12u, mean3, subgroupAdd(block_m2(a3_0, v0, mean3) + block_m2(a3_1, v1, mean3)), lane);
+// #endif
+// #if GRAD_SUMS
+    // Batch norm's backward sums of the block (see GRAD_SUMS): 8 pixels per lane.
+    let gn = min(p.m - min(m0, p.m), 8u);
+    let gv0 = valid4(gn, 0u);
+    let gv1 = valid4(gn, 4u);
+    let gb0 = grad_base(m0);
+    let gb1 = grad_base(m0 + 4u);
+    // The lane loads the records of channels k0 + j*SG + lane (shuffled to all, as the weights).
+    var grec: array<vec4<f32>, 2>;
+    grec[0] = gsum_rec[min(k0 + 0u * SG + lane, p.k - 1u)];
+    if (1u < 16u / SG) { grec[1] = gsum_rec[min(k0 + 1u * SG + lane, p.k - 1u)]; }
+    let gs0 = grad_group(a0_0, a0_1, gb0, gb1, k0 + 0u, gv0, gv1, mat4x4<f32>(subgroupShuffle(grec[0u / SG], 0u % SG), subgroupShuffle(grec[1u / SG], 1u % SG), subgroupShuffle(grec[2u / SG], 2u % SG), subgroupShuffle(grec[3u / SG], 3u % SG)));
+    store_grad_sums(blk, k0 + 0u, mat2x4<f32>(subgroupAdd(gs0[0]), subgroupAdd(gs0[1])), lane);
+    let gs1 = grad_group(a1_0, a1_1, gb0, gb1, k0 + 4u, gv0, gv1, mat4x4<f32>(subgroupShuffle(grec[4u / SG], 4u % SG), subgroupShuffle(grec[5u / SG], 5u % SG), subgroupShuffle(grec[6u / SG], 6u % SG), subgroupShuffle(grec[7u / SG], 7u % SG)));
+    store_grad_sums(blk, k0 + 4u, mat2x4<f32>(subgroupAdd(gs1[0]), subgroupAdd(gs1[1])), lane);
+    let gs2 = grad_group(a2_0, a2_1, gb0, gb1, k0 + 8u, gv0, gv1, mat4x4<f32>(subgroupShuffle(grec[8u / SG], 8u % SG), subgroupShuffle(grec[9u / SG], 9u % SG), subgroupShuffle(grec[10u / SG], 10u % SG), subgroupShuffle(grec[11u / SG], 11u % SG)));
+    store_grad_sums(blk, k0 + 8u, mat2x4<f32>(subgroupAdd(gs2[0]), subgroupAdd(gs2[1])), lane);
+    let gs3 = grad_group(a3_0, a3_1, gb0, gb1, k0 + 12u, gv0, gv1, mat4x4<f32>(subgroupShuffle(grec[12u / SG], 12u % SG), subgroupShuffle(grec[13u / SG], 13u % SG), subgroupShuffle(grec[14u / SG], 14u % SG), subgroupShuffle(grec[15u / SG], 15u % SG)));
+    store_grad_sums(blk, k0 + 12u, mat2x4<f32>(subgroupAdd(gs3[0]), subgroupAdd(gs3[1])), lane);
 // #endif
     store_block(a0_0, m0 + 0u, k0 + 0u);
     store_block(a0_1, m0 + 4u, k0 + 0u);

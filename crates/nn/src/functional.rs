@@ -274,16 +274,42 @@ impl Conv2dBackward {
         padded: Option<&conv2d::Conv2dPaddedLayout>,
         x_acc: Option<&Tensor>,
     ) -> Result<(Option<Tensor>, Tensor)> {
+        self.dx_dw_reducing(dy, padded, x_acc, None)
+            .map(|(dx, dw, _)| (dx, dw))
+    }
+
+    /// [`Conv2dBackward::dx_dw`] whose dX also reduces the backward sums of the
+    /// batch norm `below` (x = act(bn(below.x))) where its kernel can: from a
+    /// padded dY, without `x_acc`.
+    fn dx_dw_reducing(
+        &self,
+        dy: &Tensor,
+        padded: Option<&conv2d::Conv2dPaddedLayout>,
+        x_acc: Option<&Tensor>,
+        below: Option<conv2d::BnSumsOperands<'_>>,
+    ) -> Result<(Option<Tensor>, Tensor, Option<conv2d::BnSumParts>)> {
+        let (x, kept, w, cfg) = (self.x.as_ref(), self.kept.as_ref(), &self.w, &self.cfg);
+        if let (Some(l), Some(bn), true, None) = (padded, below, self.x_grad, x_acc) {
+            let (dx, dw, sums) = conv2d::conv2d_backward_kept_from_padded_with_bn_sums(
+                x,
+                kept,
+                w,
+                (dy, l),
+                cfg,
+                bn,
+            )?;
+            return Ok((Some(dx), dw, sums));
+        }
         let input_grad = if self.x_grad {
             conv2d::InputGrad::Yes { plus: x_acc }
         } else {
             conv2d::InputGrad::No
         };
-        let (x, kept, w, cfg) = (self.x.as_ref(), self.kept.as_ref(), &self.w, &self.cfg);
-        match padded {
+        let (dx, dw) = match padded {
             Some(l) => conv2d::conv2d_backward_kept_from_padded(x, kept, w, dy, l, cfg, input_grad),
             None => conv2d::conv2d_backward_kept(x, kept, w, dy, cfg, input_grad),
-        }
+        }?;
+        Ok((dx, dw, None))
     }
 }
 
@@ -539,9 +565,34 @@ struct BnGrads {
 }
 
 impl BatchNormBackward {
+    /// The activation and beta (gamma standing in where no activation reads it).
+    fn act_beta(&self) -> (Activation, &Tensor) {
+        match &self.act_beta {
+            Some((act, beta)) => (*act, beta),
+            None => (Activation::None, &self.gamma),
+        }
+    }
+
+    /// What the dX producing this batch norm's output gradient needs to reduce
+    /// its backward sums (records launched here); `None` with a residual.
+    fn sums_records(&self) -> Result<Option<(Tensor, Activation)>> {
+        if self.residual.is_some() {
+            return Ok(None);
+        }
+        let (act, beta) = self.act_beta();
+        let records = batch_norm::batch_norm_grad_records(&self.gamma, beta, &self.saved)?;
+        Ok(Some((records, act)))
+    }
+
     /// The gradients for `dy`; dx in `layout` where given and batch norm can
-    /// write it there.
-    fn grads(&self, dy: &Tensor, layout: Option<&conv2d::Conv2dPaddedLayout>) -> Result<BnGrads> {
+    /// write it there, from `sums` (its backward sums, reduced where dy was
+    /// computed) where given.
+    fn grads(
+        &self,
+        dy: &Tensor,
+        layout: Option<&conv2d::Conv2dPaddedLayout>,
+        sums: Option<&conv2d::BnSumParts>,
+    ) -> Result<BnGrads> {
         // With the residual's ReLU, y > 0 exactly where bn(x) + residual > 0; the
         // residual gets the (masked) gradient as is.
         let g = match &self.residual {
@@ -549,14 +600,11 @@ impl BatchNormBackward {
             _ => dy.clone(),
         };
         // Without an activation beta is bound but unused; gamma stands in for it.
-        let (act, beta) = match &self.act_beta {
-            Some((act, beta)) => (*act, beta),
-            None => (Activation::None, &self.gamma),
-        };
+        let (act, beta) = self.act_beta();
         let (x, gamma, saved) = (&self.x, &self.gamma, &self.saved);
         let padded = match layout {
             Some(l) => {
-                batch_norm::batch_norm_act_backward_padded(x, gamma, beta, saved, &g, act, l)?
+                batch_norm::batch_norm_act_backward_padded(x, gamma, beta, saved, &g, act, l, sums)?
             }
             None => None,
         };
@@ -589,7 +637,7 @@ impl Backward for BatchNormBackward {
         }
     }
     fn backward(&self, dy: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        let g = self.grads(dy, None)?;
+        let g = self.grads(dy, None, None)?;
         let mut out = vec![Some(g.dx), Some(g.dgamma), Some(g.dbeta)];
         if let Some(r) = g.residual {
             out.push(Some(r));
@@ -813,7 +861,7 @@ impl Backward for ConvBnBackward {
     /// Inputs: x, w, gamma, beta (, residual). x's accumulated gradient is added
     /// in dX's store, as [`Conv2dBackward`] does.
     fn backward_accumulate(&self, dy: &Tensor, acc: &mut [Option<Tensor>]) -> Result<()> {
-        let grads = self.grads(dy, acc.first().and_then(Option::as_ref))?;
+        let (grads, _) = self.grads(dy, acc.first().and_then(Option::as_ref), None, None)?;
         accumulate_after_dx(acc, grads)
     }
     fn saved_bytes(&self) -> u64 {
@@ -846,16 +894,24 @@ impl ConvBnBackward {
     }
 
     /// `[dx, dw, dgamma, dbeta (, residual)]` for `dy`, dx holding `x_acc` (x's
-    /// gradient so far) where given.
-    fn grads(&self, dy: &Tensor, x_acc: Option<&Tensor>) -> Result<Vec<Option<Tensor>>> {
-        let g = self.bn.grads(dy, self.layout.as_ref())?;
+    /// gradient so far) where given; batch norm's backward sums from `sums`
+    /// where given. With `below` (the batch norm whose output x is) dX also
+    /// reduces that one's sums where it can, returned beside.
+    fn grads(
+        &self,
+        dy: &Tensor,
+        x_acc: Option<&Tensor>,
+        sums: Option<&conv2d::BnSumParts>,
+        below: Option<conv2d::BnSumsOperands<'_>>,
+    ) -> Result<(Vec<Option<Tensor>>, Option<conv2d::BnSumParts>)> {
+        let g = self.bn.grads(dy, self.layout.as_ref(), sums)?;
         let padded = self.layout.as_ref().filter(|_| g.padded);
-        let (dx, dw) = self.conv.dx_dw(&g.dx, padded, x_acc)?;
+        let (dx, dw, below_sums) = self.conv.dx_dw_reducing(&g.dx, padded, x_acc, below)?;
         let mut grads = vec![dx, Some(dw), Some(g.dgamma), Some(g.dbeta)];
         if let Some(r) = g.residual {
             grads.push(Some(r));
         }
-        Ok(grads)
+        Ok((grads, below_sums))
     }
 }
 
@@ -888,7 +944,16 @@ impl Backward for ConvBnPairBackward {
     }
     /// Inputs: x, w1, gamma1, beta1, w2, gamma2, beta2 (, residual).
     fn backward_accumulate(&self, dy: &Tensor, acc: &mut [Option<Tensor>]) -> Result<()> {
-        let mut second = self.second.grads(dy, None)?;
+        // The second convolution's dX reduces the first batch norm's backward sums.
+        let records = self.first.bn.sums_records()?;
+        let below = records
+            .as_ref()
+            .map(|(records, act)| conv2d::BnSumsOperands {
+                x: &self.first.bn.x,
+                records,
+                act: *act,
+            });
+        let (mut second, sums) = self.second.grads(dy, None, None, below)?;
         let dh = second[0]
             .take()
             .ok_or_else(|| shadernet_tensor::Error::Shape {
@@ -905,7 +970,7 @@ impl Backward for ConvBnPairBackward {
             (Some(a), Some(r)) => Some(elementwise::add(&a, &r)?),
             (a, r) => a.or(r),
         };
-        let mut grads = self.first.grads(&dh, x_acc.as_ref())?;
+        let (mut grads, _) = self.first.grads(&dh, x_acc.as_ref(), sums.as_ref(), None)?;
         grads.extend(second.into_iter().skip(1));
         accumulate_after_dx(acc, grads)
     }

@@ -17,6 +17,8 @@ fn override_values(name: &str) -> Option<Vec<f64>> {
         // residual add, elements per item.
         "EVAL" | "RESIDUAL" => vec![0.0, 1.0],
         "RELU" => vec![0.0, 1.0, 2.0],
+        // conv2d_igemm.wgsl GRAD_SUMS: the activation whose gradient mask dX's epilogue applies.
+        "GRAD_ACT" => vec![0.0, 1.0, 2.0],
         // batch_norm.wgsl dx4_padded: 4-pixel groups per invocation.
         "QUADS" => vec![1.0, 2.0, 4.0],
         "V" => vec![1.0, 4.0, 16.0],

@@ -13,7 +13,7 @@
 use crate::device::Device;
 use crate::error::{shape_err, Result};
 use crate::kernel::Kernel;
-use crate::ops::conv2d::{Activation, Conv2dPaddedLayout, OutputMoments};
+use crate::ops::conv2d::{Activation, BnSumParts, Conv2dPaddedLayout, OutputMoments};
 use crate::ops::pool::{unit_runs, window, window_vec4};
 use crate::tensor::{DType, Tensor};
 use crate::texels::{texel_kernel, texel_or_window, Texels};
@@ -24,6 +24,7 @@ const RECORDS: Kernel = crate::kernel!("batch_norm", "records");
 const APPLY: Kernel = crate::kernel!("batch_norm", "apply");
 const APPLY4: Kernel = crate::kernel!("batch_norm", "apply4");
 const REDUCE_GRAD: Kernel = crate::kernel!("batch_norm", "reduce_grad");
+const GRAD_PARTS: Kernel = crate::kernel!("batch_norm", "grad_parts");
 const DX: Kernel = crate::kernel!("batch_norm", "dx_main");
 const DX4: Kernel = crate::kernel!("batch_norm", "dx4");
 const DX4_PADDED: Kernel = crate::kernel!("batch_norm", "dx4_padded");
@@ -849,8 +850,28 @@ fn backward(
     dy: &Tensor,
     act: Activation,
     padded: Option<&Conv2dPaddedLayout>,
+    sums: Option<&BnSumParts>,
 ) -> Result<Option<(Tensor, Tensor, Tensor)>> {
     let (n, c, hw) = dims(x, op)?;
+    if let Some(s) = sums {
+        let fits = s.pixels == n * hw
+            && s.parts.numel() == s.blocks * c * 2
+            && s.records.numel() == 4 * c
+            && s.act == act;
+        if !fits {
+            return shape_err(
+                op,
+                format!(
+                    "backward sums of {} pixels in {} blocks ({} floats, {:?}) do not fit x of shape {:?} with {act:?}",
+                    s.pixels,
+                    s.blocks,
+                    s.parts.numel(),
+                    s.act,
+                    x.shape()
+                ),
+            );
+        }
+    }
     dy.expect_dtype(op, DType::F32)?;
     if dy.shape() != x.shape() {
         return shape_err(
@@ -885,7 +906,20 @@ fn backward(
         Some(t) => (Some(&t[0]), Some(&t[1])),
         None => (None, None),
     };
-    for (r, &(i0, i1)) in runs.iter().enumerate() {
+    if let Some(s) = sums {
+        let p = BnParams {
+            items: s.blocks as u32,
+            ..params(n, c, 1, n * hw, 1)
+        };
+        dev.launch(
+            &GRAD_PARTS,
+            &[("WG", f64::from(reduce_wg(s.blocks)))],
+            &p,
+            &[s.parts.arg(), s.records.arg(), work.arg()],
+            fold(dev, c),
+        )?;
+    }
+    for (r, &(i0, i1)) in runs.iter().enumerate().filter(|_| sums.is_none()) {
         let (xa, x_base) = texel_or_window(x, x_tex, i0 * c * hw, i1 * c * hw)?;
         let (da, y_base) = texel_or_window(dy, dy_tex, i0 * c * hw, i1 * c * hw)?;
         let v = if x_base.is_multiple_of(4) && y_base.is_multiple_of(4) {
@@ -1010,9 +1044,11 @@ fn backward_nchw(
     dy: &Tensor,
     act: Activation,
 ) -> Result<(Tensor, Tensor, Tensor)> {
-    backward(op, x, gamma, beta, saved, dy, act, None)?.ok_or_else(|| crate::error::Error::Shape {
-        op,
-        message: "no padded output was asked for".into(),
+    backward(op, x, gamma, beta, saved, dy, act, None, None)?.ok_or_else(|| {
+        crate::error::Error::Shape {
+            op,
+            message: "no padded output was asked for".into(),
+        }
     })
 }
 
@@ -1069,7 +1105,11 @@ pub fn batch_norm_act_backward(
 /// its dY ([`Conv2dPaddedLayout`], for [`crate::ops::conv2d::conv2d_backward_kept_from_padded`])
 /// instead of NCHW: returns `(dx_padded, dgamma, dbeta)`, or `None` (nothing
 /// launched) where it does not apply: x larger than one storage binding, a row
-/// width not a multiple of 4, or a layout for another shape.
+/// width not a multiple of 4, or a layout for another shape. With `sums` (the
+/// masked gradient's sums, reduced where dy was computed:
+/// [`crate::ops::conv2d::conv2d_backward_kept_from_padded_with_bn_sums`]) it
+/// merges those instead of reading x and dy for them.
+#[allow(clippy::too_many_arguments)]
 pub fn batch_norm_act_backward_padded(
     x: &Tensor,
     gamma: &Tensor,
@@ -1078,6 +1118,7 @@ pub fn batch_norm_act_backward_padded(
     dy: &Tensor,
     act: Activation,
     layout: &Conv2dPaddedLayout,
+    sums: Option<&BnSumParts>,
 ) -> Result<Option<(Tensor, Tensor, Tensor)>> {
     backward(
         "batch_norm_act_backward_padded",
@@ -1088,5 +1129,26 @@ pub fn batch_norm_act_backward_padded(
         dy,
         act,
         Some(layout),
+        sums,
     )
+}
+
+/// The per-channel records `(mean, invstd·γ, β, invstd)` a convolution's dX
+/// epilogue reduces batch norm's backward sums with
+/// ([`crate::ops::conv2d::BnSumsOperands`]).
+pub fn batch_norm_grad_records(
+    gamma: &Tensor,
+    beta: &Tensor,
+    saved: &BatchNormSaved,
+) -> Result<Tensor> {
+    let op = "batch_norm_grad_records";
+    let c = saved.mean.numel();
+    for (t, name) in [
+        (gamma, "gamma"),
+        (beta, "beta"),
+        (&saved.invstd, "saved invstd"),
+    ] {
+        per_channel(t, op, name, c)?;
+    }
+    records(&saved.mean, &saved.invstd, gamma, beta, c, 0.0, false)
 }

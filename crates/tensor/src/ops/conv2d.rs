@@ -60,6 +60,17 @@ const IGEMM_FWD_MOMENTS: [(usize, Kernel); 2] = [
         crate::kernel!("conv2d_igemm", "forward_k16").with_defines(&["MOMENTS"]),
     ),
 ];
+/// The same entries running dX with batch norm's backward sums in the epilogue (GRAD_SUMS).
+const IGEMM_FWD_BN_SUMS: [(usize, Kernel); 2] = [
+    (
+        32,
+        crate::kernel!("conv2d_igemm", "forward_k32").with_defines(&["GRAD_SUMS"]),
+    ),
+    (
+        16,
+        crate::kernel!("conv2d_igemm", "forward_k16").with_defines(&["GRAD_SUMS"]),
+    ),
+];
 /// Pixels per lane of the subgroup kernel's forward entries.
 const IGEMM_PB: usize = 8;
 const PORTABLE_FWD: [(usize, Kernel); 3] = [
@@ -929,7 +940,7 @@ fn igemm_launch(
     bias: Option<&Tensor>,
     opts: &Conv2dOptions<'_>,
     y: &Tensor,
-    moments: Option<&Tensor>,
+    extra: EpilogueSums<'_>,
 ) -> Result<()> {
     let dev = y.device();
     // The profiler's name: the same kernels run the forward pass and dX.
@@ -966,18 +977,30 @@ fn igemm_launch(
     if variant == Conv2dVariant::Igemm {
         let w_tex = dev.texels(wt, wt.numel() / 4)?;
         let mut args = vec![xp.arg(), Arg::texels(&w_tex), b_arg, r_arg, vec4_arg(y)?];
-        let table = match moments {
-            Some(mo) => {
+        let mut constants = Vec::with_capacity(8);
+        let table = match extra {
+            EpilogueSums::None => &IGEMM_FWD,
+            EpilogueSums::Moments(mo) => {
                 args.push(mo.arg());
                 &IGEMM_FWD_MOMENTS
             }
-            None => &IGEMM_FWD,
+            EpilogueSums::BatchNormGrad { parts, bn } => {
+                if params.flags != 0 || !params.pq.is_multiple_of(4) {
+                    return shape_err(
+                        OP,
+                        "batch-norm sums in dX's epilogue need no epilogue and rows of whole vec4s",
+                    );
+                }
+                args.extend([parts.arg(), vec4_arg(bn.x)?, bn.records.arg()]);
+                constants.push(("GRAD_ACT", f64::from(act_code(bn.act))));
+                &IGEMM_FWD_BN_SUMS
+            }
         };
         let blocks = m.div_ceil(tile.sg * tile.pb);
         let wgs = blocks.div_ceil(tile.wg / tile.sg);
         let mut grid = dev.grid_1d(wgs as u64, 1)?;
         grid[2] = kblocks;
-        let constants = [
+        constants.extend([
             ("SG", tile.sg as f64),
             ("WG", tile.wg as f64),
             ("TEX_SHIFT", f64::from(dev.texel_shift())),
@@ -986,7 +1009,7 @@ fn igemm_launch(
             store[2],
             // One flat reduction loop where the channel loop of a nest would be short.
             ("FLAT", f64::from(u8::from(params.cv < 8))),
-        ];
+        ]);
         dev.launch(
             tile_kernel(table, tile.kb)?,
             &constants,
@@ -994,10 +1017,10 @@ fn igemm_launch(
             &args,
             grid,
         )
-    } else if moments.is_some() {
+    } else if !matches!(extra, EpilogueSums::None) {
         shape_err(
             OP,
-            "batch-norm moments come only from the subgroup implicit GEMM",
+            "batch-norm moments and sums come only from the subgroup implicit GEMM",
         )
     } else {
         let args = [xp.arg(), wt.arg(), b_arg, r_arg, vec4_arg(y)?];
@@ -1012,6 +1035,19 @@ fn igemm_launch(
             grid,
         )
     }
+}
+
+/// What the forward entries' epilogue writes besides y.
+#[derive(Clone, Copy)]
+enum EpilogueSums<'a> {
+    None,
+    /// Batch norm's partial moments of the output ([`OutputMoments`]'s parts).
+    Moments(&'a Tensor),
+    /// dX: batch norm's partial backward sums ([`BnSumParts`]'s parts) for `bn`.
+    BatchNormGrad {
+        parts: &'a Tensor,
+        bn: BnSumsOperands<'a>,
+    },
 }
 
 /// x zero-padded into the NHWC vec4 layout the implicit GEMMs read (the
@@ -1139,7 +1175,8 @@ fn igemm_forward_from(
         wk_stride: (g.kh * g.kw * cv) as u32,
         ..Default::default()
     };
-    igemm_launch(pass, variant, tile, &params, xp, wt, bias, opts, y, moments)
+    let extra = moments.map_or(EpilogueSums::None, EpilogueSums::Moments);
+    igemm_launch(pass, variant, tile, &params, xp, wt, bias, opts, y, extra)
 }
 
 /// dX's padded, zero-inserted dY (an NHWK vec4 operand), which the weight
@@ -1226,7 +1263,8 @@ fn igemm_backward_input(
     dyp: Staged,
     dx: &Tensor,
     acc: Option<&Tensor>,
-) -> Result<StagedDy> {
+    bn: Option<BnSumsOperands<'_>>,
+) -> Result<(StagedDy, Option<BnSumParts>)> {
     let variant = plan.variant;
     let tile = forward_tile(w.device(), plan, g.c);
     let layout = DyLayout::of(g);
@@ -1249,6 +1287,33 @@ fn igemm_backward_input(
         wk_stride: (g.kh * g.kw * kv) as u32,
         ..Default::default()
     };
+    // Batch norm's sums where the subgroup kernel stores whole vec4 rows and adds nothing.
+    let sums = match bn {
+        Some(bn)
+            if variant == Conv2dVariant::Igemm
+                && acc.is_none()
+                && (g.h * g.w).is_multiple_of(4) =>
+        {
+            expect_shape(bn.x, "batch norm's x", &g.x_shape())?;
+            expect_shape(bn.records, "batch norm's records", &[4 * g.c])?;
+            let blocks = (g.n * g.h * g.w).div_ceil(tile.sg * tile.pb);
+            Some(BnSumParts {
+                parts: Tensor::uninit(dx.device(), &[blocks * g.c * 2], DType::F32)?,
+                records: bn.records.clone(),
+                act: bn.act,
+                blocks,
+                pixels: g.n * g.h * g.w,
+            })
+        }
+        _ => None,
+    };
+    let extra = match (&sums, bn) {
+        (Some(s), Some(bn)) => EpilogueSums::BatchNormGrad {
+            parts: &s.parts,
+            bn,
+        },
+        _ => EpilogueSums::None,
+    };
     igemm_launch(
         Conv2dPass::BackwardInput,
         variant,
@@ -1262,14 +1327,47 @@ fn igemm_backward_input(
             ..Default::default()
         },
         dx,
-        None,
+        extra,
     )?;
-    Ok(StagedDy {
+    let staged = StagedDy {
         variant,
         geom: *g,
         dyp,
         layout,
-    })
+    };
+    Ok((staged, sums))
+}
+
+/// What dX's epilogue needs to reduce the backward sums of the batch norm whose
+/// output's gradient it computes ([`conv2d_backward_kept_from_padded_with_bn_sums`]).
+#[derive(Clone, Copy, Debug)]
+pub struct BnSumsOperands<'a> {
+    /// Batch norm's input, of dX's shape.
+    pub x: &'a Tensor,
+    /// Its per-channel `(mean, invstd·γ, β, invstd)`
+    /// ([`crate::ops::batch_norm::batch_norm_grad_records`]).
+    pub records: &'a Tensor,
+    /// The activation after batch norm, whose gradient mask applies.
+    pub act: Activation,
+}
+
+/// Batch norm's backward sums reduced in dX's epilogue: per block of `pixels /
+/// blocks` (rounded up) output pixels and channel, `(sum(g), sum(g·xhat))` of
+/// the masked gradient, `[blocks][c]` pairs in `parts`;
+/// [`crate::ops::batch_norm::batch_norm_act_backward_padded`] merges them
+/// instead of reading g and x again.
+#[derive(Debug)]
+pub struct BnSumParts {
+    /// `[blocks][c]` pairs `(sum(g), sum(g·xhat))`.
+    pub parts: Tensor,
+    /// The records the sums were taken with.
+    pub records: Tensor,
+    /// The activation whose mask was applied.
+    pub act: Activation,
+    /// Blocks.
+    pub blocks: usize,
+    /// Pixels in all (`N·H·W`).
+    pub pixels: usize,
 }
 
 /// Whether dX runs by phases ([`phase_backward_input`]): a 3×3, stride-2,
@@ -2458,7 +2556,7 @@ pub fn conv2d_backward_input_with(
     expect_shape(dy, "dy", &g.y_shape())?;
     let dev = w.device();
     let plan = resolve(dev, &g, Conv2dPass::BackwardInput, variant)?;
-    Ok(run_backward_input(&g, plan, w, DyOperand::Nchw(dy), None)?.0)
+    Ok(run_backward_input(&g, plan, w, DyOperand::Nchw(dy), None, None)?.0)
 }
 
 /// dX, and the implicit GEMMs' padded dY (which dW can read again).
@@ -2470,7 +2568,8 @@ fn run_backward_input(
     w: &Tensor,
     dy: DyOperand<'_>,
     acc: Option<&Tensor>,
-) -> Result<(Tensor, Option<StagedDy>)> {
+    bn: Option<BnSumsOperands<'_>>,
+) -> Result<(Tensor, Option<StagedDy>, Option<BnSumParts>)> {
     if let Some(a) = acc {
         expect_shape(a, "accumulated dx", &g.x_shape())?;
     }
@@ -2495,8 +2594,8 @@ fn run_backward_input(
             _ => grouped_backward_input(g, w, dy, &dx)?,
         }
         return match acc {
-            Some(a) => Ok((elementwise::add(a, &dx)?, None)),
-            None => Ok((dx, None)),
+            Some(a) => Ok((elementwise::add(a, &dx)?, None, None)),
+            None => Ok((dx, None, None)),
         };
     }
     let dyp = match dy {
@@ -2505,11 +2604,11 @@ fn run_backward_input(
     };
     if plan.variant == Conv2dVariant::Igemm && phases_apply(dev, g) {
         let (dx, staged) = phase_backward_input(g, plan, w, dyp, acc)?;
-        return Ok((dx, Some(staged)));
+        return Ok((dx, Some(staged), None));
     }
     let dx = Tensor::uninit(dev, &g.x_shape(), DType::F32)?;
-    let staged = igemm_backward_input(g, plan, w, dyp, &dx, acc)?;
-    Ok((dx, Some(staged)))
+    let (staged, sums) = igemm_backward_input(g, plan, w, dyp, &dx, acc, bn)?;
+    Ok((dx, Some(staged), sums))
 }
 
 /// dY as dX reads it: NCHW, or already in dX's padded layout (a producer wrote
@@ -2621,7 +2720,7 @@ pub fn conv2d_backward_kept(
     let dev = w.device();
     let (dx, staged_dy) = if let InputGrad::Yes { plus } = input_grad {
         let plan = resolve(dev, &g, Conv2dPass::BackwardInput, None)?;
-        let (dx, staged) = run_backward_input(&g, plan, w, DyOperand::Nchw(dy), plus)?;
+        let (dx, staged, _) = run_backward_input(&g, plan, w, DyOperand::Nchw(dy), plus, None)?;
         (Some(dx), staged)
     } else {
         (None, None)
@@ -2817,15 +2916,51 @@ pub fn conv2d_backward_kept_from_padded(
     cfg: &Conv2dConfig,
     input_grad: InputGrad<'_>,
 ) -> Result<(Option<Tensor>, Tensor)> {
+    let (dx, dw, _) = kept_from_padded(x, kept, w, (dyp, layout), cfg, input_grad, None)?;
+    Ok((dx, dw))
+}
+
+/// [`conv2d_backward_kept_from_padded`] with dX, whose epilogue also reduces
+/// the backward sums of the batch norm `bn` whose output x is (dX is the
+/// gradient of `act(bn(bn.x))`): `(dx, dw, sums)`, `sums` `None` where this dX
+/// kernel cannot (the portable kernel, the strided path, rows not of whole
+/// vec4s), and batch norm then reduces them itself.
+pub fn conv2d_backward_kept_from_padded_with_bn_sums(
+    x: Option<&Tensor>,
+    kept: Option<&Conv2dInput>,
+    w: &Tensor,
+    (dyp, layout): (&Tensor, &Conv2dPaddedLayout),
+    cfg: &Conv2dConfig,
+    bn: BnSumsOperands<'_>,
+) -> Result<(Tensor, Tensor, Option<BnSumParts>)> {
+    let input_grad = InputGrad::Yes { plus: None };
+    let (dx, dw, sums) = kept_from_padded(x, kept, w, (dyp, layout), cfg, input_grad, Some(bn))?;
+    let dx = dx.ok_or_else(|| Error::Shape {
+        op: OP,
+        message: "dX was asked for and not computed".into(),
+    })?;
+    Ok((dx, dw, sums))
+}
+
+fn kept_from_padded(
+    x: Option<&Tensor>,
+    kept: Option<&Conv2dInput>,
+    w: &Tensor,
+    (dyp, layout): (&Tensor, &Conv2dPaddedLayout),
+    cfg: &Conv2dConfig,
+    input_grad: InputGrad<'_>,
+    bn: Option<BnSumsOperands<'_>>,
+) -> Result<(Option<Tensor>, Tensor, Option<BnSumParts>)> {
     let g = backward_geom(x, kept, w, cfg)?;
     let dev = w.device();
     let expected = conv2d_dy_layout(dev, g.x_shape(), g.w_shape(), cfg)?;
     let staged = layout.stage(dev, dyp, expected, ("dY", "backward"))?;
     let dx_plan = resolve(dev, &g, Conv2dPass::BackwardInput, None)?;
-    let (dx, staged_dy) = match input_grad {
+    let (dx, staged_dy, sums) = match input_grad {
         InputGrad::Yes { plus } => {
-            let (dx, s) = run_backward_input(&g, dx_plan, w, DyOperand::Staged(staged), plus)?;
-            (Some(dx), s)
+            let (dx, s, sums) =
+                run_backward_input(&g, dx_plan, w, DyOperand::Staged(staged), plus, bn)?;
+            (Some(dx), s, sums)
         }
         InputGrad::No => {
             let dl = DyLayout::for_dx(dev, &g, dx_plan);
@@ -2835,13 +2970,13 @@ pub fn conv2d_backward_kept_from_padded(
                 dyp: staged,
                 layout: dl,
             };
-            (None, Some(s))
+            (None, Some(s), None)
         }
     };
     let plan = resolve(dev, &g, Conv2dPass::BackwardWeight, None)?;
     let xo = XOperand::of(x, kept, &g, plan.variant)?;
     let dw = igemm_backward_weight(dev, &g, plan.variant, xo, None, staged_dy.as_ref())?;
-    Ok((dx, dw))
+    Ok((dx, dw, sums))
 }
 
 fn run_backward_weight(
@@ -3097,7 +3232,8 @@ mod autotune {
                 run_forward(g, plan, x, w, None, &Conv2dOptions::default(), None).map(|(y, _)| y)
             }
             Conv2dPass::BackwardInput => {
-                run_backward_input(g, plan, w, super::DyOperand::Nchw(dy), None).map(|(dx, _)| dx)
+                run_backward_input(g, plan, w, super::DyOperand::Nchw(dy), None, None)
+                    .map(|(dx, ..)| dx)
             }
             Conv2dPass::BackwardWeight => {
                 run_backward_weight(g, plan, super::XOperand::Nchw(x), dy, None)

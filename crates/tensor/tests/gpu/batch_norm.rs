@@ -918,3 +918,192 @@ fn statistics_from_conv_moments_match_reference() {
         assert_eq!(n1.to_vec_u32().unwrap(), [1]);
     }
 }
+
+/// NCHW `data` of `shape` placed in the padded `layout` (zeros elsewhere).
+fn to_padded(
+    data: &[f64],
+    shape: [usize; 4],
+    l: &shadernet_tensor::ops::conv2d::Conv2dPaddedLayout,
+) -> Vec<f64> {
+    let [_, c, h, w] = shape;
+    let mut out = vec![0.0; l.floats()];
+    for (i, &v) in data.iter().enumerate() {
+        let (b, ch, r, s) = (i / (c * h * w), i / (h * w) % c, i / w % h, i % w);
+        let (row, col) = (r * l.ups[0] + l.off[0], s * l.ups[1] + l.off[1]);
+        out[((b * l.hp + row) * l.wp + col) * l.kv * 4 + ch] = v;
+    }
+    out
+}
+
+#[test]
+#[cfg_attr(skip_gpu_tests, ignore)]
+fn backward_sums_from_conv_dx_match_reference() {
+    // dX's epilogue (GRAD_SUMS) reduces the backward sums of the batch norm whose output
+    // it is the gradient of: per 64-pixel block and channel (sum(g'), sum(g' * xhat)), g'
+    // masked by the activation; batch_norm_act_backward_padded merges them instead of
+    // reading g and x again. Against the f64 sums of the very dX it wrote (dbeta, dgamma)
+    // and the same backward without them (dx, dgamma, dbeta): a partial last block (216
+    // pixels), 20 of a 32-channel tile (parts only: no padded layout below has 20
+    // channels), the 16-channel tile, every activation. Where the kernel cannot
+    // (rows of 5 pixels) no sums come back; sums for another activation or shape are a
+    // typed error.
+    use shadernet_tensor::ops::conv2d::{
+        conv2d_backward_kept_from_padded_with_bn_sums, conv2d_dy_layout, BnSumsOperands,
+        Conv2dConfig,
+    };
+    let dev = device();
+    let mut rng = Rng::new(43);
+    let cfg = Conv2dConfig::new(1, 1);
+    let tol = Tol::new(1e-4, 1e-4);
+    let mut checked = 0;
+    for (shape, k) in [
+        ([3, 20, 6, 12], 16),
+        ([3, 16, 6, 12], 16),
+        ([2, 16, 8, 8], 32),
+        ([2, 8, 5, 5], 16),
+    ] {
+        let [n, c, h, w] = shape;
+        let len = n * c * h * w;
+        for act in [Activation::None, Activation::Relu, Activation::Relu6] {
+            // The convolution below the sums: x (its input) and w give dX of shape x.
+            let layout = conv2d_dy_layout(dev, shape, [k, c, 3, 3], &cfg)
+                .unwrap()
+                .expect("a padded dY layout");
+            let dys = round32(&rng.vec_normal(n * k * h * w));
+            let dyp = upload(&to_padded(&dys, [n, k, h, w], &layout), &[layout.floats()]);
+            let xc = upload(&round32(&rng.vec_normal(len)), &shape);
+            let wt = upload(&round32(&rng.vec_normal(k * c * 9)), &[k, c, 3, 3]);
+            // The batch norm: its input, statistics and affine parameters (y spans 0..6).
+            let xs = round32(&rng.vec_normal(len));
+            let means = round32(
+                &rng.vec_normal(c)
+                    .iter()
+                    .map(|v| 0.1 * v)
+                    .collect::<Vec<_>>(),
+            );
+            let invstds = round32(&(0..c).map(|i| 0.8 + 0.05 * i as f64).collect::<Vec<_>>());
+            let gammas = round32(
+                &(0..c)
+                    .map(|i| 1.5 + 0.1 * (i % 5) as f64)
+                    .collect::<Vec<_>>(),
+            );
+            let betas = round32(
+                &(0..c)
+                    .map(|i| 0.5 + 0.25 * (i % 3) as f64)
+                    .collect::<Vec<_>>(),
+            );
+            let (x, gamma, beta) = (
+                upload(&xs, &shape),
+                upload(&gammas, &[c]),
+                upload(&betas, &[c]),
+            );
+            let saved = BatchNormSaved {
+                mean: upload(&means, &[c]),
+                invstd: upload(&invstds, &[c]),
+            };
+            let records = ops::batch_norm_grad_records(&gamma, &beta, &saved).unwrap();
+            let bn = BnSumsOperands {
+                x: &x,
+                records: &records,
+                act,
+            };
+            let (g, _, sums) = conv2d_backward_kept_from_padded_with_bn_sums(
+                Some(&xc),
+                None,
+                &wt,
+                (&dyp, &layout),
+                &cfg,
+                bn,
+            )
+            .unwrap();
+            if h * w % 4 != 0 {
+                assert!(sums.is_none(), "rows of {w} pixels: no sums");
+                continue;
+            }
+            let sums = sums.expect("the subgroup dX writes the sums");
+            assert_eq!(
+                (sums.pixels, sums.blocks),
+                (n * h * w, (n * h * w).div_ceil(64))
+            );
+            // f64 sums of the masked gradient dX produced.
+            let gs: Vec<f64> = download(&g).iter().map(|&v| f64::from(v)).collect();
+            let (mut sg, mut sgx) = (vec![0.0; c], vec![0.0; c]);
+            for (i, (&gv, &xv)) in gs.iter().zip(&xs).enumerate() {
+                let ch = i / (h * w) % c;
+                let k_ = f64::from(invstds[ch] as f32 * gammas[ch] as f32);
+                let y = (xv - means[ch]) * k_ + betas[ch];
+                let pass = match act {
+                    Activation::None => true,
+                    Activation::Relu => y > 0.0,
+                    Activation::Relu6 => y > 0.0 && y < 6.0,
+                };
+                if pass {
+                    sg[ch] += gv;
+                    sgx[ch] += gv * (xv - means[ch]) * invstds[ch];
+                }
+            }
+            // The parts themselves, summed over the blocks.
+            let parts = download(&sums.parts);
+            assert_eq!(parts.len(), sums.blocks * c * 2);
+            let (mut pg, mut pgx) = (vec![0.0f32; c], vec![0.0f32; c]);
+            for (i, pair) in parts.chunks(2).enumerate() {
+                pg[i % c] += pair[0];
+                pgx[i % c] += pair[1];
+            }
+            let what = format!("{shape:?} {act:?}");
+            assert_close(&pg, &sg, tol, &format!("parts' sum(g) {what}"));
+            assert_close(&pgx, &sgx, tol, &format!("parts' sum(g xhat) {what}"));
+            // Batch norm's backward into the padded dY of a convolution below it (where
+            // its channels fill that one's dW blocks).
+            let Some(below) = conv2d_dy_layout(dev, [n, 4, h, w], [c, 4, 3, 3], &cfg).unwrap()
+            else {
+                continue;
+            };
+            let run = |s| {
+                ops::batch_norm_act_backward_padded(&x, &gamma, &beta, &saved, &g, act, &below, s)
+                    .unwrap()
+                    .expect("batch norm writes the padded dY")
+            };
+            let (dxp, dgamma, dbeta) = run(Some(&sums));
+            let (dxp_own, dgamma_own, dbeta_own) = run(None);
+            assert_close(&download(&dbeta), &sg, tol, &format!("dbeta {what}"));
+            assert_close(&download(&dgamma), &sgx, tol, &format!("dgamma {what}"));
+            let own: Vec<f64> = download(&dxp_own).iter().map(|&v| f64::from(v)).collect();
+            assert_close(&download(&dxp), &own, BWD, &format!("dx {what}"));
+            for (got, own, name) in [
+                (&dbeta, &dbeta_own, "dbeta"),
+                (&dgamma, &dgamma_own, "dgamma"),
+            ] {
+                let own: Vec<f64> = download(own).iter().map(|&v| f64::from(v)).collect();
+                assert_close(
+                    &download(got),
+                    &own,
+                    tol,
+                    &format!("{name} vs reduce_grad {what}"),
+                );
+            }
+            checked += 1;
+            // Sums taken for another activation, or of another batch norm's shape.
+            let other = if act == Activation::Relu {
+                Activation::None
+            } else {
+                Activation::Relu
+            };
+            let e = ops::batch_norm_act_backward_padded(
+                &x,
+                &gamma,
+                &beta,
+                &saved,
+                &g,
+                other,
+                &below,
+                Some(&sums),
+            );
+            assert!(matches!(e, Err(Error::Shape { .. })), "{what}: {e:?}");
+        }
+    }
+    assert_eq!(
+        checked, 6,
+        "two shapes with batch norm's padded backward, three activations"
+    );
+}
