@@ -205,6 +205,12 @@ fn mac(a: mat4x4<f32>, m: mat4x4<f32>, x: mat4x4<f32>) -> mat4x4<f32> {
         fma(m[3], vec4<f32>(x[3].w), fma(m[2], vec4<f32>(x[3].z), fma(m[1], vec4<f32>(x[3].y), fma(m[0], vec4<f32>(x[3].x), a[3])))));
 }
 
+// Element of output pixel m, channel 0, in NCHW y (channel k at + k * pq).
+fn y_base(m: u32) -> u32 {
+    let n = div_m(m, p.pq);
+    return n * p.k * p.pq + (m - n * p.pq);
+}
+
 // Stores a 4 (channels) x 4 (pixels) block: a[q][e] is channel kb + e of pixel mb + q.
 // Written without loops or dynamic indices: lavapipe keeps a matrix indexed by a loop
 // variable in memory and stores it lane by lane.
@@ -213,8 +219,7 @@ fn store_block(a: mat4x4<f32>, mb: u32, kb: u32) {
         if (mb + 3u < p.m) {
             // mb is a multiple of 4 and so is OH*OW: the 4 pixels are one vec4 of each
             // channel.
-            let n = div_m(mb, p.pq);
-            let ybase = n * p.k * p.pq + (mb - n * p.pq);
+            let ybase = y_base(mb);
             let t = transpose(a);
             store_channel4(t[0], ybase, kb);
             store_channel4(t[1], ybase, kb + 1u);
@@ -240,8 +245,7 @@ fn store_channel4(v: vec4<f32>, ybase: u32, k: u32) {
 // Channels kb .. kb + 3 of pixel m (skipped past the ends).
 fn store_pixel(v: vec4<f32>, m: u32, kb: u32) {
     if (m < p.m) {
-        let n = div_m(m, p.pq);
-        let ybase = n * p.k * p.pq + (m - n * p.pq);
+        let ybase = y_base(m);
         store_one(v.x, ybase, kb);
         store_one(v.y, ybase, kb + 1u);
         store_one(v.z, ybase, kb + 2u);
@@ -312,9 +316,7 @@ override GRAD_ACT: u32 = 0u;
 // Where the 4-pixel block at mb of channel 0 is in y and gsum_x (elements; lanes past the
 // end get a valid block, their v is 0).
 fn grad_base(mb: u32) -> u32 {
-    let m = min(mb, p.m - 4u);
-    let n = div_m(m, p.pq);
-    return n * p.k * p.pq + (m - n * p.pq);
+    return y_base(min(mb, p.m - 4u));
 }
 
 // Per channel kb .. kb + 3 (components), column 0 the sum of g' and column 1 of g' * xhat

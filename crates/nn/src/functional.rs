@@ -646,7 +646,10 @@ impl Backward for BatchNormBackward {
     }
     fn saved_bytes(&self) -> u64 {
         let mask = self.residual.as_ref().and_then(Option::as_ref);
-        bytes(&[&self.x, &self.saved.mean, &self.saved.invstd]) + mask.map_or(0, |y| bytes(&[y]))
+        let records = self.saved.records.as_ref().map_or(0, |r| bytes(&[r]));
+        bytes(&[&self.x, &self.saved.mean, &self.saved.invstd])
+            + records
+            + mask.map_or(0, |y| bytes(&[y]))
     }
 }
 

@@ -75,13 +75,17 @@ struct BnParams {
 }
 
 /// What the training forward saves for the backward: per-channel batch mean
-/// and `1 / sqrt(var_biased + eps)`, both `[C]`.
+/// and `1 / sqrt(var_biased + eps)`, both `[C]`, and the records it applied.
 #[derive(Clone, Debug)]
 pub struct BatchNormSaved {
     /// Batch mean per channel.
     pub mean: Tensor,
     /// Inverse standard deviation per channel (biased variance plus eps).
     pub invstd: Tensor,
+    /// The forward's per-channel `(mean, invstd·γ, β, invstd)` (`[4·C]`), which
+    /// [`batch_norm_grad_records`] hands out instead of computing them again;
+    /// `None` where they were not kept.
+    pub records: Option<Tensor>,
 }
 
 /// `[N, C, H*W]` of an `[N, C, H, W]` (or `[N, C]`) f32 input.
@@ -470,7 +474,12 @@ fn train(
         Some(l) => apply_padded(x, x_tex, &rec, epilogue.act, l)?,
         None => apply(op, x, x_tex, &rec, epilogue)?,
     };
-    Ok(Some((y, BatchNormSaved { mean, invstd })))
+    let saved = BatchNormSaved {
+        mean,
+        invstd,
+        records: Some(rec),
+    };
+    Ok(Some((y, saved)))
 }
 
 /// [`train`] into NCHW: always `Some`.
@@ -1135,7 +1144,8 @@ pub fn batch_norm_act_backward_padded(
 
 /// The per-channel records `(mean, invstd·γ, β, invstd)` a convolution's dX
 /// epilogue reduces batch norm's backward sums with
-/// ([`crate::ops::conv2d::BnSumsOperands`]).
+/// ([`crate::ops::conv2d::BnSumsOperands`]): the forward's where `saved` kept
+/// them, else computed from `gamma`, `beta` and the saved statistics.
 pub fn batch_norm_grad_records(
     gamma: &Tensor,
     beta: &Tensor,
@@ -1150,5 +1160,8 @@ pub fn batch_norm_grad_records(
     ] {
         per_channel(t, op, name, c)?;
     }
-    records(&saved.mean, &saved.invstd, gamma, beta, c, 0.0, false)
+    match &saved.records {
+        Some(r) if r.numel() == 4 * c => Ok(r.clone()),
+        _ => records(&saved.mean, &saved.invstd, gamma, beta, c, 0.0, false),
+    }
 }

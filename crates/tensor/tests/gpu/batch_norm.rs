@@ -581,6 +581,7 @@ fn bad_inputs_are_typed_errors() {
     let bad = BatchNormSaved {
         mean: gamma4.clone(),
         invstd: saved.invstd.clone(),
+        records: None,
     };
     assert!(
         shape_message(ops::batch_norm_backward(&g.x, &g.gamma, &bad, &g.dy)).contains("saved mean")
@@ -1000,6 +1001,7 @@ fn backward_sums_from_conv_dx_match_reference() {
             let saved = BatchNormSaved {
                 mean: upload(&means, &[c]),
                 invstd: upload(&invstds, &[c]),
+                records: None,
             };
             let records = ops::batch_norm_grad_records(&gamma, &beta, &saved).unwrap();
             let bn = BnSumsOperands {
