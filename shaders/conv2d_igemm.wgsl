@@ -112,8 +112,12 @@ override SMALL_M: bool = false;
 // FLAT: the forward entries' reduction (r, s, c/4) as one loop over the weight vec4 index,
 // c/4 and the x offset carried by selects, instead of an (r, s, c/4) nest. On lavapipe
 // each loop entry and exit costs a pass over the live (spilled) accumulators, so a nest
-// whose inner loop is short (C/4 < 8) loses: ResNet-20 stage 1 (C/4 = 4) forward 30 -> 36
-// GFLOP/s flat; with C/4 = 16 the nest is ~5 % faster (headline 60.7 vs 57.6).
+// whose inner loop is short loses: ResNet-20 stage 1 (C/4 = 4) forward 30 -> 36 GFLOP/s
+// flat (Zen 4). Where the nest pays depends on the CPU: on the Zen 4 it was ~5 % faster
+// with C/4 = 16 (headline 60.7 vs 57.6); on the Xeon VM of 2026-12-07 (`bench`, three
+// alternating rounds) flat was 5-10 % faster at C/4 = 8 and 16 (stage 2 fwd 9.8-10.4 ->
+// 8.8-9.0 ms, stage 3 8.7-9.0 -> 8.2-8.5, headline 132-147 -> 122-131) and ~3 % slower
+// at C/4 = 32, equal at 64. The launcher takes the flat loop up to C/4 = 16.
 override FLAT: bool = false;
 
 fn epilogue4(v0: vec4<f32>, k: u32, i4: u32) -> vec4<f32> {

@@ -1007,8 +1007,9 @@ fn igemm_launch(
             store[0],
             store[1],
             store[2],
-            // One flat reduction loop where the channel loop of a nest would be short.
-            ("FLAT", f64::from(u8::from(params.cv < 8))),
+            // One flat reduction loop unless the nest's channel loop is long (C > 64; see
+            // FLAT in conv2d_igemm.wgsl).
+            ("FLAT", f64::from(u8::from(params.cv <= 16))),
         ]);
         dev.launch(
             tile_kernel(table, tile.kb)?,
