@@ -63,6 +63,8 @@ fn main() {
             std::env::set_var("XDG_RUNTIME_DIR", &dir);
         }
     }
+    // As in the CLI's main: more llvmpipe threads than CPUs (cpu_driver.rs).
+    shadernet::tensor::oversubscribe_llvmpipe();
     let selector = std::env::var("SHADERNET_BENCH_DEVICE").ok();
     let device = match Device::new(selector.as_deref()) {
         Ok(device) => device,

@@ -80,6 +80,8 @@ fn forward_ms(m: &dyn Module, x: &Var) -> Result<f64, Box<dyn std::error::Error>
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Before the driver loads and before any thread: see shadernet::tensor::oversubscribe_llvmpipe.
+    shadernet::tensor::oversubscribe_llvmpipe();
     let steps: usize = std::env::var("SHADERNET_EXAMPLE_STEPS")
         .ok()
         .and_then(|v| v.parse().ok())

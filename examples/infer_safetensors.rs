@@ -22,6 +22,8 @@ use shadernet::nn::{Module, Tape, Var};
 use shadernet::{Device, Tensor};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Before the driver loads and before any thread: see shadernet::tensor::oversubscribe_llvmpipe.
+    shadernet::tensor::oversubscribe_llvmpipe();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let name = args.first().map_or("resnet20", String::as_str);
     let device = Device::new(None)?;

@@ -49,6 +49,8 @@ fn random_cifar(n: usize) -> Dataset {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Before the driver loads and before any thread: see shadernet::tensor::oversubscribe_llvmpipe.
+    shadernet::tensor::oversubscribe_llvmpipe();
     let dir = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "data/cifar10".into());

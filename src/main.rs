@@ -64,6 +64,9 @@ fn main() -> ExitCode {
             std::env::set_var("XDG_RUNTIME_DIR", &dir);
         }
     }
+    // Also before any thread and before the driver loads: more llvmpipe threads than
+    // CPUs (lavapipe's dispatches wait for the slowest of equal shares; cpu_driver.rs).
+    shadernet::tensor::oversubscribe_llvmpipe();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

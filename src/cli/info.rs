@@ -106,5 +106,14 @@ pub fn run(selector: Option<&str>, json: bool) -> anyhow::Result<()> {
         shadernet_tensor::StreamReads::Texels => "texel copies",
     };
     println!("  streaming kernels read        {reads}");
+    if device.is_cpu() {
+        // Read by llvmpipe/lavapipe when it loaded; `shadernet` sets it unless it was set.
+        let threads = std::env::var(shadernet::tensor::LLVMPIPE_THREADS_VAR);
+        println!(
+            "  {:<29} {}",
+            shadernet::tensor::LLVMPIPE_THREADS_VAR,
+            threads.as_deref().unwrap_or("unset (one thread per CPU)")
+        );
+    }
     Ok(())
 }

@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+mod cpu_driver;
 mod device;
 mod error;
 mod kernel;
@@ -17,6 +18,9 @@ pub mod profile;
 mod tensor;
 mod texels;
 
+pub use cpu_driver::{
+    llvmpipe_threads, oversubscribe_llvmpipe, LLVMPIPE_THREADS_PER_CPU, LLVMPIPE_THREADS_VAR,
+};
 pub use device::{list_adapters, without_subgroups, AdapterSummary, Arg, CounterSnapshot, Device};
 pub use error::{Error, Result};
 pub use kernel::{source_defines, specialize_source, Kernel};
