@@ -1163,4 +1163,17 @@ fn info_json_names_the_chosen_adapter_and_its_texel_operands() {
     if name.contains("llvmpipe") && adapter["backend"] == "Vulkan" {
         assert!(texels, "{v}");
     }
+    // On a CPU adapter the CLI runs llvmpipe with 3 threads per CPU unless the
+    // environment it inherits set LP_NUM_THREADS (then that value, untouched).
+    if adapter["device_type"] == "Cpu" {
+        let inherited = std::env::var_os(shadernet::tensor::LLVMPIPE_THREADS_VAR);
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let expected = match shadernet::tensor::llvmpipe_threads(inherited.as_deref(), cpus) {
+            Some(n) => n.to_string(),
+            None => inherited.unwrap_or_default().to_string_lossy().into_owned(),
+        };
+        assert_eq!(v["lp_num_threads"].as_str(), Some(expected.as_str()), "{v}");
+    } else {
+        assert!(v["lp_num_threads"].is_null(), "{v}");
+    }
 }

@@ -1,6 +1,8 @@
 //! `shadernet info`: every adapter, the chosen one, and the limits and features that matter.
 
-use shadernet::tensor::{list_adapters, wgpu::Features, AdapterSummary};
+use shadernet::tensor::{
+    list_adapters, wgpu::Features, AdapterSummary, Device, LLVMPIPE_THREADS_VAR,
+};
 
 use super::common::open_device;
 
@@ -37,6 +39,8 @@ pub fn run(selector: Option<&str>, json: bool) -> anyhow::Result<()> {
                 "adapters": all,
                 "chosen": chosen.index,
                 "texel_operands": device.max_texel_vec4s() > 0,
+                // What llvmpipe/lavapipe read when it loaded (null: unset or not a CPU adapter).
+                "lp_num_threads": llvmpipe_threads(&device),
             })
         );
         return Ok(());
@@ -107,13 +111,22 @@ pub fn run(selector: Option<&str>, json: bool) -> anyhow::Result<()> {
     };
     println!("  streaming kernels read        {reads}");
     if device.is_cpu() {
-        // Read by llvmpipe/lavapipe when it loaded; `shadernet` sets it unless it was set.
-        let threads = std::env::var(shadernet::tensor::LLVMPIPE_THREADS_VAR);
         println!(
             "  {:<29} {}",
-            shadernet::tensor::LLVMPIPE_THREADS_VAR,
-            threads.as_deref().unwrap_or("unset (one thread per CPU)")
+            LLVMPIPE_THREADS_VAR,
+            llvmpipe_threads(&device)
+                .as_deref()
+                .unwrap_or("unset (one thread per CPU)")
         );
     }
     Ok(())
+}
+
+/// `LP_NUM_THREADS` on a CPU adapter: read by llvmpipe/lavapipe when it loaded
+/// (`shadernet` sets it unless it was set; see `oversubscribe_llvmpipe`).
+fn llvmpipe_threads(device: &Device) -> Option<String> {
+    device
+        .is_cpu()
+        .then(|| std::env::var(LLVMPIPE_THREADS_VAR).ok())
+        .flatten()
 }
