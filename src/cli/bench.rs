@@ -1,6 +1,6 @@
 //! `shadernet bench`: GFLOP/s and GB/s per kernel family on a fixed list of shapes.
 
-use super::common::{open_device, user};
+use super::common::{open_device_for_speed, user};
 
 pub fn run(
     filter: Option<&str>,
@@ -13,7 +13,7 @@ pub fn run(
             "--seconds must be a positive number, got {seconds}"
         )));
     }
-    let device = open_device(selector)?;
+    let device = open_device_for_speed(selector)?;
     eprintln!(
         "bench on {} ({})",
         device.adapter().name,

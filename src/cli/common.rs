@@ -42,7 +42,14 @@ pub fn tensor_error(e: shadernet::Error) -> anyhow::Error {
 
 /// Opens the adapter `--device` names (or the most capable one).
 pub fn open_device(selector: Option<&str>) -> anyhow::Result<Device> {
-    let device = Device::new(selector).map_err(tensor_error)?;
+    Device::new(selector).map_err(tensor_error)
+}
+
+/// [`open_device`] for the commands whose speed is the point (`train`, `profile`,
+/// `bench`): also says on stderr when the automatic choice is llvmpipe through OpenGL
+/// (the other commands keep stderr to their one-sentence errors).
+pub fn open_device_for_speed(selector: Option<&str>) -> anyhow::Result<Device> {
+    let device = open_device(selector)?;
     if let Some(note) = software_gl_note(selector, device.adapter()) {
         eprintln!("{note}");
     }

@@ -19,7 +19,7 @@ use shadernet::tensor::profile::{now_ns, HostKind, KernelStats, Profile, Profile
 use shadernet::train::{TrainOptions, Trainer};
 use shadernet::{DType, Device, Tensor};
 
-use super::common::{open_device, tensor_error, user};
+use super::common::{open_device_for_speed, tensor_error, user};
 
 /// The arguments of `profile`.
 #[derive(clap::Args, Debug)]
@@ -202,7 +202,7 @@ pub fn run(a: &ProfileArgs) -> anyhow::Result<()> {
         )),
         None => None,
     };
-    let device = open_device(a.device.as_deref())?;
+    let device = open_device_for_speed(a.device.as_deref())?;
     let options = ProfileOptions { timing: requested };
     let timing = device.profile_timing(options);
     let timing_note = match timing {

@@ -22,7 +22,8 @@ use shadernet::nn::schedule::Schedule;
 use shadernet::train::{EpochSummary, Event, TrainError, TrainOptions, Trainer};
 
 use super::common::{
-    build_model, load_dataset, load_weights, open_device, read_weights, tensor_error, user,
+    build_model, load_dataset, load_weights, open_device_for_speed, read_weights, tensor_error,
+    user,
 };
 
 /// The arguments of `train`.
@@ -742,7 +743,7 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         log_every: a.log_every,
     };
 
-    let device = open_device(a.device.as_deref())?;
+    let device = open_device_for_speed(a.device.as_deref())?;
     let model = build_model(&a.model, train.dataset(), &device, a.seed)?;
     if let Some(sd) = &init {
         load_weights(&model, sd)?;
