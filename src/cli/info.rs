@@ -40,7 +40,7 @@ pub fn run(selector: Option<&str>, json: bool) -> anyhow::Result<()> {
                 "chosen": chosen.index,
                 "texel_operands": device.max_texel_vec4s() > 0,
                 // What llvmpipe/lavapipe read when it loaded (null: unset or not a CPU adapter).
-                "lp_num_threads": llvmpipe_threads(&device),
+                "lp_num_threads": lp_num_threads(&device),
             })
         );
         return Ok(());
@@ -114,7 +114,7 @@ pub fn run(selector: Option<&str>, json: bool) -> anyhow::Result<()> {
         println!(
             "  {:<29} {}",
             LLVMPIPE_THREADS_VAR,
-            llvmpipe_threads(&device)
+            lp_num_threads(&device)
                 .as_deref()
                 .unwrap_or("unset (one thread per CPU)")
         );
@@ -124,7 +124,7 @@ pub fn run(selector: Option<&str>, json: bool) -> anyhow::Result<()> {
 
 /// `LP_NUM_THREADS` on a CPU adapter: read by llvmpipe/lavapipe when it loaded
 /// (`shadernet` sets it unless it was set; see `oversubscribe_llvmpipe`).
-fn llvmpipe_threads(device: &Device) -> Option<String> {
+fn lp_num_threads(device: &Device) -> Option<String> {
     device
         .is_cpu()
         .then(|| std::env::var(LLVMPIPE_THREADS_VAR).ok())
